@@ -1,0 +1,214 @@
+"""The site model: Zaman al-Wasl's editions, hosts, URL kinds and canonical URLs (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+EDITIONS = ("en", "ar")
+
+# The origin each edition is archived under: article rows keep these canonical URLs.
+ORIGINS = {"en": "https://en.zamanalwsl.net", "ar": "https://www.zamanalwsl.net"}
+
+# Every host spelling seen for each edition; the Arabic edition answers on the bare domain too.
+_HOSTS = {
+    "en.zamanalwsl.net": "en",
+    "www.zamanalwsl.net": "ar",
+    "zamanalwsl.net": "ar",
+}
+
+# Kinds a crawler may request; every other kind (votes, forms, search, print, captcha) is never fetched.
+FETCHABLE_KINDS = frozenset({"home", "robots", "article", "listing", "feed"})
+
+_PATTERNS = [
+    # Order matters: a vote link is also an article path with a suffix.
+    ("vote", re.compile(r"^/news/article/(?P<id>\d+)/(?P<vote>like|dislike)/?$", re.I)),
+    ("article", re.compile(r"^/news/article/(?P<id>\d+)/?$", re.I)),
+    ("listing", re.compile(r"^/news/articles/(?P<section>\d+)(?:/(?P<page>\d+))?/?$", re.I)),
+    ("feed", re.compile(r"^/news/rss/(?P<feed>\d+)/?$", re.I)),
+    ("search", re.compile(r"^/news/search", re.I)),
+    ("print", re.compile(r"^/news/print/", re.I)),
+    ("comment", re.compile(r"^/news/comment/", re.I)),
+    ("captcha", re.compile(r"^/captcha/", re.I)),
+    ("robots", re.compile(r"^/robots\.txt$", re.I)),
+    ("image", re.compile(r"^/(?:customimage|uploads)/", re.I)),
+    ("home", re.compile(r"^/?(?:index\.html?)?$", re.I)),
+]
+
+# The live feed writes enclosures as "https://www.zamanalwsl.netuploads//x.jpg": a slash lost after the host.
+_GLUED_HOST = re.compile(r"^(https?:)?(//)?((?:[a-z0-9-]+\.)*zamanalwsl\.net)(?=[a-z0-9_])(?!:)", re.I)
+
+
+@dataclass(frozen=True)
+class SiteUrl:
+    """What a URL on one of the editions is: its kind and the ids in its path."""
+
+    kind: str
+    edition: str
+    path: str
+    article_id: int | None = None
+    section_id: int | None = None
+    page: int | None = None
+    feed_id: int | None = None
+
+    @property
+    def canonical(self) -> str:
+        """The URL on the real origin that names this resource, articles without a trailing slash."""
+        if self.kind == "article":
+            return article_url(self.edition, self.article_id)
+        if self.kind == "listing":
+            return listing_url(self.edition, self.section_id, self.page or 1)
+        if self.kind == "feed":
+            return feed_url(self.edition, self.feed_id)
+        if self.kind == "home":
+            return ORIGINS[self.edition] + "/"
+        return ORIGINS[self.edition] + self.path
+
+
+def article_url(edition: str, article_id: int) -> str:
+    """The canonical URL of an article."""
+    return f"{ORIGINS[edition]}/news/article/{article_id}"
+
+
+def listing_url(edition: str, section_id: int, page: int = 1) -> str:
+    """The URL of one page of a section listing (page 1 is the newest)."""
+    return f"{ORIGINS[edition]}/news/articles/{section_id}/{page}"
+
+
+def feed_url(edition: str, feed_id: int) -> str:
+    """The URL of a section RSS feed."""
+    return f"{ORIGINS[edition]}/news/rss/{feed_id}/"
+
+
+def edition_of_host(host: str | None) -> str | None:
+    """The edition a host name belongs to, or None for any other host."""
+    if not host:
+        return None
+    return _HOSTS.get(host.lower().rstrip(".").split(":")[0])
+
+
+def repair_url(href: str, base: str | None = None) -> str:
+    """Make a link absolute, mending the feed's glued host and protocol-relative spellings."""
+    href = href.strip().replace("\\", "/")
+    glued = _GLUED_HOST.match(href)
+    if glued:
+        scheme = glued.group(1) or "https:"
+        href = f"{scheme}//{glued.group(3)}/" + re.sub(r"/{2,}", "/", href[glued.end():])
+    if base:
+        href = urljoin(base, href)
+    elif href.startswith("//"):
+        href = "https:" + href
+    return href
+
+
+def _clean_path(path: str) -> str:
+    # Decode %-escapes and fold doubled slashes so "/news//article/1/%6Cike" is still seen as a vote link.
+    path = unquote(unquote(path))
+    path = re.sub(r"/{2,}", "/", path)
+    return path or "/"
+
+
+def classify(url: str) -> SiteUrl | None:
+    """Classify an absolute URL on a real Zaman al-Wasl host; None when it is elsewhere."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    edition = edition_of_host(parts.hostname)
+    if edition is None or port not in (None, 80, 443):
+        return None
+    return classify_path(edition, parts.path)
+
+
+def classify_path(edition: str, path: str) -> SiteUrl:
+    """Classify a path on an edition's host."""
+    path = _clean_path(path)
+    for kind, pattern in _PATTERNS:
+        m = pattern.match(path)
+        if not m:
+            continue
+        groups = m.groupdict()
+        return SiteUrl(
+            kind=kind,
+            edition=edition,
+            path=path,
+            article_id=int(groups["id"]) if groups.get("id") else None,
+            section_id=int(groups["section"]) if groups.get("section") else None,
+            page=int(groups["page"]) if groups.get("page") else (1 if kind == "listing" else None),
+            feed_id=int(groups["feed"]) if groups.get("feed") else None,
+        )
+    return SiteUrl(kind="other", edition=edition, path=path)
+
+
+def canonical_article_url(url: str) -> str | None:
+    """The canonical URL of an article for any spelling of it, or None if the URL is not an article."""
+    site_url = classify(repair_url(url))
+    return site_url.canonical if site_url and site_url.kind == "article" else None
+
+
+class Sites:
+    """Where each edition is fetched from: its real origin, or a copy such as http://127.0.0.1:8001."""
+
+    def __init__(self, bases: dict[str, str] | None = None):
+        self.bases: dict[str, str] = {}
+        for edition, base in (bases or {}).items():
+            self.bases[edition] = _check_base(edition, base)
+
+    @classmethod
+    def parse(cls, specs: list[str] | tuple[str, ...]) -> Sites:
+        """Read `EDITION=BASE_URL` options; ValueError with a one-line reason when one is malformed."""
+        bases: dict[str, str] = {}
+        for spec in specs:
+            edition, sep, base = spec.partition("=")
+            if not sep or not base:
+                raise ValueError(f"--site {spec!r}: expected EDITION=BASE_URL, e.g. en=http://127.0.0.1:8001")
+            bases[edition.strip()] = base.strip()
+        return cls(bases)
+
+    def base(self, edition: str) -> str:
+        """The origin this edition is fetched from."""
+        return self.bases.get(edition, ORIGINS[edition])
+
+    def to_fetch(self, real_url: str) -> str:
+        """The URL to request for a URL on the real origin (unchanged when no copy stands in for it)."""
+        site_url = classify(real_url)
+        if site_url is None or site_url.edition not in self.bases:
+            return real_url
+        parts = urlsplit(real_url)
+        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.bases[site_url.edition] + tail
+
+    def to_real(self, url: str) -> str | None:
+        """The real-origin URL for a URL fetched from a copy or the real site; None if outside both editions."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        for edition, base in self.bases.items():
+            if origin == base.lower():
+                tail = parts.path or "/"
+                return ORIGINS[edition] + tail + (f"?{parts.query}" if parts.query else "")
+        return url if classify(url) else None
+
+    def classify(self, url: str) -> SiteUrl | None:
+        """Classify a URL on either the real origins or the copies standing in for them."""
+        real = self.to_real(url)
+        return classify(real) if real else None
+
+
+def _check_base(edition: str, base: str) -> str:
+    if edition not in EDITIONS:
+        raise ValueError(f"unknown edition {edition!r}: choose from {', '.join(EDITIONS)}")
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError(f"--site {edition}={base}: not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"--site {edition}={base}: expected an origin such as http://127.0.0.1:8001")
+    return f"{parts.scheme}://{parts.netloc}".lower()
