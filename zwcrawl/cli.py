@@ -8,6 +8,16 @@ from pathlib import Path
 
 import click
 
+from zwcrawl.site import EDITIONS
+
+ARCHIVE_OPTION = click.option(
+    "--archive",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("archive"),
+    show_default=True,
+    help="The archive directory (zwcrawl.db, warc/, logs/).",
+)
+
 
 class _Group(click.Group):
     """A click group that turns an unexpected error into one line and exit 1, never a traceback."""
@@ -17,21 +27,31 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except KeyboardInterrupt:
-            click.echo("zwcrawl: interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, no traceback
-            click.echo(f"zwcrawl: {type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
+            raise click.ClickException(str(exc) or type(exc).__name__) from None
 
 
 @click.group(cls=_Group)
 @click.version_option(package_name="zwcrawl")
-def main() -> None:
+def cli() -> None:
     """Archive the Zaman al-Wasl news site into WARC files and a SQLite archive."""
 
 
-@main.command()
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: every error is one line on stderr and a non-zero exit."""
+    try:
+        code = cli.main(args=argv, prog_name="zwcrawl", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("zwcrawl: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        message = " ".join(exc.format_message().split())
+        click.echo(f"zwcrawl: {message}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+@cli.command()
 @click.argument("page", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The article's URL (any spelling of it).")
 def extract(page: Path, url: str) -> None:
@@ -45,5 +65,76 @@ def extract(page: Path, url: str) -> None:
         html = page.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {page}: {exc.strerror or exc}") from None
-    fields = extract_article(html, url)
-    click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(extract_article(html, url), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--edition",
+    "editions",
+    multiple=True,
+    type=click.Choice(EDITIONS),
+    help="Crawl only this edition (repeatable; default: both).",
+)
+@click.option(
+    "--site",
+    "site_specs",
+    multiple=True,
+    metavar="EDITION=BASE_URL",
+    help="Fetch an edition from a copy of the site, e.g. en=http://127.0.0.1:8001.",
+)
+@click.option("--ids", metavar="FROM-TO", help="Backfill one edition by article ids, e.g. 34400-34520.")
+@click.option("--refresh", is_flag=True, help="Also re-fetch every archived article of the editions.")
+@click.option("--full", is_flag=True, help="Walk every section listing to its end.")
+@click.option("-s", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting.")
+def crawl(
+    archive: Path,
+    editions: tuple[str, ...],
+    site_specs: tuple[str, ...],
+    ids: str | None,
+    refresh: bool,
+    full: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
+    from zwcrawl.crawl import run_crawl
+    from zwcrawl.site import Sites
+    from zwcrawl.spiders.zaman import parse_ids
+
+    editions = tuple(dict.fromkeys(editions)) or EDITIONS
+    try:
+        sites = Sites.parse(list(site_specs))
+        if ids is not None:
+            parse_ids(ids)
+            if len(editions) != 1:
+                raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = run_crawl(
+        archive,
+        editions=editions,
+        sites=sites,
+        ids=ids,
+        refresh=refresh,
+        full=full,
+        overrides=list(overrides),
+        progress=sys.stderr.isatty(),
+    )
+    _summary(archive, result)
+    sys.exit(result.exit_code)
+
+
+def _summary(archive: Path, result) -> None:
+    stats = result.stats
+    click.echo(
+        f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
+        f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
+        f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
+        f"{stats.get('failures', 0)} failed fetches"
+    )
+    click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
+
+
+if __name__ == "__main__":
+    main()

@@ -94,7 +94,7 @@ def repair_url(href: str, base: str | None = None) -> str:
     glued = _GLUED_HOST.match(href)
     if glued:
         scheme = glued.group(1) or "https:"
-        href = f"{scheme}//{glued.group(3)}/" + re.sub(r"/{2,}", "/", href[glued.end():])
+        href = f"{scheme}//{glued.group(3)}/" + re.sub(r"/{2,}", "/", href[glued.end() :])
     if base:
         href = urljoin(base, href)
     elif href.startswith("//"):
@@ -183,7 +183,7 @@ class Sites:
         return self.bases[site_url.edition] + tail
 
     def to_real(self, url: str) -> str | None:
-        """The real-origin URL for a URL fetched from a copy or the real site; None if outside both editions."""
+        """The real-origin URL for a URL fetched from a copy or the real site; None outside the editions."""
         try:
             parts = urlsplit(url)
         except ValueError:

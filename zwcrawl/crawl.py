@@ -1,0 +1,123 @@
+"""Run one crawl into an archive: settings, lock, Scrapy process, and the outcome read back."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from zwcrawl.lock import ArchiveLock
+from zwcrawl.session import DB_NAME
+from zwcrawl.site import Sites
+from zwcrawl.spiders.zaman import ZamanSpider
+
+
+class CrawlError(Exception):
+    """The crawl could not run; the message is one line for the user."""
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl did, as recorded in its `crawls` row."""
+
+    crawl_id: int | None
+    status: str
+    stats: dict = field(default_factory=dict)
+    log_file: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the crawl ran to its end (failed pages are recorded), 130 when interrupted, else 1."""
+        return {"finished": 0, "interrupted": 130}.get(self.status, 1)
+
+
+def _is_loopback(base: str) -> bool:
+    host = urlsplit(base).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def crawl_settings(
+    archive_dir: Path,
+    sites: Sites,
+    editions: tuple[str, ...],
+    overrides: list[str],
+    *,
+    progress: bool,
+    log_file: Path,
+) -> Settings:
+    """zwcrawl's Scrapy settings for one crawl, with the user's `-s NAME=VALUE` on top."""
+    settings = Settings()
+    settings.setmodule("zwcrawl.settings", priority="project")
+    settings.set("ZW_ARCHIVE", str(archive_dir), priority="project")
+    settings.set("ZW_SITES", dict(sites.bases), priority="project")
+    settings.set("ZW_PROGRESS", progress, priority="project")
+    settings.set("LOG_FILE", str(log_file), priority="project")
+    settings.set("LOG_LEVEL", "INFO", priority="project")
+    if all(edition in sites.bases and _is_loopback(sites.bases[edition]) for edition in editions):
+        # A copy on this machine is crawled at full speed: the delays protect the live site.
+        settings.set("DOWNLOAD_DELAY", 0, priority="project")
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"-s {override!r}: expected NAME=VALUE")
+        settings.set(name.strip(), value, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    archive_dir: Path,
+    *,
+    editions: tuple[str, ...],
+    sites: Sites,
+    ids: str | None = None,
+    refresh: bool = False,
+    full: bool = False,
+    overrides: list[str] | None = None,
+    progress: bool = False,
+) -> CrawlResult:
+    """Crawl the editions into the archive; raises CrawlError when the crawl cannot start."""
+    try:
+        (archive_dir / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CrawlError(f"cannot create the archive {archive_dir}: {exc.strerror or exc}") from None
+    lock = ArchiveLock(archive_dir).acquire()  # ArchiveBusy says who holds it
+    try:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        log_file = archive_dir / "logs" / f"crawl-{stamp}.log"
+        settings = crawl_settings(
+            archive_dir, sites, editions, overrides or [], progress=progress, log_file=log_file
+        )
+        process = CrawlerProcess(settings, install_root_handler=True)
+        crawler = process.create_crawler(ZamanSpider)
+        process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
+        process.start()
+        error = crawler.stats.get_value("zwcrawl/open_error")
+        if error:
+            raise CrawlError(f"cannot open the archive: {error}")
+        session = getattr(crawler, "zw_session", None)
+        crawl_id = session.crawl_id if session else None
+        return _result(archive_dir, crawl_id, log_file)
+    finally:
+        lock.release()
+
+
+def _result(archive_dir: Path, crawl_id: int | None, log_file: Path) -> CrawlResult:
+    if crawl_id is None:
+        return CrawlResult(None, "failed", log_file=log_file)
+    with sqlite3.connect(archive_dir / DB_NAME) as conn:
+        row = conn.execute("select status, stats from crawls where id = ?", (crawl_id,)).fetchone()
+    status, stats = row if row else ("failed", "{}")
+    return CrawlResult(crawl_id, status, json.loads(stats or "{}"), log_file)

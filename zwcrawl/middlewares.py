@@ -1,0 +1,191 @@
+"""Downloader middlewares: the scope guard, back-off retries, and WARC capture of every exchange."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import load_object
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from zwcrawl.session import CrawlSession
+from zwcrawl.site import FETCHABLE_KINDS
+from zwcrawl.warc import Exchange
+
+logger = logging.getLogger(__name__)
+
+
+class ScopeGuardMiddleware:
+    """Refuse every request that is not a GET of a crawlable page of a crawled edition on its own origin."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.session = CrawlSession.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ScopeGuardMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request) -> None:
+        reason = self.refusal(request)
+        if reason:
+            self.crawler.stats.inc_value("zwcrawl/refused")
+            logger.warning("refused %s: %s", request.url, reason)
+            raise IgnoreRequest(f"zwcrawl refused {request.url}: {reason}")
+
+    def refusal(self, request) -> str | None:
+        """Why a request must not go out, or None when it may."""
+        if request.method not in ("GET", "HEAD") or request.body:
+            return "only plain GET requests are sent (never a form submission)"
+        sites = self.session.sites
+        real = sites.to_real(request.url)
+        site_url = sites.classify(request.url)
+        if real is None or site_url is None:
+            return "outside the editions' hosts"
+        if site_url.kind not in FETCHABLE_KINDS:
+            return f"a {site_url.kind} link is never fetched"
+        editions = getattr(self.crawler.spider, "editions", None)
+        if editions is not None and site_url.edition not in editions:
+            return f"edition {site_url.edition} is not being crawled"
+        fetch_origin = _origin(sites.to_fetch(real))
+        if _origin(request.url) != fetch_origin:
+            return f"edition {site_url.edition} is fetched from {fetch_origin}"
+        return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class BackoffRetryMiddleware:
+    """Retry "blocked or busy" answers and network faults after a growing pause, honouring Retry-After."""
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        if not settings.getbool("RETRY_ENABLED", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self.codes = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
+        self.exceptions = tuple(
+            load_object(e) if isinstance(e, str) else e for e in settings.getlist("RETRY_EXCEPTIONS")
+        )
+        self.base = settings.getfloat("ZW_BACKOFF_BASE")
+        self.longest = settings.getfloat("ZW_BACKOFF_MAX")
+
+    @classmethod
+    def from_crawler(cls, crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    async def process_response(self, request, response):
+        if request.meta.get("dont_retry") or response.status not in self.codes:
+            return response
+        retry = self._retry(request, f"HTTP {response.status}")
+        if retry is None:
+            return response  # retries spent: HttpError reaches the spider, which records the failure
+        await self._pause(self.delay(request, response.headers.get(b"Retry-After")))
+        return retry
+
+    async def process_exception(self, request, exception):
+        if request.meta.get("dont_retry") or not isinstance(exception, self.exceptions):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        await self._pause(self.delay(request, None))
+        return retry
+
+    def _retry(self, request, reason):
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
+        if retry is not None:
+            retry.meta["zw_last_failure"] = str(reason)
+        return retry
+
+    def delay(self, request, retry_after: bytes | None) -> float:
+        """Seconds to wait before the next try: the server's Retry-After, else exponential back-off."""
+        attempt = request.meta.get("retry_times", 0)
+        wait = self.base * (2**attempt)
+        asked = _retry_after_seconds(retry_after)
+        if asked is not None:
+            wait = asked
+        return max(0.0, min(wait, self.longest))
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+
+
+def _retry_after_seconds(value: bytes | None) -> float | None:
+    # Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3).
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class CaptureMiddleware:
+    """Write every exchange to WARC with the body exactly as it came off the wire."""
+
+    def __init__(self, crawler):
+        self.session = CrawlSession.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> CaptureMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request) -> None:
+        request.meta["zw_sent_at"] = datetime.now(UTC)
+
+    def process_response(self, request, response):
+        if self.session.is_open:
+            request.meta["zw_capture"] = self.session.capture(exchange_of(request, response))
+        return response
+
+
+def exchange_of(request, response) -> Exchange:
+    """The WARC view of a Scrapy exchange; runs before HttpCompression, so the body is still encoded."""
+    host = urlsplit(request.url).netloc
+    request_headers = [("Host", host)] + _header_pairs(request.headers)
+    return Exchange(
+        url=request.url,
+        method=request.method,
+        request_headers=request_headers,
+        request_body=request.body or b"",
+        status=response.status,
+        reason=_reason(response.status),
+        response_headers=_header_pairs(response.headers),
+        body=response.body,
+        fetched_at=request.meta.get("zw_sent_at") or datetime.now(UTC),
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        protocol=response.protocol or "HTTP/1.1",
+    )
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,0 +1,50 @@
+"""Live progress on a terminal: pages, new and updated articles, errors and the rate."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+from zwcrawl.session import CrawlSession
+
+
+class Progress:
+    """Rewrite one status line on stderr every second while the crawl runs."""
+
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("ZW_PROGRESS"):
+            raise NotConfigured
+        self.session = CrawlSession.of(crawler)
+        self.started = time.monotonic()
+        self._loop = task.LoopingCall(self.show)
+        crawler.signals.connect(self.opened, signals.spider_opened)
+        crawler.signals.connect(self.closed, signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> Progress:
+        return cls(crawler)
+
+    def opened(self, spider) -> None:
+        self._loop.start(1.0, now=False)
+
+    def closed(self, spider, reason) -> None:
+        if self._loop.running:
+            self._loop.stop()
+        self.show()
+        sys.stderr.write("\n")
+
+    def show(self) -> None:
+        """Draw the status line."""
+        counts = self.session.counts
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        line = (
+            f"pages {counts['pages']}  articles new {counts['articles/new']} "
+            f"updated {counts['articles/updated']}  missing {counts['missing']}  "
+            f"errors {counts['failures']}  {counts['pages'] / elapsed:.1f} pages/s"
+        )
+        sys.stderr.write("\r\033[K" + line)
+        sys.stderr.flush()

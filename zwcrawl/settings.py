@@ -1,0 +1,66 @@
+"""Scrapy settings for zwcrawl: polite defaults for the live site (override any with `-s NAME=VALUE`)."""
+
+BOT_NAME = "zwcrawl"
+SPIDER_MODULES = ["zwcrawl.spiders"]
+NEWSPIDER_MODULE = "zwcrawl.spiders"
+
+# The live site answers bare clients with 403/406, so look like a browser but say who we are.
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 zwcrawl/0.1 (archiving crawler)"
+)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en,ar;q=0.8",
+}
+
+# Politeness: robots.txt, one request at a time per host, AutoThrottle on.
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "zwcrawl"
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# No cookies: a crawl must not build up a session (the site's forms and votes hang off one).
+COOKIES_ENABLED = False
+# A <meta refresh> is a redirect nobody asked for; the site does not use it, traps do.
+METAREFRESH_ENABLED = False
+REDIRECT_MAX_TIMES = 5
+TELNETCONSOLE_ENABLED = False
+
+# "Blocked or busy" answers are retried with back-off (zwcrawl.middlewares.BackoffRetryMiddleware).
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [403, 406, 408, 429, 500, 502, 503, 504, 520, 521, 522, 524]
+ZW_BACKOFF_BASE = 2.0  # seconds before the first retry, doubling each time
+ZW_BACKOFF_MAX = 300.0  # the longest wait, Retry-After included
+
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # a bigger answer is refused and recorded as a failure
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is retried, never archived as complete
+
+DOWNLOADER_MIDDLEWARES = {
+    # First in line: nothing outside the editions' crawlable pages is ever requested.
+    "zwcrawl.middlewares.ScopeGuardMiddleware": 10,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "zwcrawl.middlewares.BackoffRetryMiddleware": 550,
+    # Last before the network, so it sees the bytes as they came off the wire (before decompression).
+    "zwcrawl.middlewares.CaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {"zwcrawl.pipelines.ArchivePipeline": 300}
+EXTENSIONS = {"zwcrawl.progress.Progress": 500}
+
+# Articles first, so a crawl cut short has archived what it found rather than only listings.
+DEPTH_PRIORITY = 0
+
+# zwcrawl's own settings.
+ZW_ARCHIVE = "archive"  # the archive directory: zwcrawl.db, warc/, logs/
+ZW_SITES: dict[str, str] = {}  # edition -> base URL of a copy standing in for the real origin
+ZW_WARC_MAX_SIZE = 1_000_000_000  # roll WARC files over at about this many bytes
+ZW_WARC_FSYNC = True  # a record is on disk before its row is written
+ZW_MAX_LISTING_PAGES = 5000  # a section deeper than this is cut off (a guard against endless "Next")
+ZW_PROGRESS = False  # live progress on stderr (the CLI turns it on for a terminal)

@@ -1,0 +1,1 @@
+"""Scrapy spiders: `zaman` crawls both editions of Zaman al-Wasl."""

@@ -1,0 +1,261 @@
+"""The Zaman al-Wasl spider: decides what to fetch next; it carries no selectors of its own."""
+
+from __future__ import annotations
+
+import logging
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from zwcrawl.extract import FeedPage, ListingPage, decode_html, extract_article, page_links
+from zwcrawl.lock import ArchiveBusy
+from zwcrawl.session import CrawlSession, utc_now
+from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
+
+logger = logging.getLogger(__name__)
+
+# Feeds known to exist; more are found through <link rel="alternate"> on the home page.
+KNOWN_FEEDS = {"en": (52,), "ar": (94,)}
+
+# Articles before listings, so a crawl cut short has archived what it found.
+_PRIORITY = {"article": 20, "feed": 10, "home": 10, "listing": 0}
+
+
+def parse_ids(text: str) -> range:
+    """Read an id range `FROM-TO` (inclusive); ValueError with a one-line reason otherwise."""
+    low, sep, high = text.partition("-")
+    if not (sep and low.strip().isdigit() and high.strip().isdigit()) or int(low) > int(high):
+        raise ValueError(f"--ids {text!r}: expected FROM-TO with FROM <= TO, e.g. 34400-34520")
+    return range(int(low), int(high) + 1)
+
+
+def _flag(value) -> bool:
+    return value in (True, 1) or str(value).lower() in ("1", "true", "yes", "on")
+
+
+class ZamanSpider(scrapy.Spider):
+    """Home page, feeds and section listings (newest first), id ranges, and refreshes of known articles."""
+
+    name = "zaman"
+
+    def __init__(self, editions="en,ar", ids=None, refresh=False, full=False, sites=None, **kwargs):
+        super().__init__(**kwargs)
+        chosen = [e.strip() for e in editions.split(",")] if isinstance(editions, str) else list(editions)
+        unknown = [e for e in chosen if e not in EDITIONS]
+        if unknown or not chosen:
+            raise ValueError(f"unknown edition {', '.join(unknown) or '(none)'}: choose from en, ar")
+        self.editions = tuple(dict.fromkeys(chosen))
+        self.ids = parse_ids(ids) if ids else None
+        if self.ids is not None and len(self.editions) != 1:
+            raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
+        self.refresh = _flag(refresh)
+        self.full = _flag(full)
+        self.site_specs = [s for s in (sites.split(",") if isinstance(sites, str) else sites or []) if s]
+        self.scheduled: set[tuple[str, int]] = set()
+        self.walks: dict[tuple[str, int], set[int]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.session = CrawlSession.of(crawler)
+        if spider.site_specs:
+            spider.session.sites = Sites.parse(spider.site_specs)
+        return spider
+
+    def options(self) -> dict:
+        """The crawl's options as recorded in its row."""
+        return {
+            "editions": list(self.editions),
+            "sites": self.session.sites.bases,
+            "ids": f"{self.ids.start}-{self.ids.stop - 1}" if self.ids else None,
+            "refresh": self.refresh,
+            "full": self.full,
+        }
+
+    async def start(self):
+        try:
+            self.session.open(self.options())
+        except (ArchiveBusy, OSError) as exc:
+            logger.error("cannot open the archive: %s", exc)
+            self.crawler.stats.set_value("zwcrawl/open_error", str(exc))
+            return
+        store = self.session.store
+        # What was archived before this crawl decides what is skipped and where a walk may stop early.
+        self.archived = {edition: store.archived_ids(edition) for edition in self.editions}
+        for edition in self.editions:
+            if self.ids is not None:
+                missing = store.missing_ids(edition) if not self.refresh else set()
+                for article_id in self.ids:
+                    if article_id not in missing:
+                        request = self._article(edition, article_id)
+                        if request:
+                            yield request
+            else:
+                home = self.session.sites.to_fetch(ORIGINS[edition] + "/")
+                yield self._request("home", home, self.parse_home)
+                for feed_id in KNOWN_FEEDS[edition]:
+                    yield self._request(
+                        "feed", self.session.sites.to_fetch(feed_url(edition, feed_id)), self.parse_feed
+                    )
+            if self.refresh:
+                for article_id in sorted(self.archived[edition], reverse=True):
+                    request = self._article(edition, article_id)
+                    if request:
+                        yield request
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def _request(self, kind: str, url: str, callback, **meta) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            priority=_PRIORITY[kind],
+            meta={"zw_kind": kind, **meta},
+        )
+
+    def _article(self, edition: str, article_id: int) -> scrapy.Request | None:
+        """A request for an article, once per crawl whatever spelling linked to it."""
+        key = (edition, article_id)
+        if key in self.scheduled:
+            return None
+        if article_id in self.archived[edition] and not self.refresh:
+            return None
+        self.scheduled.add(key)
+        canonical = article_url(edition, article_id)
+        return self._request(
+            "article",
+            self.session.sites.to_fetch(canonical),
+            self.parse_article,
+            zw_edition=edition,
+            zw_article_id=article_id,
+            zw_canonical=canonical,
+        )
+
+    def _listing(self, edition: str, section_id: int, page: int) -> scrapy.Request:
+        url = self.session.sites.to_fetch(listing_url(edition, section_id, page))
+        return self._request(
+            "listing", url, self.parse_listing, zw_edition=edition, zw_section=section_id, zw_page=page
+        )
+
+    def _follow(self, links: list[str]):
+        """Requests for the articles, first listing pages and feeds among a page's links."""
+        for link in links:
+            site_url = classify(link)
+            if site_url is None or site_url.edition not in self.editions:
+                continue
+            if site_url.kind == "article":
+                request = self._article(site_url.edition, site_url.article_id)
+                if request:
+                    yield request
+            elif site_url.kind == "listing" and site_url.page == 1:
+                key = (site_url.edition, site_url.section_id)
+                if key not in self.walks:
+                    self.walks[key] = set()
+                    yield self._listing(site_url.edition, site_url.section_id, 1)
+            elif site_url.kind == "feed":
+                yield self._request("feed", self.session.sites.to_fetch(site_url.canonical), self.parse_feed)
+
+    def _real(self, response) -> str:
+        return self.session.sites.to_real(response.url) or response.url
+
+    def _html(self, response) -> str:
+        charset = None
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if "charset=" in content_type.lower():
+            charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+        return decode_html(response.body, charset)
+
+    # -- callbacks -------------------------------------------------------------------------------
+
+    def parse_home(self, response):
+        yield from self._follow(page_links(self._html(response), self._real(response)))
+
+    def parse_feed(self, response):
+        feed = FeedPage(self._real(response), response.body).to_item()
+        for entry in feed["items"]:
+            site_url = classify(entry["url"]) if entry.get("url") else None
+            if site_url and site_url.kind == "article" and site_url.edition in self.editions:
+                request = self._article(site_url.edition, site_url.article_id)
+                if request:
+                    yield request
+
+    def parse_listing(self, response):
+        edition, section_id, page = (response.meta[k] for k in ("zw_edition", "zw_section", "zw_page"))
+        listing = ListingPage(self._real(response), self._html(response)).to_item()
+        ids = [entry["article_id"] for entry in listing["articles"] if entry.get("article_id")]
+        for article_id in ids:
+            request = self._article(edition, article_id)
+            if request:
+                yield request
+        seen = self.walks.setdefault((edition, section_id), set())
+        repeats = bool(ids) and all(i in seen for i in ids)
+        seen.update(ids)
+        store = self.session.store
+        name = listing.get("section")
+        if listing["is_empty"] or not ids or repeats or not listing.get("next_url"):
+            # The end of the section: an empty page, a "Next" that only repeats, or no "Next" at all.
+            store.mark_section(edition, section_id, name, walked_to_end=True, at=utc_now())
+            return
+        if (
+            not self.full
+            and store.section_walked(edition, section_id)
+            and all(i in self.archived[edition] for i in ids)
+        ):
+            # An earlier crawl walked this section to its end, and this page holds nothing new.
+            store.mark_section(edition, section_id, name, walked_to_end=False, at=utc_now())
+            return
+        limit = self.crawler.settings.getint("ZW_MAX_LISTING_PAGES")
+        if page >= limit:
+            logger.warning(
+                "section %s/%s: stopped at page %s (ZW_MAX_LISTING_PAGES)", edition, section_id, page
+            )
+            return
+        yield self._listing(edition, section_id, page + 1)
+
+    def parse_article(self, response):
+        canonical = response.meta["zw_canonical"]
+        fields = extract_article(self._html(response), canonical)
+        yield {
+            "kind": "article",
+            "fields": fields,
+            "capture": response.meta.get("zw_capture"),
+            "fetched_url": response.url,
+            "status": response.status,
+            "observed_at": utc_now(),
+        }
+        if fields.get("is_article") and self.ids is None:
+            yield from self._follow(page_links(self._html(response), self._real(response)))
+
+    def failed(self, failure):
+        """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
+        request = failure.request
+        kind = request.meta.get("zw_kind")
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self.session.counts["refused"] += 1
+            return
+        status = failure.value.response.status if failure.check(HttpError) else None
+        if status in (404, 410) and kind == "article":
+            yield {
+                "kind": "missing",
+                "edition": request.meta["zw_edition"],
+                "article_id": request.meta["zw_article_id"],
+                "url": request.meta["zw_canonical"],
+                "status": status,
+                "reason": "not found",
+                "observed_at": utc_now(),
+            }
+            return
+        if status in (404, 410) and kind == "listing":
+            self.session.store.mark_section(
+                request.meta["zw_edition"], request.meta["zw_section"], None, walked_to_end=True, at=utc_now()
+            )
+            return
+        reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.session.record_failure(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
+
+    def closed(self, reason: str) -> None:
+        status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, reason)
+        if self.session.is_open:
+            self.session.close(status)
