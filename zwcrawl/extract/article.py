@@ -1,0 +1,610 @@
+"""ArticlePage: the fields of one article page, each read from metadata, layout classes, then landmarks."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from zwcrawl.extract.attribution import Attribution, read_attribution
+from zwcrawl.extract.dates import parse_published
+from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.markup import classes, is_chrome, paragraphs, parse_html, text_of
+from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
+from zwcrawl.site import canonical_article_url, classify, repair_url
+
+FIELDS = (
+    "article_id", "edition", "url", "is_article", "headline", "kind", "section_id", "section", "published",
+    "body", "source", "authors", "translators", "dateline", "with_agencies", "byline", "likes", "dislikes",
+    "comments_count", "comments", "images",
+)  # fmt: skip
+
+# Page furniture around an article: never its headline, text, section link or images.
+_CHROME = re.compile(
+    r"menu|(?:^|[-_])nav|(?:^|[-_])side(?:bar)?(?:$|[-_])|footer|^(?:site-)?header$|^top$|most-?read|latest"
+    r"|pager|paginat|related|social|share|banner|advert|^ads?$|widget|logo|search|news-?list|news-?item"
+    r"|not-?found|error|^e?404$",
+    re.I,
+)
+_COMMENTS = re.compile(r"comment", re.I)
+_COMMENT_ITEM = re.compile(
+    r"^comment(?:[-_]?(?:item|box|row|entry|block))?$|^(?:user-?)?comment[-_]?\d+$", re.I
+)
+_NOT_FOUND = re.compile(
+    r"could not be found|can ?not be found|was not found|page not found|does not exist|no longer available"
+    r"|لم يتم العثور|غير موجود|غير متوفر|لا يوجد خبر|الصفحة المطلوبة",
+    re.I,
+)
+_COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
+_TOTAL_COMMENTS = re.compile(
+    r"(?:total\s+comments|comments|مجموع\s+التعليقات|عدد\s+التعليقات|التعليقات)\s*(?:\(\s*|:\s*)([0-9٠-٩۰-۹]+)",
+    re.I,
+)
+_KINDS = (
+    ("opinion", re.compile(r"^\s*(?:opinion|op-ed|رأي|راي|مقال رأي)\s*[-–—:|]|[-–—:|]\s*opinion\s*$", re.I)),
+    ("perspective", re.compile(r"^\s*(?:perspective|وجهة نظر)\s*[-–—:|]|[-–—:|]\s*perspective\s*$", re.I)),
+)
+_OTHER_BODY_CLASSES = "//*[{}]".format(
+    " or ".join(
+        f'contains(@class, "{name}")'
+        for name in (
+            "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
+            "NewsText", "news_text", "news-content",
+        )
+    )
+)  # fmt: skip
+_END = re.compile(r"</html\s*>|</body\s*>", re.I)
+
+
+def _first(elements):
+    return elements[0] if elements else None
+
+
+class ArticlePage:
+    """One article page: a property per field, `to_item()` for all of them."""
+
+    def __init__(self, url: str, html: bytes | str | None):
+        canonical = canonical_article_url(url)
+        if canonical is None:
+            raise ValueError(f"not a Zaman al-Wasl article URL: {url}")
+        self.url = canonical
+        self._site = classify(canonical)
+        text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
+        # A page cut short (no closing tags) may hold half an article: only trusted if its text is closed.
+        self._closed = bool(_END.search(text, max(0, len(text) - 65536)))
+        self._sel = parse_html(text)
+        self._root = self._sel.root if self._sel is not None else None
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def article_id(self) -> int:
+        """The article's number in its edition."""
+        return self._site.article_id
+
+    @property
+    def edition(self) -> str:
+        """'en' or 'ar'."""
+        return self._site.edition
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _xpath(self, query: str):
+        return self._root.xpath(query) if self._root is not None else []
+
+    def _meta(self, *names: str) -> str | None:
+        for name in names:
+            for value in self._xpath(f'//meta[@property="{name}" or @name="{name}"]/@content'):
+                value = clean_text(value)
+                if value:
+                    return value
+        return None
+
+    def _outside_chrome(self, element, pattern: re.Pattern[str] = _CHROME) -> bool:
+        node = element
+        while node is not None:
+            if isinstance(node.tag, str) and is_chrome(node, pattern):
+                return False
+            node = node.getparent()
+        return True
+
+    def _in_comments(self, element) -> bool:
+        node = element
+        while node is not None:
+            if isinstance(node.tag, str) and (is_chrome(node, _COMMENTS) or node.tag == "form"):
+                return True
+            node = node.getparent()
+        return False
+
+    def _absolute(self, href: str) -> str:
+        return repair_url(href, base=self.url)
+
+    # -- structure -----------------------------------------------------------------------------
+
+    @cached_property
+    def _headline_element(self):
+        for query in (
+            '//h1[contains(concat(" ", normalize-space(@class), " "), " news-title ")]',
+            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsTitle ")]',
+            '//*[@itemprop="headline"]',
+            "//h1",
+            '//*[contains(@class, "title") and (self::h2 or self::div or self::td)]',
+        ):
+            for element in self._xpath(query):
+                if text_of(element) and self._outside_chrome(element) and not self._in_comments(element):
+                    return element
+        return None
+
+    @cached_property
+    def _structural_body(self):
+        return _first(
+            self._xpath(
+                '//*[contains(concat(" ", normalize-space(@class), " "), " news-text ")]'
+                ' | //td[contains(concat(" ", normalize-space(@class), " "), " NewsBody ")]'
+                ' | //*[@itemprop="articleBody"]'
+            )
+        )
+
+    @cached_property
+    def _body_element(self):
+        if self._structural_body is not None:
+            return self._structural_body
+        # Body classes other sites and older templates use, before guessing from the text itself.
+        for element in self._xpath(_OTHER_BODY_CLASSES):
+            if self._outside_chrome(element) and not self._in_comments(element):
+                return element
+        return self._densest_block()
+
+    def _densest_block(self):
+        """The element holding the most paragraph text (the body of a page whose classes are unknown)."""
+        if self._root is None:
+            return None
+        best, best_score = None, 80
+        headline = self._headline_element
+        seen_headline = headline is None
+        stack = [self._root]
+        while stack:
+            element = stack.pop()
+            if not isinstance(element.tag, str) or element.tag in ("script", "style", "form", "head"):
+                continue
+            if element is headline:
+                seen_headline = True
+                continue
+            if is_chrome(element, _CHROME) or is_chrome(element, _COMMENTS):
+                continue
+            if element.tag in ("div", "td", "section", "article", "main", "span", "font"):
+                score = len(clean_text(element.text))
+                for child in element:
+                    if not isinstance(child.tag, str):
+                        score += len(clean_text(child.tail))
+                    elif child.tag == "p" or child.tag in (
+                        "br",
+                        "b",
+                        "strong",
+                        "i",
+                        "em",
+                        "a",
+                        "span",
+                        "font",
+                        "u",
+                    ):
+                        score += len(clean_text("".join(child.itertext()))) + len(clean_text(child.tail))
+                contains_headline = headline is not None and any(d is headline for d in element.iter())
+                if score > best_score and (seen_headline or contains_headline):
+                    best, best_score = element, score
+            stack.extend(reversed(list(element)))
+        return best
+
+    @cached_property
+    def _paragraphs(self) -> list[str]:
+        body = self._body_element
+        if body is None:
+            return []
+        headline = self._headline_element
+        return paragraphs(body, skip=lambda el: el is headline or el.tag in ("h1",))
+
+    @cached_property
+    def _article_scope(self):
+        """The smallest element holding both headline and body: where the article's own images are."""
+        headline, body = self._headline_element, self._body_element
+        if body is None:
+            return None
+        if headline is None:
+            return body
+        ancestors = set()
+        node = headline
+        while node is not None:
+            ancestors.add(node)
+            node = node.getparent()
+        node = body
+        while node is not None and node not in ancestors:
+            node = node.getparent()
+        if node is None or node.tag in ("html", "body"):
+            return body.getparent() if body.getparent() is not None else body
+        return node
+
+    @cached_property
+    def _page_text(self) -> str:
+        return text_of(self._root) if self._root is not None else ""
+
+    # -- fields --------------------------------------------------------------------------------
+
+    @cached_property
+    def is_article(self) -> bool:
+        """False for anything but a whole article page: a soft 404, an empty, binary or truncated body."""
+        if self._root is None or not self.headline or not self.body:
+            return False
+        if not self._closed and not self._end_landmark():
+            return False
+        if self._structural_body is None and _NOT_FOUND.search(self._page_text):
+            return False
+        return bool(
+            self._structural_body is not None
+            or self._vote_links
+            or (self._meta("og:type") or "").lower() == "article"
+            or self._names_this_article()
+        )
+
+    def _end_landmark(self) -> bool:
+        """Whether anything the site prints after the text (source line, votes, comments) reached us."""
+        return bool(self.byline or self._vote_links or self._comments_region is not None)
+
+    def _names_this_article(self) -> bool:
+        for href in self._xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content'):
+            if canonical_article_url(self._absolute(href)) == self.url:
+                return True
+        return False
+
+    @cached_property
+    def headline(self) -> str | None:
+        """The headline as printed, title markers included."""
+        element = self._headline_element
+        text = text_of(element) if element is not None else ""
+        if not text:
+            text = self._meta("og:title", "twitter:title") or ""
+        if not text:
+            text = strip_site_name("".join(self._xpath("//title//text()")))
+        return text or None
+
+    @property
+    def kind(self) -> str | None:
+        """'opinion' or 'perspective' from the headline's marker, else None."""
+        for kind, pattern in _KINDS:
+            if self.headline and pattern.search(self.headline):
+                return kind
+        return None
+
+    @cached_property
+    def _section_link(self):
+        for query in (
+            '//a[contains(concat(" ", normalize-space(@class), " "), " news-section ")]',
+            '//*[contains(concat(" ", normalize-space(@class), " "), " news-info ")]//a',
+            '//td[contains(concat(" ", normalize-space(@class), " "), " path ")]//a',
+            '//*[contains(@class, "breadcrumb")]//a',
+        ):
+            links = [a for a in self._xpath(query) if self._listing_href(a) is not None]
+            if links:
+                return links[-1] if "path" in query or "breadcrumb" in query else links[0]
+        return self._nearest_section_link()
+
+    def _listing_href(self, anchor):
+        href = anchor.get("href")
+        site_url = classify(self._absolute(href)) if href else None
+        return site_url if site_url is not None and site_url.kind == "listing" else None
+
+    def _nearest_section_link(self):
+        """The section link closest to the headline, menus and sidebars left out."""
+        headline = self._headline_element
+        if headline is None:
+            return None
+        order = {element: i for i, element in enumerate(self._root.iter())}
+        target = order.get(headline, 0)
+        links = [
+            a for a in self._xpath("//a[@href]")
+            if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
+        ]  # fmt: skip
+        return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
+
+    @property
+    def section_id(self) -> int | None:
+        """The id of the section the page links in its info line or breadcrumb."""
+        link = self._section_link
+        return self._listing_href(link).section_id if link is not None else None
+
+    @property
+    def section(self) -> str | None:
+        """The name of that section, as the link prints it."""
+        link = self._section_link
+        if link is None:
+            return None
+        return text_of(link) or clean_text(link.get("title")) or None
+
+    @cached_property
+    def published(self) -> str | None:
+        """The date line (Damascus local time) in UTC ISO-8601."""
+        for query in (
+            '//*[contains(concat(" ", normalize-space(@class), " "), " news-date ")]',
+            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsDate ")]',
+        ):
+            for element in self._xpath(query):
+                if not self._in_comments(element) and (found := parse_published(text_of(element))):
+                    return found
+        for value in self._xpath(
+            '//*[@itemprop="datePublished"]/@content | //*[@itemprop="datePublished"]/@datetime'
+            ' | //meta[@property="article:published_time" or @name="pubdate" or @name="publishdate"]/@content'
+        ):
+            if found := parse_published(value):
+                return found
+        return self._date_landmark()
+
+    def _date_landmark(self) -> str | None:
+        """A date printed near the headline: a date-classed element, a <time>, or the info line."""
+        candidates = [
+            e for e in self._xpath('//time | //*[contains(@class, "date") or contains(@class, "Date")]')
+            if self._outside_chrome(e) and not self._in_comments(e)
+        ]  # fmt: skip
+        link = self._section_link
+        if link is not None and link.getparent() is not None:
+            candidates.append(link.getparent())
+        for element in candidates:
+            found = parse_published(element.get("datetime") or text_of(element))
+            if found:
+                return found
+        return None
+
+    @cached_property
+    def body(self) -> str | None:
+        """The article text: paragraphs joined by a blank line."""
+        return "\n\n".join(self._paragraphs) or None
+
+    @cached_property
+    def _attribution(self) -> Attribution:
+        return read_attribution(self._paragraphs, self.byline)
+
+    @property
+    def source(self) -> str | None:
+        """The outlet named in the lead attribution, else the byline."""
+        return self._attribution.source
+
+    @property
+    def authors(self) -> list[str]:
+        """Authors named in the attribution lines."""
+        return list(self._attribution.authors)
+
+    @property
+    def translators(self) -> list[str]:
+        """Translators named in the attribution lines."""
+        return list(self._attribution.translators)
+
+    @property
+    def dateline(self) -> str | None:
+        """The place before a wire lead ("BEIRUT")."""
+        return self._attribution.dateline
+
+    @property
+    def with_agencies(self) -> bool:
+        """Whether the text closes with "(With Agencies)" / "(وكالات)"."""
+        return self._attribution.with_agencies
+
+    @cached_property
+    def byline(self) -> str | None:
+        """The source line printed under the body."""
+        for query in (
+            '//*[contains(concat(" ", normalize-space(@class), " "), " news-source ")]',
+            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsWriter ")]',
+        ):
+            for element in self._xpath(query):
+                if text := text_of(element):
+                    return text
+        return self._byline_landmark()
+
+    def _byline_landmark(self) -> str | None:
+        """The first short line after the body, if it is not a counter, a share link or the comments."""
+        body = self._body_element
+        if body is None:
+            return None
+        nodes = body.xpath(
+            "following::text()[normalize-space()][not(ancestor::script or ancestor::style)][1]"
+        )
+        if not nodes:
+            return None
+        text = clean_text(nodes[0])
+        parent = nodes[0].getparent()
+        if (
+            len(text) > 80
+            or _COUNTER.match(text)
+            or _TOTAL_COMMENTS.search(text)
+            or parent is None
+            or parent.tag == "a"
+            or not self._outside_chrome(parent)
+            or self._in_comments(parent)
+            or is_chrome(parent, re.compile(r"vote|like|count|date|tag", re.I))
+            or parse_published(text)
+        ):
+            return None
+        return text
+
+    @cached_property
+    def _vote_links(self) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for anchor in self._xpath("//a[@href]"):
+            site_url = classify(self._absolute(anchor.get("href")))
+            if site_url is None or site_url.kind != "vote":
+                continue
+            vote = "dislike" if site_url.path.rstrip("/").lower().endswith("dislike") else "like"
+            # A vote link for this article beats one for another (a sidebar could carry its own).
+            if vote not in found or (site_url.article_id == self.article_id != found[vote][1]):
+                found[vote] = (anchor, site_url.article_id)
+        return {vote: anchor for vote, (anchor, _) in found.items()}
+
+    def _counter(self, vote: str) -> int | None:
+        anchor = self._vote_links.get(vote)
+        if anchor is None:
+            return None
+        for query in (
+            "following::text()[normalize-space()][not(ancestor::script)][1]",
+            "preceding::text()[normalize-space()][not(ancestor::script)][1]",
+        ):
+            for node in anchor.xpath(query):
+                m = _COUNTER.match(clean_text(node))
+                if m:
+                    return int(western_digits(m.group(1)))
+        return None
+
+    @property
+    def likes(self) -> int | None:
+        """The number beside the like link; None without a vote widget."""
+        return self._counter("like")
+
+    @property
+    def dislikes(self) -> int | None:
+        """The number beside the dislike link; None without a vote widget."""
+        return self._counter("dislike")
+
+    @cached_property
+    def _comments_region(self):
+        for query in (
+            '//*[contains(concat(" ", normalize-space(@class), " "), " comments ")]',
+            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsComments ")]',
+            '//*[@id="comments"]',
+        ):
+            element = _first(self._xpath(query))
+            if element is not None:
+                return element
+        # A landmark: the element printing "Total Comments (N)".
+        for node in self._xpath(
+            '//text()[contains(., "Total Comments") or contains(., "مجموع التعليقات")'
+            ' or contains(., "عدد التعليقات")]'
+        ):
+            parent = node.getparent()
+            if parent is not None:
+                return parent.getparent() if parent.getparent() is not None else parent
+        return None
+
+    @property
+    def comments_count(self) -> int | None:
+        """The N of "Total Comments (N)"; None when the page has no comments block."""
+        region = self._comments_region
+        for text in ((text_of(region) if region is not None else ""), self._page_text):
+            m = _TOTAL_COMMENTS.search(text)
+            if m:
+                return int(western_digits(m.group(1)))
+        return len(self.comments) if region is not None else None
+
+    @cached_property
+    def comments(self) -> list[dict]:
+        """Readers' comments in page order: author, posted (UTC), text."""
+        region = self._comments_region
+        if region is None:
+            return []
+        items = [
+            e
+            for e in region.iter()
+            if isinstance(e.tag, str) and e is not region and is_chrome(e, _COMMENT_ITEM)
+        ]
+        return [c for c in (self._comment(item) for item in items) if c is not None]
+
+    def _comment(self, item) -> dict | None:
+        def part(pattern: str):
+            for element in item.iter():
+                if (
+                    isinstance(element.tag, str)
+                    and element is not item
+                    and re.search(pattern, classes(element), re.I)
+                ):
+                    return element
+            return None
+
+        name, date, text = (
+            part(r"name|author|writer|user"),
+            part(r"date|time"),
+            part(r"text|body|content|message"),
+        )
+        body = "\n\n".join(paragraphs(text)) if text is not None else ""
+        if not body:
+            skip = {e for e in (name, date) if e is not None}
+            body = "\n\n".join(paragraphs(item, skip=lambda el: el in skip))
+        if not body:
+            return None
+        posted = parse_published(date.get("datetime") or text_of(date)) if date is not None else None
+        return {
+            "author": (text_of(name) or None) if name is not None else None,
+            "posted": posted,
+            "text": body,
+        }
+
+    @cached_property
+    def images(self) -> list[dict]:
+        """The article's own images: absolute URL on the real origin, and caption."""
+        scope = self._article_scope
+        found: list[dict] = []
+        seen: set[str] = set()
+        body = self._body_element
+        for img in scope.iter("img") if scope is not None else ():
+            if self._in_comments(img) or not self._outside_chrome(img):
+                continue
+            src = self._image_src(img)
+            if not src:
+                continue
+            site_url = classify(src)
+            if site_url is not None:
+                if site_url.kind != "image":
+                    continue  # Site furniture: /images/like.png, /captcha/...
+                src = site_url.canonical
+            elif not (
+                body is not None and any(a is body for a in img.iterancestors())
+            ) and not self._in_figure(img):
+                continue
+            if src not in seen:
+                seen.add(src)
+                found.append({"url": src, "caption": self._caption(img)})
+        if not found:
+            og = self._meta("og:image")
+            site_url = classify(self._absolute(og)) if og else None
+            if site_url is not None and site_url.kind == "image":
+                found.append({"url": site_url.canonical, "caption": None})
+        return found
+
+    def _image_src(self, img) -> str | None:
+        src = img.get("src") or ""
+        lazy = img.get("data-src") or img.get("data-original") or img.get("data-lazy-src")
+        if lazy and (
+            not src or src.startswith("data:") or re.search(r"blank|loading|placeholder|spacer", src, re.I)
+        ):
+            src = lazy
+        src = src.strip()
+        if not src or src.startswith("data:"):
+            return None
+        return self._absolute(src)
+
+    @staticmethod
+    def _in_figure(img) -> bool:
+        return any(
+            a.tag == "figure" or re.search(r"image|photo|figure|picture|media", classes(a), re.I)
+            for a in img.iterancestors()
+        )
+
+    def _caption(self, img) -> str | None:
+        for ancestor in img.iterancestors():
+            if ancestor.tag == "figure":
+                caption = _first(ancestor.xpath(".//figcaption"))
+                if caption is not None and text_of(caption):
+                    return text_of(caption)
+            for caption in ancestor.xpath('./*[contains(@class, "caption") or contains(@class, "Caption")]'):
+                if text_of(caption):
+                    return text_of(caption)
+            if ancestor.tag in ("figure", "td", "p") or len(ancestor) > 3:
+                break
+        return None
+
+    def to_item(self) -> dict:
+        """Every field in the archive's order; a page that is not an article gives only url and is_article."""
+        if not self.is_article:
+            return {"url": self.url, "is_article": False}
+        item = {name: getattr(self, name) for name in FIELDS}
+        item["is_article"] = True
+        return item
+
+
+def extract_article(html: bytes | str, url: str) -> dict:
+    """The fields of a saved article page; ValueError if the URL is not a Zaman al-Wasl article."""
+    return ArticlePage(url, html).to_item()

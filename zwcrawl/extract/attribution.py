@@ -1,0 +1,476 @@
+"""Who wrote, translated and supplied an article: read from its lead and closing lines, English and Arabic."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from zwcrawl.extract.text import clean_text, is_site_name
+
+_DASH = r"(?:-{1,2}|[–—−‒]|:(?!\d))"
+
+# Credit keywords, longest first so "Additional reporting by" is not read as "reporting by".
+_AUTHOR_WORDS = (
+    "additional reporting by",
+    "reporting by",
+    "reported by",
+    "report by",
+    "writing by",
+    "written by",
+    "words by",
+    "story by",
+    "compiled by",
+    "by",
+    "بقلم",
+    "كتبت",
+    "كتبه",
+    "كتبته",
+    "كتب",
+    "إعداد",
+    "اعداد",
+)
+_TRANSLATOR_WORDS = (
+    r"translated from [a-z]+ by",
+    "translation by",
+    "translated by",
+    "translation",
+    "translator",
+    "english version by",
+    "ترجمة وتحرير",
+    "ترجمة وإعداد",
+    "ترجمة",
+    "ترجمه",
+    "ترجمها",
+    "ترجمتها",
+    "المترجم",
+    "ترجمة عن",
+)
+_IGNORED_WORDS = (
+    "editing by",
+    "edited by",
+    "photos by",
+    "photo by",
+    "photography by",
+    "video by",
+    "graphics by",
+    "تحرير",
+    "تدقيق",
+    "تصوير",
+)
+_CREDIT = re.compile(
+    r"^\s*(?:(?P<author>{})|(?P<translator>{})|(?P<ignored>{}))(?P<colon>\s*:\s*|\s+)(?P<names>\S.*)$".format(
+        "|".join(_AUTHOR_WORDS), "|".join(_TRANSLATOR_WORDS), "|".join(_IGNORED_WORDS)
+    ),
+    re.I,
+)
+# Name lists: "A and B", "A, B and C", "A & B", Arabic "أ، ب".
+_NAME_SPLIT = re.compile(r"\s*(?:,|،|\band\b|&|\s+و\s+)\s*", re.I)
+_NAME_PARTICLES = frozenset(
+    [
+        "al",
+        "el",
+        "bin",
+        "ibn",
+        "bint",
+        "abu",
+        "abou",
+        "de",
+        "da",
+        "di",
+        "du",
+        "der",
+        "van",
+        "von",
+        "la",
+        "le",
+        "ul",
+        "y",
+    ]
+)
+# The site's leads: "(OUTLET)-", "By A and B (OUTLET)-", "BEIRUT (AP) —", "DAMASCUS, Syria (AFP) -".
+_PAREN_LEAD = re.compile(rf"^(?P<pre>[^()]{{0,150}}?)\s*\(\s*(?P<paren>[^()]{{1,150}}?)\s*\)\s*{_DASH}")
+_PLAIN_LEAD = re.compile(rf"^(?P<pre>[^()\-–—:.]{{2,60}}?)\s*{_DASH}\s*(?P<rest>.*)$", re.S)
+_WHOLE_PAREN = re.compile(r"^\(\s*(?P<inner>[^()]+?)\s*\)\s*\.?$")
+_TRAILING_PAREN = re.compile(r"\s*\(\s*(?P<inner>[^()]+?)\s*\)\s*\.?$")
+_WITH_AGENCIES = re.compile(
+    r"(?:\(\s*(?:with\s+(?:the\s+)?)?agencies\s*\)|\(\s*(?:مع\s+)?(?:وكالات|الوكالات)\s*\)"
+    r"|[-–—]\s*(?:وكالات|with agencies))\s*\.?\s*$",
+    re.I,
+)
+_EXCLUSIVE = frozenset(["خاص", "exclusive", "حصري", "حصريا"])
+
+# Outlets named without brackets: the site itself, wire agencies, the papers it syndicates. Only used
+# where a bare "X - ..." must be told apart from an ordinary sentence; bracketed outlets need no list.
+_WIRES = frozenset(
+    [
+        *[
+            "ap",
+            "afp",
+            "reuters",
+            "dpa",
+            "anadolu",
+            "aa",
+            "upi",
+            "xinhua",
+            "efe",
+            "ansa",
+            "sana",
+            "kuna",
+            "qna",
+            "wam",
+            "spa",
+            "sputnik",
+            "tass",
+            "irna",
+            "ani",
+        ],
+        *(
+            "associated press",
+            "agence france-presse",
+            "agence france presse",
+            "anadolu agency",
+            "ria novosti",
+        ),
+        *[
+            "رويترز",
+            "الفرنسية",
+            "الالمانية",
+            "الاناضول",
+            "سانا",
+            "سبوتنيك",
+            "شينخوا",
+            "قنا",
+            "كونا",
+            "وام",
+            "واس",
+            "ارنا",
+            "تاس",
+            "وكالات",
+        ],
+        *("ا ف ب", "اف ب", "فرانس برس", "اسوشيتد برس", "ا ب", "د ب ا"),
+    ]
+)
+_OUTLETS = frozenset(
+    {
+        "al jazeera",
+        "al-jazeera",
+        "al arabiya",
+        "al-arabiya",
+        "bbc",
+        "cnn",
+        "news week",
+        "newsweek",
+        "agencies",
+        "الجزيرة",
+        "العربية",
+        "بي بي سي",
+        "سي ان ان",
+        "الشرق الاوسط",
+        "عنب بلدي",
+        "وكالات",
+    }
+)
+# Places that open Arabic wire copy ("بيروت - رويترز"), so a place is not taken for an author's name.
+_PLACES = frozenset(
+    [
+        "دمشق",
+        "حلب",
+        "ادلب",
+        "درعا",
+        "حمص",
+        "حماة",
+        "حماه",
+        "اللاذقية",
+        "طرطوس",
+        "الرقة",
+        "الحسكة",
+        "القامشلي",
+        "السويداء",
+        "القنيطرة",
+        "منبج",
+        "عفرين",
+        "جرابلس",
+        "الباب",
+        "تدمر",
+        "البوكمال",
+        "الميادين",
+        "بيروت",
+        "عمان",
+        "انقرة",
+        "اسطنبول",
+        "استنبول",
+        "غازي",
+        "عنتاب",
+        "عنتاب",
+        "القاهرة",
+        "بغداد",
+        "الرياض",
+        "الدوحة",
+        "دبي",
+        "ابوظبي",
+        "موسكو",
+        "واشنطن",
+        "نيويورك",
+        "باريس",
+        "لندن",
+        "برلين",
+        "جنيف",
+        "بروكسل",
+        "طهران",
+        "القدس",
+        "عواصم",
+        "استانا",
+        "سوتشي",
+        "فيينا",
+        "اربيل",
+        "الموصل",
+    ]
+) | frozenset(["دير الزور", "ريف دمشق", "ريف حلب", "ريف ادلب", "غازي عنتاب", "ابو ظبي", "الامم المتحدة"])
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ـ": None, ".": " "})
+_MONTH_DAY = re.compile(
+    r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}$|^\d{1,2}\s+[a-z]+$", re.I
+)
+
+
+@dataclass
+class Attribution:
+    """The attribution fields of an article."""
+
+    source: str | None = None
+    authors: list[str] = field(default_factory=list)
+    translators: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    with_agencies: bool = False
+
+    def _add(self, authors=(), translators=()) -> None:
+        for name in authors:
+            if name not in self.authors:
+                self.authors.append(name)
+        for name in translators:
+            if name not in self.translators:
+                self.translators.append(name)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", text.translate(_FOLD)).strip().lower()
+
+
+def _is_outlet(text: str) -> bool:
+    folded = _fold(text)
+    return (
+        is_site_name(text)
+        or folded in _WIRES
+        or folded in _OUTLETS
+        or folded.startswith(("وكالة ", "صحيفة "))
+    )
+
+
+def _is_wire(text: str) -> bool:
+    return _fold(text) in _WIRES
+
+
+def _is_place(text: str) -> bool:
+    return _fold(text) in _PLACES
+
+
+def _is_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text[:40])
+
+
+def _name_ok(name: str) -> bool:
+    """Whether a piece of a credit line looks like a person's (or a desk's) name, not a sentence."""
+    words = name.split()
+    if not 1 <= len(words) <= 6 or len(name) > 60 or any(ch.isdigit() for ch in name):
+        return False
+    if re.search(r"[!?؟\"“”«»]|[.:;]$", name):
+        return False
+    if _is_arabic(name):
+        return True
+    first = words[0]
+    if not first[0].isupper():
+        return False
+    return all(w[0].isupper() or w.lower().split("-")[0] in _NAME_PARTICLES for w in words)
+
+
+def _names(text: str) -> list[str] | None:
+    """The names in "A, B and C"; None unless every piece looks like a name."""
+    names = [clean_text(n).strip(" .،,") for n in _NAME_SPLIT.split(clean_text(text).strip(" .،,"))]
+    names = [n for n in names if n]
+    return names if names and all(_name_ok(n) for n in names) else None
+
+
+def _credits(text: str) -> tuple[list[str], list[str]] | None:
+    """Authors and translators of a credit text ("By A; Translation by B"), or None if it is not one."""
+    authors: list[str] = []
+    translators: list[str] = []
+    for part in re.split(r"\s*[;؛|]\s*", clean_text(text)):
+        if not part:
+            continue
+        m = _CREDIT.match(part)
+        if not m:
+            return None
+        keyword = (m.group("author") or m.group("translator") or m.group("ignored")).lower()
+        # Arabic credit words are also ordinary verbs and nouns ("كتب الرئيس ..."): only "بقلم" may omit ":".
+        if _is_arabic(keyword) and keyword != "بقلم" and ":" not in m.group("colon"):
+            return None
+        names = _names(m.group("names"))
+        if names is None:
+            return None
+        if m.group("author"):
+            authors += names
+        elif m.group("translator"):
+            translators += names
+    return authors, translators
+
+
+def _parenthesised_credits(text: str) -> tuple[str | None, list[str], list[str]] | None:
+    """Credits in brackets, "(By A; Translation by B)", with an outlet among them if one is named."""
+    outlet, authors, translators = None, [], []
+    for part in re.split(r"\s*[;؛]\s*", text):
+        found = _credits(part)
+        if found:
+            authors += found[0]
+            translators += found[1]
+        elif outlet is None and part:
+            outlet = part
+        else:
+            return None
+    return outlet, authors, translators
+
+
+def _credit_line(paragraph: str, attribution: Attribution) -> bool:
+    """Read a paragraph made only of credits (author line, translation note, "NAME - زمان الوصل")."""
+    whole = _WHOLE_PAREN.match(paragraph)
+    if whole:
+        inner = whole.group("inner")
+        found = _credits(inner)
+        if found:
+            attribution._add(*found)
+            return True
+        return False
+    found = _credits(paragraph)
+    if found:
+        attribution._add(*found)
+        return True
+    # "By NAME (OUTLET)" standing alone, without the dash that opens a lead.
+    m = re.match(r"^(?P<pre>[^()]+?)\s*\(\s*(?P<paren>[^()]+?)\s*\)\s*\.?$", paragraph)
+    if m and (found := _credits(m.group("pre"))):
+        attribution._add(*found)
+        attribution.source = attribution.source or m.group("paren")
+        return True
+    # Arabic "NAME - زمان الوصل", "زمان الوصل - خاص", "بيروت - رويترز".
+    parts = re.split(rf"\s*{_DASH}\s*", paragraph)
+    if len(parts) == 2 and all(parts) and len(paragraph) <= 80:
+        left, right = parts
+        if _is_outlet(left) and _fold(right) in _EXCLUSIVE:
+            attribution.source = attribution.source or left
+            return True
+        if _is_outlet(left) and _is_place(right):
+            attribution.source = attribution.source or left
+            attribution.dateline = attribution.dateline or right
+            return True
+        if _is_outlet(right):
+            if found := _credits(left):
+                attribution._add(*found)
+            elif _is_place(left):
+                attribution.dateline = attribution.dateline or left
+            elif names := _names(left):
+                attribution._add(authors=names)
+            else:
+                return False
+            attribution.source = attribution.source or right
+            return True
+    return False
+
+
+def _dateline(pre: str, outlet: str) -> str | None:
+    """The place before a wire lead ("BEIRUT", "DAMASCUS, Syria"), its date ("April 19") dropped."""
+    pieces = [p.strip() for p in re.split(r"[,،]", pre)]
+    pieces = [p for p in pieces if p and not _MONTH_DAY.match(p)]
+    if not pieces or len(" ".join(pieces)) > 60 or any(ch.isdigit() for p in pieces for ch in p):
+        return None
+    place = ", ".join(pieces)
+    letters = [ch for ch in pieces[0] if ch.isalpha()]
+    if _is_arabic(place):
+        return place if (_is_place(pieces[0]) or _is_wire(outlet)) and len(place.split()) <= 4 else None
+    if letters and all(ch.isupper() for ch in letters):
+        return place
+    if (
+        _is_wire(outlet)
+        and all(w[0].isupper() for w in place.replace(",", " ").split())
+        and len(place.split()) <= 4
+    ):
+        return place
+    return None
+
+
+def _lead(paragraph: str, attribution: Attribution) -> None:
+    """Read the lead attribution that opens the article's first paragraph of text."""
+    m = _PAREN_LEAD.match(paragraph)
+    if m:
+        pre, paren = clean_text(m.group("pre")), clean_text(m.group("paren"))
+        inside = _parenthesised_credits(paren)
+        if inside is None:
+            return
+        outlet, authors, translators = inside
+        attribution._add(authors, translators)
+        if pre:
+            found = _credits(pre)
+            if found:
+                attribution._add(*found)
+            else:
+                dateline = _dateline(pre, outlet or "")
+                if dateline is None:
+                    return  # A sentence that happens to hold brackets, not an attribution.
+                attribution.dateline = attribution.dateline or dateline
+        if outlet:
+            attribution.source = attribution.source or outlet
+        return
+    m = _PLAIN_LEAD.match(paragraph)
+    if m:
+        pre = clean_text(m.group("pre"))
+        if _is_outlet(pre):  # "زمان الوصل - text", "Zaman Al Wasl- text"
+            attribution.source = attribution.source or pre
+        elif not _is_arabic(pre) and (dateline := _dateline(pre, "")):  # "BEIRUT — text"
+            attribution.dateline = attribution.dateline or dateline
+        elif _is_place(pre):  # "دمشق - text"
+            attribution.dateline = attribution.dateline or pre
+
+
+def _closing(paragraphs: list[str], attribution: Attribution) -> None:
+    """Read the credits and "(With Agencies)" that close the text (from the lead on)."""
+    rest = list(paragraphs[-4:])
+    # Whole credit paragraphs at the end: "(Translation by NAME)", "(Reporting by A; Editing by B)".
+    while len(rest) > 1:
+        whole = _WHOLE_PAREN.match(rest[-1])
+        found = _credits(whole.group("inner") if whole else rest[-1])
+        if not found:
+            break
+        attribution._add(*found)
+        rest.pop()
+    last = rest[-1] if rest else ""
+    # Credits in brackets ending the last paragraph: "... said. (Translation by NAME)".
+    while m := _TRAILING_PAREN.search(last):
+        found = _credits(m.group("inner"))
+        if not found:
+            break
+        attribution._add(*found)
+        last = last[: m.start()]
+    if _WITH_AGENCIES.search(last):
+        attribution.with_agencies = True
+
+
+def read_attribution(paragraphs: list[str], byline: str | None = None) -> Attribution:
+    """Source, authors, translators, dateline and with_agencies of an article from its paragraphs."""
+    attribution = Attribution()
+    index = 0
+    while index < min(3, len(paragraphs)) and _credit_line(paragraphs[index], attribution):
+        index += 1
+    if index < len(paragraphs):
+        _lead(paragraphs[index], attribution)
+        _closing(paragraphs[index:], attribution)
+    if attribution.source:
+        attribution.source = clean_text(attribution.source)
+    elif byline:
+        attribution.source = byline
+    return attribution

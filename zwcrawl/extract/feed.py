@@ -1,0 +1,132 @@
+"""FeedPage: a section RSS feed, its items with canonical article URLs and repaired enclosures."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from lxml import etree
+from parsel import Selector
+
+from zwcrawl.extract.dates import parse_feed_date
+from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.markup import looks_binary
+from zwcrawl.extract.text import clean_text
+from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
+
+_GUID_ID = re.compile(r"^(en|ar)-(\d+)$")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class FeedPage:
+    """An RSS feed (`/news/rss/{id}/`): `to_item()` gives its items."""
+
+    def __init__(self, url: str, xml: bytes | str | None):
+        site_url = classify(repair_url(url))
+        if site_url is None or site_url.kind != "feed":
+            raise ValueError(f"not a Zaman al-Wasl feed URL: {url}")
+        self.url = site_url.canonical
+        self._site = site_url
+        text = decode_html(xml) if isinstance(xml, bytes | bytearray | memoryview) else (xml or "")
+        # lxml refuses str input that still declares an encoding; the text is decoded already.
+        self._text = _XML_DECLARATION.sub("", text, count=1)
+        self._items = self._parse()
+
+    def _parse(self) -> list:
+        if looks_binary(self._text):
+            return []
+        for kind in ("xml", "html"):
+            # The XML parser recovers from most damage; a feed broken past that is read as tag soup.
+            try:
+                sel = Selector(text=self._text, type=kind)
+            except (etree.LxmlError, ValueError):
+                continue
+            if kind == "xml":
+                sel.remove_namespaces()
+            items = sel.xpath("//item | //entry")
+            if items:
+                self._channel = sel
+                return items
+        self._channel = None
+        return []
+
+    @property
+    def edition(self) -> str:
+        """'en' or 'ar'."""
+        return self._site.edition
+
+    @property
+    def feed_id(self) -> int:
+        """The feed's id, from the URL."""
+        return self._site.feed_id
+
+    @property
+    def title(self) -> str | None:
+        """The channel title."""
+        if self._channel is None:
+            return None
+        return (
+            clean_text(
+                " ".join(self._channel.xpath("//channel/title//text() | /feed/title//text()").getall())
+            )
+            or None
+        )
+
+    @cached_property
+    def items(self) -> list[dict]:
+        """The feed's articles: url, article_id, title, published (UTC), description, enclosure."""
+        found = []
+        for item in self._items:
+            url = self._item_url(item)
+            if url is None:
+                continue
+            found.append(
+                {
+                    "url": url,
+                    "article_id": classify(url).article_id,
+                    "title": self._text_of(item, "title"),
+                    "published": parse_feed_date(
+                        self._text_of(item, "pubDate", "pubdate", "published", "updated", "date")
+                    ),
+                    "description": self._text_of(item, "description", "summary"),
+                    "enclosure": self._enclosure(item),
+                }
+            )
+        return found
+
+    def _item_url(self, item) -> str | None:
+        candidates = item.xpath("./link/text() | ./link/@href | ./guid/text() | ./id/text()").getall()
+        # Read as tag soup, <link> is an empty element and its URL becomes the text after it.
+        candidates += item.xpath("./link/following-sibling::text()[1]").getall()
+        for value in candidates:
+            url = canonical_article_url(repair_url(clean_text(value), base=self.url))
+            if url:
+                return url
+        for value in item.xpath("./guid/text()").getall():
+            m = _GUID_ID.match(clean_text(value))
+            if m:
+                return article_url(m.group(1), int(m.group(2)))
+        return None
+
+    @staticmethod
+    def _text_of(item, *names: str) -> str | None:
+        for name in names:
+            value = clean_text(" ".join(item.xpath(f"./{name}//text()").getall()))
+            if value:
+                # Descriptions often carry escaped HTML: keep its text.
+                return clean_text(_TAGS.sub(" ", value)) if "<" in value else value
+        return None
+
+    def _enclosure(self, item) -> str | None:
+        for value in item.xpath(
+            "./enclosure/@url | ./content/@url | ./thumbnail/@url | ./image/url/text() | ./image/text()"
+        ).getall():
+            value = clean_text(value)
+            if value:
+                return repair_url(value, base=self.url)
+        return None
+
+    def to_item(self) -> dict:
+        """The feed's fields."""
+        return {"edition": self.edition, "feed_id": self.feed_id, "title": self.title, "items": self.items}

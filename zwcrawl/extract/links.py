@@ -1,0 +1,40 @@
+"""page_links: every link of a page, absolute and in page order, for the spider to classify."""
+
+from __future__ import annotations
+
+from urllib.parse import urldefrag, urljoin
+
+from zwcrawl.extract.markup import parse_html
+from zwcrawl.site import repair_url
+
+_LINKS = (
+    "//a[@href]/@href"
+    " | //link[@href][contains(concat(' ', translate(normalize-space(@rel), 'ALTERNATE', 'alternate'), ' '),"
+    " ' alternate ')]/@href"
+)
+
+
+def page_links(html: bytes | str, url: str) -> list[str]:
+    """Every <a href> and <link rel=alternate href>, made absolute against the page URL, deduplicated."""
+    sel = parse_html(html)
+    if sel is None:
+        return []
+    base = url
+    declared = sel.root.xpath("//base/@href")
+    if declared:
+        base = urljoin(url, declared[0].strip())
+    links: list[str] = []
+    seen: set[str] = set()
+    for href in sel.root.xpath(_LINKS):
+        href = href.strip()
+        if not href or href.startswith("#"):
+            continue
+        try:
+            absolute = urldefrag(repair_url(href, base=base))[0]
+        except ValueError:
+            continue
+        if not absolute.lower().startswith(("http://", "https://")) or absolute in seen:
+            continue
+        seen.add(absolute)
+        links.append(absolute)
+    return links

@@ -1,0 +1,192 @@
+"""Parsing a page once with parsel, and reading printed text out of its elements."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from parsel import Selector
+
+from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.text import clean_text
+
+# Elements that end a paragraph; everything else is inline and flattens into the paragraph around it.
+_BLOCKS = frozenset(
+    [
+        "p",
+        "div",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "figure",
+        "pre",
+        "hr",
+        "dl",
+        "dt",
+        "dd",
+        "center",
+        "address",
+        "main",
+        "aside",
+        "nav",
+        "form",
+        "fieldset",
+        "details",
+        "summary",
+    ]
+)
+# Elements whose text is never printed body text.
+_SKIP_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "source",
+        "img",
+        "picture",
+        "svg",
+        "canvas",
+        "map",
+        "figcaption",
+        "button",
+        "input",
+        "select",
+        "option",
+        "textarea",
+        "label",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "base",
+    ]
+)
+# Class/id tokens of things inside an article that are not its text: embedded posts, captions, share
+# links, counters, comment blocks, adverts.
+_NOT_TEXT = re.compile(
+    r"caption|tweet|instagram|tiktok|fb-post|fb-video|embed|share|social|vote|counter|comment|related|advert"
+    r"|^ads?$|^ad-|banner|^tags?$|read-?more|news-image|news-votes|news-source|news-info|news-date|print",
+    re.I,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def parse_html(html: bytes | str | None) -> Selector | None:
+    """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
+    text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
+    if looks_binary(text):
+        return None
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    try:
+        return Selector(text=text, type="html")
+    except (etree.LxmlError, ValueError):
+        return None
+
+
+def looks_binary(text: str) -> bool:
+    """Whether decoded bytes are something other than text (an image, an archive, an empty body)."""
+    head = text[:4096]
+    if not head.strip():
+        return True
+    bad = len(_CONTROL.findall(head)) + head.count("\ufffd")
+    return "\x00" in head or bad > len(head) // 20
+
+
+def classes(element) -> str:
+    """An element's class and id attributes, as one string to test."""
+    get = element.get
+    return f"{get('class') or ''} {get('id') or ''}".strip()
+
+
+def is_chrome(element, pattern: re.Pattern[str]) -> bool:
+    """Whether an element's class or id tokens match a pattern."""
+    return any(pattern.search(token) for token in classes(element).split())
+
+
+def text_of(element) -> str:
+    """The printed text of an element, whitespace collapsed, scripts and styles left out."""
+    return clean_text("".join(_PRINTED_TEXT(element)))
+
+
+_PRINTED_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+
+
+class _Paragraphs:
+    """Collects paragraphs: a block element or two <br> in a row ends one, inline markup flattens."""
+
+    def __init__(self, skip=None):
+        self.out: list[str] = []
+        self.buf: list[str] = []
+        self.breaks = 0
+        self.skip = skip
+
+    def flush(self) -> None:
+        text = clean_text("".join(self.buf))
+        if text:
+            self.out.append(text)
+        self.buf = []
+        self.breaks = 0
+
+    def add(self, text: str | None) -> None:
+        if not text:
+            return
+        self.buf.append(text)
+        if text.strip(" \t\r\n\f\u00a0"):
+            self.breaks = 0
+
+    def walk(self, element) -> None:
+        self.add(element.text)
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                name = tag.lower()
+                if name == "br":
+                    self.breaks += 1
+                    if self.breaks >= 2:
+                        self.flush()
+                    else:
+                        self.buf.append(" ")
+                elif name in _SKIP_TAGS or is_chrome(child, _NOT_TEXT) or (self.skip and self.skip(child)):
+                    if name in _BLOCKS:
+                        self.flush()
+                elif name in _BLOCKS:
+                    self.flush()
+                    self.walk(child)
+                    self.flush()
+                else:
+                    self.walk(child)
+            # Comments and processing instructions print nothing, but the text after them does.
+            self.add(child.tail)
+
+
+def paragraphs(element, skip=None) -> list[str]:
+    """The paragraphs printed inside an element: <p> and other blocks, or text between blank <br> lines."""
+    collector = _Paragraphs(skip)
+    collector.walk(element)
+    collector.flush()
+    return collector.out
