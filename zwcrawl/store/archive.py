@@ -1,0 +1,505 @@
+"""The SQLite archive: opens the database safely and offers the few writes and queries the crawler needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
+
+SaveResult = Literal["new", "updated", "unchanged"]
+
+# Storage keeps one spelling of time; WARC 1.1 dates may carry a fraction of a second.
+_UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
+
+# Editorial fields: a change in any of them (or in people or images) makes a save "updated".
+_ARTICLE_FIELDS = (
+    "url",
+    "headline",
+    "kind",
+    "section_id",
+    "section",
+    "published",
+    "body",
+    "source",
+    "byline",
+    "dateline",
+    "with_agencies",
+    "image_url",
+)
+# Reader activity: recorded as observations, never a reason to call an article "updated".
+_COUNTERS = ("likes", "dislikes", "comments_count")
+
+_CAPTURE_REQUIRED = frozenset(
+    {
+        "crawl_id",
+        "url",
+        "fetched_at",
+        "record_type",
+        "warc_file",
+        "warc_offset",
+        "warc_length",
+        "warc_record_id",
+    }
+)
+_CAPTURE_OPTIONAL = frozenset(
+    {
+        "status",
+        "payload_digest",
+        "content_type",
+        "refers_to_record_id",
+        "refers_to_url",
+        "refers_to_date",
+        "concurrent_to",
+    }
+)
+_CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
+_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+class Store:
+    """The archive database: WAL, one transaction per public write, schema migrated on open."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
+        """Open or create the archive at `path` and apply pending migrations."""
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
+        self.path = Path(path)
+        # check_same_thread off so a pipeline may hand writes to a worker thread; the lock serialises callers.
+        conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
+        self.db = Database(conn)
+        self._lock = threading.RLock()
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._enable_wal(busy_timeout)
+            # FULL: WAL mode with NORMAL survives a killed process but may drop the last commits on power
+            # loss, leaving fsynced WARC records without their rows; FULL syncs the WAL at every commit.
+            self.db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            if MIGRATIONS.pending(self.db):
+                # Inside one write transaction so two processes opening a new archive cannot both migrate.
+                with self._write():
+                    MIGRATIONS.apply(self.db)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _enable_wal(self, timeout: float) -> None:
+        """Switch to WAL, retrying: while another process opens the file this pragma is busy, untimed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self.db.close()
+
+    # Crawls and their reports
+
+    def start_crawl(self, options: dict, started_at: str) -> int:
+        """Record a crawl as running; return its id."""
+        row = (_utc(started_at, "started_at"), _json(options), os.getpid())
+        with self._write():
+            cursor = self._execute(
+                "INSERT INTO crawls (started_at, status, options, pid) VALUES (?, 'running', ?, ?)", row
+            )
+            return int(cursor.lastrowid)
+
+    def finish_crawl(self, crawl_id: int, status: str, stats: dict, ended_at: str) -> None:
+        """Record how and when a crawl ended, with its statistics."""
+        if status not in _CRAWL_END_STATUSES:
+            raise ValueError(f"a crawl ends {', '.join(_CRAWL_END_STATUSES)}, not {status!r}")
+        with self._write():
+            cursor = self._execute(
+                "UPDATE crawls SET status = ?, stats = ?, ended_at = ? WHERE id = ?",
+                (status, _json(stats), _utc(ended_at, "ended_at"), crawl_id),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"no crawl with id {crawl_id}")
+
+    def mark_dead_crawls(self, found_at: str) -> list[int]:
+        """Mark crawls still 'running' as interrupted (call with the crawl lock held); return their ids."""
+        stats = _json({"found_dead_at": _utc(found_at, "found_at")})
+        with self._write():
+            dead = [row[0] for row in self._execute("SELECT id FROM crawls WHERE status = 'running'")]
+            # A killed crawl ended at its last sign of life, its last capture; the finding goes in stats.
+            self._execute(
+                "UPDATE crawls SET status = 'interrupted', stats = ?, ended_at = coalesce("
+                " (SELECT max(fetched_at) FROM captures WHERE crawl_id = crawls.id), started_at)"
+                " WHERE status = 'running'",
+                (stats,),
+            )
+            return sorted(dead)
+
+    def add_failure(
+        self, crawl_id: int, url: str, reason: str, attempts: int, last_status: int | None, failed_at: str
+    ) -> None:
+        """Add a URL that stayed failed to the crawl's failure report."""
+        with self._write():
+            self._execute(
+                "INSERT INTO failures (crawl_id, url, reason, attempts, last_status, failed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (crawl_id, url, reason, attempts, last_status, _utc(failed_at, "failed_at")),
+            )
+
+    # Captures
+
+    def add_capture(self, row: dict) -> int:
+        """Record where a WARC record was written; return its captures.id (the old id if already recorded)."""
+        row = _capture_row(row)
+        with self._write():
+            known = self._one(
+                "SELECT id, warc_file, warc_offset FROM captures WHERE warc_record_id = ?",
+                (row["warc_record_id"],),
+            )
+            if known is not None:
+                # Recovery may index a WARC tail twice; the same record at the same place is the same capture.
+                if (known["warc_file"], known["warc_offset"]) == (row["warc_file"], row["warc_offset"]):
+                    return int(known["id"])
+                raise ValueError(
+                    f"record {row['warc_record_id']} is already recorded at"
+                    f" {known['warc_file']}:{known['warc_offset']}"
+                )
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cursor = self._execute(f"INSERT INTO captures ({columns}) VALUES ({marks})", tuple(row.values()))
+            return int(cursor.lastrowid)
+
+    def last_original(self, url: str) -> dict | None:
+        """The original response behind the latest response or revisit of `url`, or None if never captured."""
+        with self._lock:
+            latest = self._one(
+                "SELECT * FROM captures WHERE url = ? AND record_type IN ('response', 'revisit')"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url,),
+            )
+            if latest is None or latest["record_type"] == "response":
+                return _original(latest)
+            original = None
+            if latest["refers_to_record_id"]:
+                original = self._one(
+                    "SELECT * FROM captures WHERE warc_record_id = ? AND record_type = 'response'",
+                    (latest["refers_to_record_id"],),
+                )
+            if original is None and latest["refers_to_url"]:
+                original = self._one(
+                    "SELECT * FROM captures WHERE url = ? AND fetched_at = ? AND payload_digest IS ?"
+                    " AND record_type = 'response' ORDER BY id DESC LIMIT 1",
+                    (latest["refers_to_url"], latest["refers_to_date"], latest["payload_digest"]),
+                )
+            if original is not None:
+                return _original(original)
+            if not (latest["refers_to_record_id"] or latest["refers_to_url"]):
+                return None
+            # The original's row is gone (or in another archive): the revisit itself names what it stands for.
+            return {
+                "payload_digest": latest["payload_digest"],
+                "warc_record_id": latest["refers_to_record_id"],
+                "url": latest["refers_to_url"],
+                "fetched_at": latest["refers_to_date"],
+            }
+
+    # Articles
+
+    def save_article(
+        self, item: dict, *, crawl_id: int, capture_id: int | None, observed_at: str
+    ) -> SaveResult:
+        """Store one fetch of an article in one transaction; say whether it was new, updated or unchanged."""
+        if not item.get("is_article"):
+            raise ValueError(f"not an article item: {item.get('url')!r}")
+        observed_at = _utc(observed_at, "observed_at")
+        key = (item["edition"], int(item["article_id"]))
+        images = [(image["url"], image.get("caption")) for image in item.get("images") or []]
+        fields = {name: item.get(name) for name in _ARTICLE_FIELDS}
+        fields["with_agencies"] = (
+            None if item.get("with_agencies") is None else int(bool(item["with_agencies"]))
+        )
+        fields["image_url"] = images[0][0] if images else None
+        counters = {name: item.get(name) for name in _COUNTERS}
+        people = [("author", name) for name in item.get("authors") or []]
+        people += [("translator", name) for name in item.get("translators") or []]
+        with self._write():
+            old = self._one("SELECT * FROM articles WHERE edition = ? AND article_id = ?", key)
+            people_changed = old is None or self._people(key) != people
+            images_changed = old is None or self._images(key) != images
+            if old is None:
+                result: SaveResult = "new"
+            elif people_changed or images_changed or any(old[name] != fields[name] for name in fields):
+                result = "updated"
+            else:
+                result = "unchanged"
+            values = {**fields, **counters, "capture_id": capture_id, "crawl_id": crawl_id}
+            if old is None:
+                values.update(first_seen=observed_at, last_seen=observed_at, last_changed=observed_at)
+                row = {"edition": key[0], "article_id": key[1], **values}
+                columns, marks = ", ".join(row), ", ".join("?" for _ in row)
+                self._execute(f"INSERT INTO articles ({columns}) VALUES ({marks})", tuple(row.values()))
+            else:
+                assignments = ", ".join(f"{name} = ?" for name in values)
+                self._execute(
+                    f"UPDATE articles SET {assignments}, first_seen = min(first_seen, ?),"
+                    " last_seen = max(last_seen, ?), last_changed = ? WHERE edition = ? AND article_id = ?",
+                    (
+                        *values.values(),
+                        observed_at,
+                        observed_at,
+                        observed_at if result == "updated" else old["last_changed"],
+                        *key,
+                    ),
+                )
+            if people_changed:
+                self._replace_people(key, people)
+            if images_changed:
+                self._execute("DELETE FROM images WHERE edition = ? AND article_id = ?", key)
+                for position, (url, caption) in enumerate(images, 1):
+                    self._execute("INSERT INTO images VALUES (?, ?, ?, ?, ?)", (*key, position, url, caption))
+            self._merge_comments(key, item.get("comments") or [], observed_at)
+            self._execute(
+                "INSERT INTO observations"
+                " (edition, article_id, observed_at, likes, dislikes, comments_count, crawl_id, capture_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*key, observed_at, *counters.values(), crawl_id, capture_id),
+            )
+            if old is None or (old["headline"], old["body"]) != (fields["headline"], fields["body"]):
+                self._execute(
+                    "INSERT INTO article_versions"
+                    " (edition, article_id, version, observed_at, headline, body, capture_id)"
+                    " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM article_versions"
+                    " WHERE edition = ? AND article_id = ?",
+                    (*key, observed_at, fields["headline"], fields["body"], capture_id, *key),
+                )
+            self._execute("DELETE FROM missing WHERE edition = ? AND article_id = ?", key)
+        return result
+
+    def record_missing(
+        self,
+        edition: str,
+        article_id: int,
+        url: str,
+        status: int,
+        reason: str,
+        crawl_id: int,
+        checked_at: str,
+    ) -> None:
+        """Record that the site answered an article id as absent (404 or soft 404)."""
+        with self._write():
+            self._execute(
+                "INSERT INTO missing (edition, article_id, url, status, reason, crawl_id, checked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edition, article_id) DO UPDATE SET"
+                " url = excluded.url, status = excluded.status, reason = excluded.reason,"
+                " crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
+                (edition, article_id, url, status, reason, crawl_id, _utc(checked_at, "checked_at")),
+            )
+
+    def missing_ids(self, edition: str) -> set[int]:
+        """Ids of the edition the site last answered as absent."""
+        with self._lock:
+            rows = self._execute("SELECT article_id FROM missing WHERE edition = ?", (edition,))
+            return {row[0] for row in rows}
+
+    def archived_ids(self, edition: str) -> set[int]:
+        """Ids of the edition's articles in the archive."""
+        with self._lock:
+            rows = self._execute("SELECT article_id FROM articles WHERE edition = ?", (edition,))
+            return {row[0] for row in rows}
+
+    # Section walks
+
+    def section_walked(self, edition: str, section_id: int) -> bool:
+        """Whether a crawl has walked this section's listing to its end."""
+        with self._lock:
+            row = self._one(
+                "SELECT walked_to_end_at FROM sections WHERE edition = ? AND section_id = ?",
+                (edition, section_id),
+            )
+            return row is not None and row["walked_to_end_at"] is not None
+
+    def mark_section(
+        self, edition: str, section_id: int, name: str | None, walked_to_end: bool, at: str
+    ) -> None:
+        """Record a walk of a section's listing, and whether it reached the end."""
+        at = _utc(at, "at")
+        with self._write():
+            self._execute(
+                "INSERT INTO sections (edition, section_id, name, walked_to_end_at, last_walked_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (edition, section_id) DO UPDATE SET"
+                " name = coalesce(excluded.name, name),"
+                " walked_to_end_at = coalesce(walked_to_end_at, excluded.walked_to_end_at),"
+                " last_walked_at = excluded.last_walked_at",
+                (edition, section_id, name, at if walked_to_end else None, at),
+            )
+
+    # Search
+
+    def search(self, query: str, limit: int = 20, *, edition: str | None = None) -> list[dict]:
+        """Full-text search of headlines and bodies, best match first, with a snippet around the hits."""
+        query = fold_search_text(query).strip()
+        if not query:
+            return []
+        sql = (
+            "SELECT a.edition, a.article_id, a.url, a.headline, a.published,"
+            " snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet"
+            " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+            " WHERE articles_fts MATCH ? AND (? IS NULL OR a.edition = ?)"
+            # A hit in the headline weighs more than one in the body.
+            " ORDER BY bm25(articles_fts, 5.0, 1.0), a.published DESC LIMIT ?"
+        )
+        with self._lock:
+            try:
+                return self._all(sql, (query, edition, edition, limit))
+            except sqlite3.OperationalError:
+                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
+                return self._all(sql, (self.db.quote_fts(query), edition, edition, limit))
+
+    def rebuild_search(self) -> None:
+        """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""
+        with self._write():
+            self._execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
+            self._execute(f"INSERT INTO articles_fts (rowid, headline, body) {search_index_rows_sql()}")
+
+    # Helpers
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, taking the write lock up front (waiting up to the busy timeout)."""
+        with self._lock:
+            # IMMEDIATE: a deferred transaction that reads then writes can fail at once with SQLITE_BUSY
+            # when another process wrote in between; taking the lock first lets the busy timeout work.
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.db.conn.execute(sql, params)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        cursor = self._execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _people(self, key: tuple[str, int]) -> list[tuple[str, str]]:
+        rows = self._execute(
+            "SELECT ap.role, p.name FROM article_people ap JOIN people p ON p.id = ap.person_id"
+            " WHERE ap.edition = ? AND ap.article_id = ? ORDER BY ap.role = 'translator', ap.position",
+            key,
+        )
+        return [tuple(row) for row in rows]
+
+    def _images(self, key: tuple[str, int]) -> list[tuple[str, str | None]]:
+        rows = self._execute(
+            "SELECT url, caption FROM images WHERE edition = ? AND article_id = ? ORDER BY position", key
+        )
+        return [tuple(row) for row in rows]
+
+    def _replace_people(self, key: tuple[str, int], people: list[tuple[str, str]]) -> None:
+        self._execute("DELETE FROM article_people WHERE edition = ? AND article_id = ?", key)
+        positions: dict[str, int] = defaultdict(int)
+        for role, name in people:
+            self._execute("INSERT INTO people (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
+            (person_id,) = self._execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+            positions[role] += 1
+            self._execute(
+                "INSERT INTO article_people (edition, article_id, role, position, person_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (*key, role, positions[role], person_id),
+            )
+
+    def _merge_comments(self, key: tuple[str, int], comments: list[dict], observed_at: str) -> None:
+        """Mark comments seen again, add new ones, and keep those that vanished from the page."""
+        known: dict[tuple, deque[int]] = defaultdict(deque)
+        for row in self._execute(
+            "SELECT id, author, posted, text FROM comments WHERE edition = ? AND article_id = ? ORDER BY id",
+            key,
+        ):
+            known[tuple(row[1:])].append(row[0])
+        for position, comment in enumerate(comments, 1):
+            identity = (comment.get("author"), comment.get("posted"), comment.get("text"))
+            # A queue per identity: two identical comments (a double post) stay two rows.
+            if known[identity]:
+                self._execute(
+                    "UPDATE comments SET position = ?, first_seen = min(first_seen, ?),"
+                    " last_seen = max(last_seen, ?) WHERE id = ?",
+                    (position, observed_at, observed_at, known[identity].popleft()),
+                )
+            else:
+                self._execute(
+                    "INSERT INTO comments"
+                    " (edition, article_id, position, author, posted, text, first_seen, last_seen)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, position, *identity, observed_at, observed_at),
+                )
+
+
+def _utc(value: object, name: str) -> str:
+    """The value if it is UTC ISO-8601 text with a Z, else a ValueError naming the argument."""
+    if not isinstance(value, str) or not _UTC_TIME.fullmatch(value):
+        raise ValueError(f"{name} must be UTC ISO-8601 text like 2018-04-19T17:14:00Z, not {value!r}")
+    return value
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _capture_row(row: dict) -> dict:
+    """A validated copy of an add_capture row: known columns only, times in UTC, a safe relative WARC path."""
+    unknown = set(row) - _CAPTURE_REQUIRED - _CAPTURE_OPTIONAL
+    if unknown:
+        raise ValueError(f"unknown capture columns: {', '.join(sorted(unknown))}")
+    absent = _CAPTURE_REQUIRED - {name for name, value in row.items() if value is not None}
+    if absent:
+        raise ValueError(f"capture row lacks {', '.join(sorted(absent))}")
+    row = dict(row)
+    row["fetched_at"] = _utc(row["fetched_at"], "fetched_at")
+    if row.get("refers_to_date") is not None:
+        row["refers_to_date"] = _utc(row["refers_to_date"], "refers_to_date")
+    warc_file = PurePosixPath(Path(row["warc_file"]).as_posix())
+    # The path is joined to the archive dir by readers; it must not lead out of it.
+    if warc_file.is_absolute() or ".." in warc_file.parts:
+        raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
+    row["warc_file"] = str(warc_file)
+    return row
+
+
+def _original(capture: dict | None) -> dict | None:
+    if capture is None:
+        return None
+    return {name: capture[name] for name in ("payload_digest", "warc_record_id", "url", "fetched_at")}

@@ -1,0 +1,260 @@
+"""The archive's schema as numbered sqlite-utils migrations; every column carries a one-line comment."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("zwcrawl")
+
+# Every time column holds UTC ISO-8601 text with a Z, such as 2018-04-19T17:14:00Z.
+_CORE = (
+    """
+CREATE TABLE crawls (                    -- one row per crawl run
+    id INTEGER PRIMARY KEY,              -- crawl id, referenced by every row a crawl wrote
+    started_at TEXT NOT NULL,            -- when the crawl started
+    ended_at TEXT,                       -- when it ended; for a crawl found dead, its last capture's time
+    status TEXT NOT NULL                 -- running | finished | interrupted | failed
+        CHECK (status IN ('running', 'finished', 'interrupted', 'failed')),
+    options TEXT,                        -- the crawl's options as JSON
+    stats TEXT,                          -- closing statistics as JSON; {"found_dead_at": T} for a dead crawl
+    pid INTEGER                          -- id of the process that ran it
+)""",
+    """
+CREATE TABLE captures (                  -- one row per WARC record written
+    id INTEGER PRIMARY KEY,              -- capture id
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),  -- the crawl that wrote the record
+    url TEXT NOT NULL,                   -- the URL as fetched (a mirror's URL when crawling a copy)
+    status INTEGER,                      -- HTTP status; NULL for request and metadata records
+    fetched_at TEXT NOT NULL,            -- the record's WARC-Date
+    record_type TEXT NOT NULL            -- response | revisit | request | metadata
+        CHECK (record_type IN ('response', 'revisit', 'request', 'metadata')),
+    warc_file TEXT NOT NULL,             -- WARC file relative to the archive dir: warc/zwcrawl-....warc.gz
+    warc_offset INTEGER NOT NULL,        -- byte offset of the record's gzip member in that file
+    warc_length INTEGER NOT NULL,        -- byte length of that gzip member
+    warc_record_id TEXT NOT NULL,        -- WARC-Record-ID, <urn:uuid:...>
+    payload_digest TEXT,                 -- WARC-Payload-Digest: the body's digest as it came off the wire
+    content_type TEXT,                   -- the response's Content-Type (of the record for metadata)
+    refers_to_record_id TEXT,            -- revisits: WARC-Refers-To, the original response's record id
+    refers_to_url TEXT,                  -- revisits: WARC-Refers-To-Target-URI
+    refers_to_date TEXT,                 -- revisits: WARC-Refers-To-Date
+    concurrent_to TEXT                   -- WARC-Concurrent-To: the record this one belongs with
+)""",
+    "CREATE INDEX captures_url ON captures (url, fetched_at)",
+    "CREATE UNIQUE INDEX captures_warc_record_id ON captures (warc_record_id)",
+    """
+CREATE TABLE articles (                  -- one row per article, kept current by later captures
+    edition TEXT NOT NULL,               -- en | ar
+    article_id INTEGER NOT NULL,         -- the site's article id (the N of /news/article/N)
+    url TEXT NOT NULL,                   -- canonical URL on the real origin
+    headline TEXT,                       -- the headline as printed
+    kind TEXT,                           -- opinion | perspective | NULL for news
+    section_id INTEGER,                  -- id of the section the page links to
+    section TEXT,                        -- name of that section
+    published TEXT,                      -- the page's date line converted from Damascus time to UTC
+    body TEXT,                           -- the article text, paragraphs joined by a blank line
+    source TEXT,                         -- outlet named in the lead attribution, else the byline
+    byline TEXT,                         -- source line printed under the body
+    dateline TEXT,                       -- place before a wire lead (BEIRUT), else NULL
+    with_agencies INTEGER,               -- 1 when the text closes with (With Agencies) / (وكالات), else 0
+    likes INTEGER,                       -- vote counter at last_seen; NULL when the page has no vote widget
+    dislikes INTEGER,                    -- vote counter at last_seen; NULL when the page has no vote widget
+    comments_count INTEGER,              -- the N of "Total Comments (N)" at last_seen
+    image_url TEXT,                      -- URL of the article's first image, NULL when it has none
+    first_seen TEXT NOT NULL,            -- first time the archive fetched it
+    last_seen TEXT NOT NULL,             -- latest time the archive fetched it
+    last_changed TEXT NOT NULL,          -- latest fetch that changed anything but counters and comments
+    capture_id INTEGER REFERENCES captures(id),  -- the capture the current fields come from
+    crawl_id INTEGER REFERENCES crawls(id),      -- the crawl that last fetched it
+    PRIMARY KEY (edition, article_id)
+)""",
+    "CREATE INDEX articles_published ON articles (published)",
+    """
+CREATE TABLE people (                    -- every author or translator name seen, once
+    id INTEGER PRIMARY KEY,              -- person id
+    name TEXT NOT NULL UNIQUE            -- the name as printed in attribution lines
+)""",
+    """
+CREATE TABLE article_people (            -- who wrote and translated each article, as last seen
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    role TEXT NOT NULL                   -- author | translator
+        CHECK (role IN ('author', 'translator')),
+    position INTEGER NOT NULL,           -- order within the role, from 1
+    person_id INTEGER NOT NULL REFERENCES people(id),  -- the person
+    PRIMARY KEY (edition, article_id, role, position),
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)""",
+    "CREATE INDEX article_people_person ON article_people (person_id)",
+    """
+CREATE TABLE images (                    -- the article's own images, as last seen
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    position INTEGER NOT NULL,           -- order on the page, from 1
+    url TEXT NOT NULL,                   -- absolute image URL on the real origin
+    caption TEXT,                        -- caption, NULL when none
+    PRIMARY KEY (edition, article_id, position),
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)""",
+    """
+CREATE TABLE comments (                  -- every reader comment ever seen; vanished ones stay
+    id INTEGER PRIMARY KEY,              -- comment id
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    position INTEGER NOT NULL,           -- order on the page when last seen, from 1
+    author TEXT,                         -- name the commenter gave
+    posted TEXT,                         -- when it was posted, UTC
+    text TEXT,                           -- the comment text
+    first_seen TEXT NOT NULL,            -- first fetch that showed it
+    last_seen TEXT NOT NULL,             -- latest fetch that showed it (before articles.last_seen: removed)
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)""",
+    "CREATE INDEX comments_article ON comments (edition, article_id, position)",
+    """
+CREATE TABLE observations (              -- one row per fetch of an article: counters as a time series
+    id INTEGER PRIMARY KEY,              -- observation id
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    observed_at TEXT NOT NULL,           -- when the page was fetched
+    likes INTEGER,                       -- vote counter then
+    dislikes INTEGER,                    -- vote counter then
+    comments_count INTEGER,              -- "Total Comments (N)" then
+    crawl_id INTEGER REFERENCES crawls(id),      -- the crawl that fetched it
+    capture_id INTEGER REFERENCES captures(id),  -- the capture of that fetch
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)""",
+    "CREATE INDEX observations_article ON observations (edition, article_id, observed_at)",
+    """
+CREATE TABLE article_versions (          -- the first headline and body of an article, and each change
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    version INTEGER NOT NULL,            -- 1 for the first text seen, then 2, 3, ...
+    observed_at TEXT NOT NULL,           -- fetch that first showed this text
+    headline TEXT,                       -- headline of this version
+    body TEXT,                           -- body of this version
+    capture_id INTEGER REFERENCES captures(id),  -- capture of that fetch
+    PRIMARY KEY (edition, article_id, version),
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)""",
+    """
+CREATE TABLE failures (                  -- each crawl's failure report: URLs that stayed failed
+    id INTEGER PRIMARY KEY,              -- failure id
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),  -- the crawl that gave up
+    url TEXT NOT NULL,                   -- the URL as fetched
+    reason TEXT NOT NULL,                -- why, in words (http 503, timeout, too large, ...)
+    attempts INTEGER NOT NULL,           -- how often it was tried
+    last_status INTEGER,                 -- HTTP status of the last attempt, NULL when none came back
+    failed_at TEXT NOT NULL              -- when the crawl gave up on it
+)""",
+    "CREATE INDEX failures_crawl ON failures (crawl_id)",
+    """
+CREATE TABLE missing (                   -- article ids the site answered as absent (404, soft 404)
+    edition TEXT NOT NULL,               -- the edition asked
+    article_id INTEGER NOT NULL,         -- the id asked for
+    url TEXT NOT NULL,                   -- the URL as fetched
+    status INTEGER,                      -- HTTP status of the answer
+    reason TEXT NOT NULL,                -- 404, soft 404, ...
+    crawl_id INTEGER REFERENCES crawls(id),  -- the crawl that last checked
+    checked_at TEXT NOT NULL,            -- when it was last checked; the row goes once the article appears
+    PRIMARY KEY (edition, article_id)
+)""",
+    """
+CREATE TABLE sections (                  -- how far crawls have walked each section's listing
+    edition TEXT NOT NULL,               -- en | ar
+    section_id INTEGER NOT NULL,         -- the N of /news/articles/N
+    name TEXT,                           -- the section's name, when known
+    walked_to_end_at TEXT,               -- when a crawl first walked its listing to the end; NULL if never
+    last_walked_at TEXT,                 -- when a crawl last walked its listing
+    PRIMARY KEY (edition, section_id)
+)""",
+)
+
+
+@MIGRATIONS(name="0001_core")
+def _core(db: Database) -> None:
+    """Create the crawl, capture, article and bookkeeping tables."""
+    for statement in _CORE:
+        db.execute(statement)
+
+
+# Arabic search folding, Lucene's ArabicNormalizer plus two alef forms: harakat, tatweel and hamza-on-alef
+# spellings vary between writers (and FTS5's remove_diacritics only folds Latin), so both the index and the
+# query drop or unify them. No rule changes the number of words, so snippets line up with the original text.
+# Kept short on purpose: the triggers nest one replace() per rule and SQLite 3.40's parser stops near 28.
+_ARABIC_FOLDS = (
+    *((chr(code), "") for code in range(0x064B, 0x0653)),  # fathatan .. sukun: the harakat
+    ("\u0670", ""),  # superscript alef
+    ("\u0640", ""),  # tatweel
+    ("\u0622", "\u0627"),  # alef madda -> alef
+    ("\u0623", "\u0627"),  # alef hamza above -> alef
+    ("\u0625", "\u0627"),  # alef hamza below -> alef
+    ("\u0671", "\u0627"),  # alef wasla -> alef
+    ("\u0649", "\u064a"),  # alef maqsura -> yeh
+    ("\u0629", "\u0647"),  # teh marbuta -> heh
+)
+
+# Combining marks (Mn) must count as letters: unicode61 otherwise splits تصعّد at the shadda into two tokens.
+FTS_TOKENIZE = "unicode61 remove_diacritics 2 categories 'L* N* Co Mn'"
+
+
+def fold_search_text(text: str) -> str:
+    """Fold Arabic spelling variants the way the search index does, for a query."""
+    for old, new in _ARABIC_FOLDS:
+        text = text.replace(old, new)
+    return text
+
+
+def _fold_sql(expression: str) -> str:
+    """The SQL expression that folds `expression` like fold_search_text, so triggers need no Python."""
+    # char(N) rather than the characters themselves: a lone shadda between quotes is unreadable in .schema.
+    for old, new in _ARABIC_FOLDS:
+        replacement = f"char({ord(new)})" if new else "''"
+        expression = f"replace({expression}, char({ord(old)}), {replacement})"
+    return expression
+
+
+def search_index_rows_sql() -> str:
+    """SELECT of (rowid, headline, body) from articles, folded, to fill articles_fts."""
+    return f"SELECT rowid, {_fold_sql('headline')}, {_fold_sql('body')} FROM articles"
+
+
+@MIGRATIONS(name="0002_search")
+def _search(db: Database) -> None:
+    """Full-text search over headline and body, folded for Arabic, kept in sync by triggers."""
+    # An external-content table laid out as sqlite-utils' enable_fts() makes it (so detect_fts() and
+    # `sqlite-utils search` find it), but fed folded text by these triggers; enable_fts()'s do not fold.
+    tokenize = FTS_TOKENIZE.replace("'", "''")
+    db.execute(
+        'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 (\n'
+        f'    "headline", "body",\n    tokenize=\'{tokenize}\',\n    content="articles"\n)'
+    )
+    old_headline, old_body = _fold_sql("old.headline"), _fold_sql("old.body")
+    new_headline, new_body = _fold_sql("new.headline"), _fold_sql("new.body")
+    delete_old = (
+        "INSERT INTO articles_fts (articles_fts, rowid, headline, body)"
+        f" VALUES ('delete', old.rowid, {old_headline}, {old_body});"
+    )
+    insert_new = (
+        f"INSERT INTO articles_fts (rowid, headline, body) VALUES (new.rowid, {new_headline}, {new_body});"
+    )
+    db.execute(f"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert_new} END")
+    db.execute(f"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete_old} END")
+    # Only a changed headline or body touches the index: refreshing counters must not re-index every body.
+    db.execute(
+        "CREATE TRIGGER articles_au AFTER UPDATE ON articles"
+        " WHEN old.headline IS NOT new.headline OR old.body IS NOT new.body OR old.rowid IS NOT new.rowid"
+        f" BEGIN {delete_old} {insert_new} END"
+    )
+    db.execute(f"INSERT INTO articles_fts (rowid, headline, body) {search_index_rows_sql()}")
+
+
+@MIGRATIONS(name="0003_people_views")
+def _people_views(db: Database) -> None:
+    """Views naming each article's authors and translators in order."""
+    for role, view in (("author", "article_authors"), ("translator", "article_translators")):
+        db.execute(
+            f"CREATE VIEW {view} AS  -- each article's {role}s by name, in printed order\n"
+            "SELECT ap.edition, ap.article_id, ap.position, ap.person_id, p.name\n"
+            "FROM article_people ap JOIN people p ON p.id = ap.person_id\n"
+            f"WHERE ap.role = '{role}'"
+        )
