@@ -95,18 +95,6 @@ class Store:
             conn.close()
             raise
 
-    def _enable_wal(self, timeout: float) -> None:
-        """Switch to WAL, retrying: while another process opens the file this pragma is busy, untimed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.db.enable_wal()
-                return
-            except sqlite3.OperationalError as error:
-                if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
     def __enter__(self) -> Store:
         return self
 
@@ -232,16 +220,7 @@ class Store:
         if not item.get("is_article"):
             raise ValueError(f"not an article item: {item.get('url')!r}")
         observed_at = _utc(observed_at, "observed_at")
-        key = (item["edition"], int(item["article_id"]))
-        images = [(image["url"], image.get("caption")) for image in item.get("images") or []]
-        fields = {name: item.get(name) for name in _ARTICLE_FIELDS}
-        fields["with_agencies"] = (
-            None if item.get("with_agencies") is None else int(bool(item["with_agencies"]))
-        )
-        fields["image_url"] = images[0][0] if images else None
-        counters = {name: item.get(name) for name in _COUNTERS}
-        people = [("author", name) for name in item.get("authors") or []]
-        people += [("translator", name) for name in item.get("translators") or []]
+        key, fields, counters, people, images = _article_parts(item)
         with self._write():
             old = self._one("SELECT * FROM articles WHERE edition = ? AND article_id = ?", key)
             people_changed = old is None or self._people(key) != people
@@ -276,7 +255,10 @@ class Store:
             if images_changed:
                 self._execute("DELETE FROM images WHERE edition = ? AND article_id = ?", key)
                 for position, (url, caption) in enumerate(images, 1):
-                    self._execute("INSERT INTO images VALUES (?, ?, ?, ?, ?)", (*key, position, url, caption))
+                    self._execute(
+                        "INSERT INTO images (edition, article_id, position, url, caption) VALUES (?, ?, ?, ?, ?)",
+                        (*key, position, url, caption),
+                    )
             self._merge_comments(key, item.get("comments") or [], observed_at)
             self._execute(
                 "INSERT INTO observations"
@@ -383,6 +365,18 @@ class Store:
 
     # Helpers
 
+    def _enable_wal(self, timeout: float) -> None:
+        """Switch to WAL, retrying: while another process opens the file this pragma is busy, untimed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction, taking the write lock up front (waiting up to the busy timeout)."""
@@ -466,6 +460,19 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (*key, position, *identity, observed_at, observed_at),
                 )
+
+
+def _article_parts(item: dict) -> tuple[tuple[str, int], dict, dict, list[tuple[str, str]], list[tuple]]:
+    """An item as stored: its key, article columns, counters, (role, name) people and (url, caption) images."""
+    key = (item["edition"], int(item["article_id"]))
+    images = [(image["url"], image.get("caption")) for image in item.get("images") or []]
+    fields = {name: item.get(name) for name in _ARTICLE_FIELDS}
+    fields["with_agencies"] = None if item.get("with_agencies") is None else int(bool(item["with_agencies"]))
+    fields["image_url"] = images[0][0] if images else None
+    counters = {name: item.get(name) for name in _COUNTERS}
+    people = [("author", name) for name in item.get("authors") or []]
+    people += [("translator", name) for name in item.get("translators") or []]
+    return key, fields, counters, people, images
 
 
 def _utc(value: object, name: str) -> str:
