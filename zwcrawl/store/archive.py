@@ -256,7 +256,8 @@ class Store:
                 self._execute("DELETE FROM images WHERE edition = ? AND article_id = ?", key)
                 for position, (url, caption) in enumerate(images, 1):
                     self._execute(
-                        "INSERT INTO images (edition, article_id, position, url, caption) VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO images (edition, article_id, position, url, caption)"
+                        " VALUES (?, ?, ?, ?, ?)",
                         (*key, position, url, caption),
                     )
             self._merge_comments(key, item.get("comments") or [], observed_at)
@@ -463,7 +464,7 @@ class Store:
 
 
 def _article_parts(item: dict) -> tuple[tuple[str, int], dict, dict, list[tuple[str, str]], list[tuple]]:
-    """An item as stored: its key, article columns, counters, (role, name) people and (url, caption) images."""
+    """An item as stored: key, article columns, counters, (role, name) people, (url, caption) images."""
     key = (item["edition"], int(item["article_id"]))
     images = [(image["url"], image.get("caption")) for image in item.get("images") or []]
     fields = {name: item.get(name) for name in _ARTICLE_FIELDS}
