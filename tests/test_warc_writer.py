@@ -1,0 +1,359 @@
+"""WarcWriter: records read back with warcio hold exactly the bytes of the exchange, where the writer said."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from zwcrawl.warc import Exchange, Original, WarcWriter, iter_records, scan_warc, sha1_digest
+
+WARCIO = Path(sys.executable).parent / "warcio"
+HTML = "<html><body><h1>عنوان</h1>" + "<p>Zaman al-Wasl</p>" * 200 + "</body></html>"
+GZ_BODY = gzip.compress(HTML.encode("utf-8"), mtime=0)
+
+
+def exchange(
+    url="http://127.0.0.1:8001/news/article/34489", body=GZ_BODY, headers=None, **changes
+) -> Exchange:
+    """A GET answered 200 with a gzip body, as the capture middleware hands it over."""
+    response_headers = (
+        headers
+        if headers is not None
+        else [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", str(len(body))),
+        ]
+    )
+    values = dict(
+        url=url,
+        method="GET",
+        request_headers=[
+            ("Host", "127.0.0.1:8001"),
+            ("User-Agent", "zwcrawl-test"),
+            ("Accept-Encoding", "gzip"),
+        ],
+        request_body=b"",
+        status=200,
+        reason="OK",
+        response_headers=response_headers,
+        body=body,
+        fetched_at=datetime(2026, 11, 25, 20, 15, 0, tzinfo=UTC),
+        ip_address="127.0.0.1",
+    )
+    values.update(changes)
+    return Exchange(**values)
+
+
+def repeatable(tmp_path: Path, **options) -> WarcWriter:
+    """A writer with a fixed clock and counted record ids, so its output is the same every run."""
+    ticks = itertools.count()
+    ids = itertools.count(1)
+    return WarcWriter(
+        tmp_path,
+        clock=lambda: datetime(2026, 11, 25, 20, 15, 0, tzinfo=UTC) + timedelta(microseconds=next(ticks)),
+        make_record_id=lambda: f"<urn:uuid:00000000-0000-0000-0000-{next(ids):012d}>",
+        **options,
+    )
+
+
+def record_at(archive: Path, location):
+    """The record a location names, read by seeking to its offset, plus its member's raw bytes."""
+    with open(archive / location.warc_file, "rb") as fh:
+        fh.seek(location.offset)
+        raw = fh.read(location.length)
+    record = next(iter(ArchiveIterator(io.BytesIO(raw))))
+    return record, raw
+
+
+def test_response_stores_the_body_as_received_and_points_at_itself(tmp_path):
+    ex = exchange()
+    with WarcWriter(tmp_path) as writer:
+        request, response = writer.write_exchange(ex)
+    record, raw = record_at(tmp_path, response)
+    assert gzip.decompress(raw).startswith(b"WARC/1.1\r\n")  # the location is one whole gzip member
+    assert record.rec_type == "response"
+    assert record.rec_headers["WARC-Record-ID"] == response.record_id
+    assert record.rec_headers["WARC-Target-URI"] == ex.url
+    assert record.rec_headers["WARC-Date"] == "2026-11-25T20:15:00Z" == response.date
+    assert record.rec_headers["WARC-IP-Address"] == "127.0.0.1"
+    assert record.rec_headers["WARC-Payload-Digest"] == sha1_digest(GZ_BODY) == response.payload_digest
+    assert record.http_headers.statusline == "200 OK"
+    assert record.http_headers["Content-Encoding"] == "gzip"
+    assert record.raw_stream.read() == GZ_BODY  # compressed bytes stay compressed
+    assert response.warc_file.startswith("warc/zwcrawl-") and response.warc_file.endswith(".warc.gz")
+
+    req, _ = record_at(tmp_path, request)
+    assert req.rec_type == "request"
+    assert req.rec_headers["WARC-Concurrent-To"] == response.record_id == request.concurrent_to
+    assert req.http_headers.protocol == "GET"
+    assert req.http_headers.statusline == "/news/article/34489 HTTP/1.1"
+    assert req.http_headers["Host"] == "127.0.0.1:8001"
+
+
+def test_payload_digest_is_over_the_raw_bytes(tmp_path):
+    writer = WarcWriter(tmp_path)
+    assert writer.payload_digest(b"") == "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
+    assert writer.payload_digest(GZ_BODY) == sha1_digest(GZ_BODY)
+    assert writer.payload_digest(GZ_BODY) != sha1_digest(HTML.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "original"),
+    [
+        ([("Content-Length", "{n}")], ["{n}"], None),
+        ([("Transfer-Encoding", "chunked")], ["{n}"], None),
+        ([("Content-Length", "99999")], ["{n}"], "99999"),
+        ([("Transfer-Encoding", "chunked"), ("Content-Length", "7")], ["{n}"], "7"),
+        ([("content-length", "{n}"), ("Content-Length", "{n}")], ["{n}"], None),
+        ([], ["{n}"], None),
+    ],
+    ids=["exact", "chunked", "wrong", "chunked-and-length", "duplicated", "absent"],
+)
+def test_stored_headers_are_true_to_the_stored_body(tmp_path, given, stored, original):
+    n = str(len(GZ_BODY))
+    headers = [("Content-Type", "text/html")] + [(k, v.format(n=n)) for k, v in given]
+    with WarcWriter(tmp_path) as writer:
+        _, response = writer.write_exchange(exchange(headers=headers))
+    record, _ = record_at(tmp_path, response)
+    http = record.http_headers
+    assert [v for k, v in http.headers if k.lower() == "content-length"] == [s.format(n=n) for s in stored]
+    assert http.get_header("Transfer-Encoding") is None
+    assert http.get_header("X-Original-Content-Length") == original
+    assert record.raw_stream.read() == GZ_BODY
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "statusline"),
+    [
+        (200, "", "200 OK"),
+        (404, "Not Found", "404 Not Found"),
+        (503, "", "503 Service Unavailable"),
+        (599, "", "599"),
+    ],
+)
+def test_status_line(tmp_path, status, reason, statusline):
+    with WarcWriter(tmp_path) as writer:
+        _, response = writer.write_exchange(exchange(status=status, reason=reason))
+    record, _ = record_at(tmp_path, response)
+    assert record.http_headers.statusline == statusline
+    assert record.http_headers.protocol == "HTTP/1.1"
+
+
+def test_header_bytes_are_kept_as_on_the_wire(tmp_path):
+    # A server that sends UTF-8 in a header: Scrapy gives bytes, the middleware decodes them as latin-1.
+    wire = 'attachment; filename="خبر.html"'.encode().decode("latin-1")
+    headers = [("Content-Type", "text/html"), ("Content-Disposition", wire), ("X-Bad", "a\r\nInjected: 1")]
+    with WarcWriter(tmp_path) as writer:
+        _, response = writer.write_exchange(exchange(headers=headers, body=b"x"))
+    _, raw = record_at(tmp_path, response)
+    block = gzip.decompress(raw)
+    assert 'Content-Disposition: attachment; filename="خبر.html"\r\n'.encode() in block
+    assert b"\r\nInjected" not in block  # a CR LF in a value cannot forge a header line
+
+
+def test_revisit_when_the_payload_is_unchanged(tmp_path):
+    with WarcWriter(tmp_path) as writer:
+        _, first = writer.write_exchange(exchange())
+        original = Original(first.payload_digest, first.record_id, first.url, first.date)
+        later = exchange(fetched_at=datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC))
+        request, revisit = writer.write_exchange(later, original)
+    assert revisit.record_type == "revisit"
+    assert revisit.refers_to == original
+    assert revisit.payload_digest == first.payload_digest
+    record, _ = record_at(tmp_path, revisit)
+    h = record.rec_headers
+    assert h["WARC-Profile"] == "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+    assert h["WARC-Refers-To"] == first.record_id
+    assert h["WARC-Refers-To-Target-URI"] == first.url
+    assert h["WARC-Refers-To-Date"] == "2026-11-25T20:15:00Z"
+    assert h["WARC-Date"] == "2026-11-26T08:00:00Z"
+    assert h["WARC-Payload-Digest"] == first.payload_digest
+    assert record.http_headers["Content-Encoding"] == "gzip"
+    assert record.http_headers["Content-Length"] == str(len(GZ_BODY))
+    assert record.raw_stream.read() == b""  # headers only: the body is the original's
+    req, _ = record_at(tmp_path, request)
+    assert req.rec_headers["WARC-Concurrent-To"] == revisit.record_id
+
+
+@pytest.mark.parametrize(
+    ("previous_digest", "body", "expected"),
+    [
+        ("same", GZ_BODY, "revisit"),
+        ("sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", GZ_BODY, "response"),
+        (None, GZ_BODY, "response"),
+        ("same", b"", "response"),  # an empty body is always a response: a revisit would save nothing
+    ],
+)
+def test_revisit_only_for_an_identical_payload(tmp_path, previous_digest, body, expected):
+    previous = None
+    if previous_digest:
+        digest = sha1_digest(body) if previous_digest == "same" else previous_digest
+        previous = Original(digest, "<urn:uuid:1>", "http://127.0.0.1:8001/x", "2026-01-01T00:00:00Z")
+    with WarcWriter(tmp_path) as writer:
+        _, response = writer.write_exchange(exchange(body=body, headers=[]), previous)
+    assert response.record_type == expected
+    assert (response.refers_to is not None) == (expected == "revisit")
+
+
+def test_metadata_record_holds_the_fields_as_json(tmp_path):
+    fields = {"headline": "عنوان الخبر", "likes": 3, "published": datetime(2018, 4, 19, 17, 14, tzinfo=UTC)}
+    with WarcWriter(tmp_path) as writer:
+        _, response = writer.write_exchange(exchange())
+        meta = writer.write_metadata(response.url, response.record_id, fields)
+    assert meta.record_type == "metadata" and meta.concurrent_to == response.record_id
+    assert meta.warc_file == response.warc_file and meta.offset > response.offset
+    record, _ = record_at(tmp_path, meta)
+    assert record.rec_headers["Content-Type"] == "application/json"
+    assert record.rec_headers["WARC-Concurrent-To"] == response.record_id
+    body = record.raw_stream.read()
+    assert "عنوان الخبر".encode() in body  # UTF-8, not \u escapes
+    assert json.loads(body) == {"headline": "عنوان الخبر", "likes": 3, "published": "2018-04-19T17:14:00Z"}
+
+
+def test_warcinfo_heads_each_file_and_files_roll_over(tmp_path):
+    info = {"zwcrawl-crawl-id": "7", "zwcrawl-options": "--edition en"}
+    with WarcWriter(tmp_path, max_size=2_000, info=info) as writer:
+        pairs = [
+            writer.write_exchange(exchange(url=f"http://127.0.0.1:8001/news/article/{n}")) for n in range(12)
+        ]
+        files = writer.close()
+    assert len(files) > 2
+    assert len({p.name for p in files}) == len(files)
+    for path in files:
+        records = list(iter_records(path))
+        assert records[0].record_type == "warcinfo"
+        assert [r.record_type for r in records[1:]] == ["response", "request"] * ((len(records) - 1) // 2)
+        assert path.stat().st_size < 2_000 + 1_000  # rolled at the first exchange after reaching max_size
+        with gzip.open(path) as fh:
+            head = fh.read(2000)
+        assert b"zwcrawl-crawl-id: 7\r\n" in head and b"software: zwcrawl/0.1.0\r\n" in head
+        assert f"WARC-Filename: {path.name}\r\n".encode() in head
+    for request, response in pairs:  # never split a pair across files
+        assert request.warc_file == response.warc_file
+
+
+def test_every_location_matches_a_read_back(tmp_path):
+    written = []
+    with WarcWriter(tmp_path, max_size=8_000) as writer:
+        for n in range(6):
+            request, response = writer.write_exchange(exchange(url=f"http://127.0.0.1:8001/news/article/{n}"))
+            written += [request, response, writer.write_metadata(response.url, response.record_id, {"n": n})]
+        files = writer.close()
+    read = [
+        r for path in files for r in iter_records(path, f"warc/{path.name}") if r.record_type != "warcinfo"
+    ]
+    assert sorted(read, key=lambda r: (r.warc_file, r.offset)) == sorted(
+        written, key=lambda r: (r.warc_file, r.offset)
+    )
+
+
+def test_repeatable_output_with_an_injected_clock_and_ids(tmp_path):
+    outputs = []
+    for run in ("a", "b"):
+        with repeatable(tmp_path / run) as writer:
+            writer.write_exchange(exchange())
+            paths = writer.close()
+        outputs.append([(p.name, p.read_bytes()) for p in paths])
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0][0] == "zwcrawl-20261125201500000000-00000.warc.gz"
+
+
+def test_file_names_unique_even_with_the_same_clock(tmp_path):
+    names = set()
+    for _ in range(3):
+        with repeatable(tmp_path) as writer:
+            writer.write_exchange(exchange())
+            names.update(p.name for p in writer.close())
+    assert len(names) == 3
+    assert all(n.startswith("zwcrawl-20261125201500000000-00000") for n in names)
+
+
+@pytest.mark.parametrize("prefix", ["../../escape", "/etc/passwd", "a/b", "..", "", "we ird\nname"])
+def test_a_prefix_cannot_steer_files_out_of_the_archive(tmp_path, prefix):
+    archive = tmp_path / "archive"
+    with WarcWriter(archive, prefix=prefix) as writer:
+        _, response = writer.write_exchange(exchange())
+        (path,) = writer.close()
+    assert path.parent == archive / "warc"
+    assert (archive / response.warc_file).resolve() == path.resolve()
+    assert [p for p in tmp_path.rglob("*.warc.gz")] == [path]
+
+
+@pytest.mark.parametrize("subdir", ["../out", "/abs", "a/../../b"])
+def test_a_subdir_outside_the_archive_is_refused(tmp_path, subdir):
+    with pytest.raises(ValueError, match="inside the archive"):
+        WarcWriter(tmp_path, subdir=subdir)
+
+
+def test_naive_fetch_time_is_refused(tmp_path):
+    with WarcWriter(tmp_path) as writer, pytest.raises(ValueError, match="timezone-aware"):
+        writer.write_exchange(exchange(fetched_at=datetime(2026, 1, 1)))
+
+
+def test_no_file_without_a_write(tmp_path):
+    with WarcWriter(tmp_path) as writer:
+        pass
+    assert writer.close() == []
+    assert not (tmp_path / "warc").exists() or not list((tmp_path / "warc").iterdir())
+
+
+class _DiskFillsUp:
+    """A file that fails with ENOSPC on its nth write, after passing the earlier ones through."""
+
+    def __init__(self, fh, fail_at: int):
+        self._fh, self._writes = fh, itertools.count()
+        self._fail_at = fail_at
+
+    def write(self, data):
+        if next(self._writes) == self._fail_at:
+            self._fh.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        return self._fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+@pytest.mark.parametrize("fail_at", [0, 2, 3, 5, 8])
+def test_a_failed_write_leaves_the_file_whole(tmp_path, fail_at):
+    writer = WarcWriter(tmp_path)
+    request, kept = writer.write_exchange(exchange())
+    writer._fh = _DiskFillsUp(writer._fh, fail_at)
+    with pytest.raises(OSError, match="No space"):
+        writer.write_exchange(exchange(url="http://127.0.0.1:8001/news/article/2"))
+    path = tmp_path / kept.warc_file
+    # The failed pair is cut off entirely: the file ends with the kept exchange's request record.
+    assert path.stat().st_size == request.offset + request.length
+    assert [s.sound for s in scan_warc(path)] == [True, True, True]
+    _, later = writer.write_exchange(exchange(url="http://127.0.0.1:8001/news/article/3"))
+    assert later.warc_file != kept.warc_file  # a fresh file after a failure
+    writer.close()
+
+
+def test_warcio_check_passes(tmp_path):
+    with WarcWriter(tmp_path, max_size=6_000) as writer:
+        for n in range(4):
+            _, response = writer.write_exchange(exchange(url=f"http://127.0.0.1:8001/news/article/{n}"))
+            writer.write_metadata(response.url, response.record_id, {"n": n})
+            original = Original(response.payload_digest, response.record_id, response.url, response.date)
+            writer.write_exchange(exchange(url=response.url), original)
+        writer.write_exchange(
+            exchange(url="http://127.0.0.1:8001/robots.txt", body=b"", headers=[], status=404)
+        )
+        files = writer.close()
+    result = subprocess.run(
+        [str(WARCIO), "check", "-v", *map(str, files)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "digest failed" not in result.stdout
+    assert result.stdout.count("digest pass") > 10

@@ -1,0 +1,27 @@
+"""The WARC layer: capture exchanges into WARC files, index them, read them back, recover a killed tail."""
+
+from __future__ import annotations
+
+from zwcrawl.warc.index import index_path, index_warc, merge_indexes
+from zwcrawl.warc.reader import ScannedRecord, WarcFormatError, iter_records, scan_warc
+from zwcrawl.warc.recover import RecoveryReport, recover_archive, recover_warc
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.writer import WarcWriter
+
+__all__ = [
+    "Exchange",
+    "Original",
+    "RecordLocation",
+    "RecoveryReport",
+    "ScannedRecord",
+    "WarcFormatError",
+    "WarcWriter",
+    "index_path",
+    "index_warc",
+    "iter_records",
+    "merge_indexes",
+    "recover_archive",
+    "recover_warc",
+    "scan_warc",
+    "sha1_digest",
+]

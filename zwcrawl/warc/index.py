@@ -1,0 +1,62 @@
+"""CDXJ indexes for replay tools (pywb): one per WARC file beside it, and a merged, sorted `index.cdxj`."""
+
+from __future__ import annotations
+
+import heapq
+import os
+from contextlib import ExitStack
+from pathlib import Path
+
+from cdxj_indexer.main import CDXJIndexer
+
+MERGED_INDEX = "index.cdxj"
+# Request and metadata records are left out: a replay tool looks a URL up and must find its response
+# (or revisit), not the JSON of what was extracted from it at the same second.
+_INDEXED_RECORDS = "response,revisit,resource"
+
+
+def index_path(warc_path: Path) -> Path:
+    """The per-file index of a WARC file: `name.cdxj` beside `name.warc.gz`."""
+    name = warc_path.name
+    for suffix in (".warc.gz", ".warc"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return warc_path.with_name(name + ".cdxj")
+
+
+def index_warc(warc_path: Path) -> Path:
+    """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
+    warc_path = Path(warc_path)
+    target = index_path(warc_path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as out:
+        # filename= pins the field to the bare file name, whatever path we were given.
+        CDXJIndexer(
+            output=out, inputs=[str(warc_path)], sort=True, records=_INDEXED_RECORDS, filename=warc_path.name
+        ).process_all()
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, target)
+    return target
+
+
+def merge_indexes(warc_dir: Path) -> Path:
+    """Merge every per-file index in a WARC directory into one sorted `index.cdxj`; returns its path."""
+    warc_dir = Path(warc_dir)
+    sources = sorted(p for p in warc_dir.glob("*.cdxj") if p.name != MERGED_INDEX)
+    target = warc_dir / MERGED_INDEX
+    temporary = warc_dir / f".{MERGED_INDEX}.tmp"
+    with ExitStack() as stack, open(temporary, "w", encoding="utf-8") as out:
+        inputs = [stack.enter_context(open(p, encoding="utf-8")) for p in sources]
+        last = None
+        for line in heapq.merge(*inputs):
+            if not line.endswith("\n"):
+                line += "\n"
+            if line != last:
+                out.write(line)
+            last = line
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, target)
+    return target

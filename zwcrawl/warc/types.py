@@ -1,0 +1,56 @@
+"""What the WARC layer takes and gives: an HTTP exchange, the original a revisit names, a record's place."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Exchange:
+    """One HTTP exchange as it went over the wire; header strings are the wire bytes decoded as latin-1."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    fetched_at: datetime
+    ip_address: str | None = None
+    protocol: str = "HTTP/1.1"
+
+
+@dataclass(frozen=True)
+class Original:
+    """The capture a revisit refers to: its payload digest, record id, URL and WARC-Date."""
+
+    payload_digest: str
+    record_id: str
+    url: str
+    date: str
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where one record landed: its file (relative to the archive dir), gzip member offset and length."""
+
+    record_type: str
+    record_id: str
+    url: str
+    date: str
+    warc_file: str
+    offset: int
+    length: int
+    payload_digest: str | None
+    refers_to: Original | None = None
+    concurrent_to: str | None = field(default=None, compare=False)
+
+
+def sha1_digest(data: bytes) -> str:
+    """A WARC digest of some bytes: "sha1:" and the base32 SHA-1, as warcio writes it."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")

@@ -1,0 +1,373 @@
+"""WarcWriter: HTTP exchanges into gzip-per-record WARC files that roll over at a size, each record synced."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from http import HTTPStatus
+from io import BytesIO
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc.index import index_warc
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+
+WARC_VERSION = "WARC/1.1"
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+_CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+_SAFE_PREFIX = re.compile(r"[^A-Za-z0-9_.-]+")
+_PROTOCOL = re.compile(r"^HTTP/\d(?:\.\d)?$")
+# Characters that cannot stand in a WARC header line: they would end it or split it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _WireHeaders(StatusAndHeaders):
+    """HTTP headers serialised as latin-1, so header octets read off the wire are stored unchanged."""
+
+    def compute_headers_buffer(self, header_filter=None) -> None:
+        try:
+            self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+        except UnicodeEncodeError:
+            # Not from the wire (a str beyond latin-1): warcio's RFC 8187 percent-encoding.
+            super().compute_headers_buffer(header_filter)
+
+
+class WarcWriter:
+    """Writes exchanges as request + response (or revisit) records, and metadata records, to rolling files."""
+
+    def __init__(
+        self,
+        archive_dir: Path,
+        *,
+        subdir: str = "warc",
+        prefix: str = "zwcrawl",
+        max_size: int = 1_000_000_000,
+        software: str = "zwcrawl/0.1.0",
+        info: dict[str, str] | None = None,
+        fsync: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        make_record_id: Callable[[], str] | None = None,
+    ):
+        self.archive_dir = Path(archive_dir)
+        self.subdir = _safe_subdir(subdir)
+        self.prefix = _SAFE_PREFIX.sub("_", prefix).lstrip(".") or "zwcrawl"
+        self.max_size = max_size
+        self.software = software
+        self.info = dict(info or {})
+        self.fsync = fsync
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.make_record_id = make_record_id or (lambda: f"<urn:uuid:{uuid.uuid4()}>")
+        self.files: list[Path] = []
+        self._serial = 0
+        self._path: Path | None = None
+        self._fh: IO[bytes] | None = None
+        self._warc: WARCWriter | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @staticmethod
+    def payload_digest(body: bytes) -> str:
+        """The WARC-Payload-Digest of a body as stored: "sha1:" and the base32 SHA-1 of its raw bytes."""
+        return sha1_digest(body)
+
+    def write_exchange(
+        self, exchange: Exchange, previous: Original | None = None
+    ) -> tuple[RecordLocation, RecordLocation]:
+        """Write an exchange's response (or revisit of `previous`) and request records, synced on return."""
+        when = _warc_date(exchange.fetched_at)
+        url = _safe_uri(exchange.url)
+        digest = sha1_digest(exchange.body)
+        # An empty body is always a response: a revisit would save nothing and add a dependency.
+        revisit = previous is not None and bool(exchange.body) and previous.payload_digest == digest
+        response_id, request_id = self.make_record_id(), self.make_record_id()
+        http = _response_headers(exchange)
+        common = {"WARC-Date": when, "WARC-Target-URI": url}
+        if revisit:
+            headers = {
+                "WARC-Type": "revisit",
+                "WARC-Record-ID": response_id,
+                **common,
+                "WARC-Refers-To": previous.record_id,
+            }
+            if exchange.ip_address:
+                headers["WARC-IP-Address"] = exchange.ip_address
+            response = self._builder().create_revisit_record(
+                url,
+                digest,
+                _safe_uri(previous.url),
+                previous.date,
+                http_headers=http,
+                warc_headers_dict=headers,
+            )
+        else:
+            headers = {"WARC-Type": "response", "WARC-Record-ID": response_id, **common}
+            if exchange.ip_address:
+                headers["WARC-IP-Address"] = exchange.ip_address
+            headers["WARC-Payload-Digest"] = digest
+            response = self._builder().create_warc_record(
+                url,
+                "response",
+                payload=BytesIO(exchange.body),
+                length=len(exchange.body),
+                http_headers=http,
+                warc_headers_dict=headers,
+            )
+        request = self._builder().create_warc_record(
+            url,
+            "request",
+            payload=BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            http_headers=_request_headers(exchange),
+            warc_headers_dict={
+                "WARC-Type": "request",
+                "WARC-Record-ID": request_id,
+                **common,
+                "WARC-Concurrent-To": response_id,
+            },
+        )
+        with self._lock:
+            if self._fh is not None and self._fh.tell() >= self.max_size:
+                # Rolled here, not right after an exchange, so a metadata record stays beside its response.
+                self._close_file()
+            resp_span, req_span = self._write([response, request])
+        refers = (
+            Original(digest, previous.record_id, _safe_uri(previous.url), previous.date) if revisit else None
+        )
+        return (
+            self._location(request, req_span, concurrent_to=response_id),
+            self._location(response, resp_span, refers_to=refers),
+        )
+
+    def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> RecordLocation:
+        """Write a `metadata` record holding `fields` as JSON, concurrent to a response or revisit record."""
+        body = json.dumps(fields, ensure_ascii=False, default=_json_default).encode("utf-8")
+        record = self._builder().create_warc_record(
+            _safe_uri(url),
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict={
+                "WARC-Type": "metadata",
+                "WARC-Record-ID": self.make_record_id(),
+                "WARC-Date": _warc_date(self.clock()),
+                "WARC-Target-URI": _safe_uri(url),
+                "WARC-Concurrent-To": concurrent_to,
+            },
+        )
+        with self._lock:
+            (span,) = self._write([record])
+        return self._location(record, span, concurrent_to=concurrent_to)
+
+    def close(self) -> list[Path]:
+        """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
+        with self._lock:
+            self._close_file()
+        return list(self.files)
+
+    def _builder(self) -> WARCWriter:
+        if self._warc is None:
+            self._warc = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
+        return self._warc
+
+    def _write(self, records: list) -> list[tuple[str, int, int]]:
+        """Append records, one gzip member each, and sync; on failure cut the file back to where it was."""
+        if self._fh is None:
+            self._open_file()
+        fh, warc = self._fh, self._builder()
+        warc_file = str(PurePosixPath(self.subdir, self._path.name))
+        start = fh.tell()
+        spans = []
+        try:
+            for record in records:
+                at = fh.tell()
+                warc.out = fh
+                warc.write_record(record)
+                spans.append((warc_file, at, fh.tell() - at))
+            self._sync(fh)
+        except BaseException:
+            self._abandon_file(start)
+            raise
+        return spans
+
+    def _open_file(self) -> None:
+        directory = self.archive_dir / self.subdir
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+        name = f"{self.prefix}-{stamp}-{self._serial:05d}.warc.gz"
+        while True:
+            try:
+                # Exclusive create: two processes started in the same microsecond never share a file.
+                fh = open(directory / name, "xb")  # noqa: SIM115 - held open across calls, closed in _close_file
+                break
+            except FileExistsError:
+                name = f"{self.prefix}-{stamp}-{self._serial:05d}-{secrets.token_hex(3)}.warc.gz"
+        self._serial += 1
+        self._path, self._fh = directory / name, fh
+        self.files.append(self._path)
+        if self.fsync:
+            sync_dir(directory)
+        info = {
+            "software": self.software,
+            "format": "WARC File Format 1.1",
+            "conformsTo": _CONFORMS_TO,
+            "hostname": socket.gethostname(),
+            **self.info,
+        }
+        lines = (f"{_one_line(k)}: {_one_line(str(v))}\r\n" for k, v in info.items() if v)
+        body = "".join(lines).encode("utf-8")
+        record = self._builder().create_warc_record(
+            "",
+            "warcinfo",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={
+                "WARC-Type": "warcinfo",
+                "WARC-Record-ID": self.make_record_id(),
+                "WARC-Date": _warc_date(self.clock()),
+                "WARC-Filename": name,
+            },
+        )
+        self._write([record])
+
+    def _close_file(self) -> None:
+        if self._fh is None:
+            return
+        fh, path = self._fh, self._path
+        self._fh = self._path = None
+        self._sync(fh)
+        fh.close()
+        # The per-file index exists only for a complete, closed file: recovery skips such files.
+        index_warc(path)
+
+    def _abandon_file(self, good_end: int) -> None:
+        """After a failed write: close the file cut back to its last complete record, and index it."""
+        fh, path = self._fh, self._path
+        self._fh = self._path = None
+        with contextlib.suppress(OSError):
+            fh.close()
+        try:
+            os.truncate(path, good_end)
+            index_warc(path)
+        except OSError:
+            pass  # Left to crash recovery: the file has no index, so the next crawl repairs it.
+
+    def _sync(self, fh: IO[bytes]) -> None:
+        fh.flush()
+        if self.fsync:
+            os.fsync(fh.fileno())
+
+    @staticmethod
+    def _location(
+        record,
+        span: tuple[str, int, int],
+        *,
+        refers_to: Original | None = None,
+        concurrent_to: str | None = None,
+    ) -> RecordLocation:
+        headers = record.rec_headers
+        warc_file, offset, length = span
+        return RecordLocation(
+            record_type=headers.get_header("WARC-Type"),
+            record_id=headers.get_header("WARC-Record-ID"),
+            url=headers.get_header("WARC-Target-URI") or "",
+            date=headers.get_header("WARC-Date"),
+            warc_file=warc_file,
+            offset=offset,
+            length=length,
+            payload_digest=headers.get_header("WARC-Payload-Digest"),
+            refers_to=refers_to,
+            concurrent_to=concurrent_to,
+        )
+
+
+def _response_headers(exchange: Exchange) -> _WireHeaders:
+    """The response's status line and headers as stored: de-chunked, Content-Length true to the body."""
+    reason = exchange.reason
+    if not reason:
+        try:
+            reason = HTTPStatus(exchange.status).phrase
+        except ValueError:
+            reason = ""
+    stored = str(len(exchange.body))
+    headers, original_lengths = [], []
+    for name, value in exchange.response_headers:
+        lowered = name.strip().lower()
+        if lowered == "transfer-encoding":
+            continue  # The body handed to us is de-chunked; a stale "chunked" would make readers mangle it.
+        if lowered == "content-length":
+            if not original_lengths:
+                headers.append(("Content-Length", stored))  # where the server put it
+            original_lengths.append(value.strip())
+            continue
+        headers.append((_one_line(name), _one_line(value)))
+    if not original_lengths:
+        headers.append(("Content-Length", stored))
+    elif set(original_lengths) != {stored}:
+        headers.append(("X-Original-Content-Length", _one_line(", ".join(original_lengths))))
+    protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
+    statusline = f"{exchange.status} {_one_line(reason)}".strip()
+    return _WireHeaders(statusline, headers, protocol=protocol)
+
+
+def _request_headers(exchange: Exchange) -> _WireHeaders:
+    """The request line and headers as sent."""
+    parts = urlsplit(_safe_uri(exchange.url))
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
+    headers = [(_one_line(n), _one_line(v)) for n, v in exchange.request_headers]
+    return _WireHeaders(f"{target} {protocol}", headers, protocol=exchange.method.upper())
+
+
+def _warc_date(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"a WARC date needs a timezone-aware datetime, got {moment!r}")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_uri(url: str) -> str:
+    """A URL fit for a WARC header: whitespace and control characters percent-encoded (never on the wire)."""
+    return re.sub(r"[\x00-\x20\x7f]", lambda m: f"%{ord(m.group()):02X}", url)
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub(" ", text)
+
+
+def _safe_subdir(subdir: str) -> str:
+    parts = PurePosixPath(subdir.replace("\\", "/")).parts
+    if not parts or parts[0] == "/" or ".." in parts:
+        raise ValueError(f"WARC subdir must be a relative path inside the archive, got {subdir!r}")
+    return str(PurePosixPath(*parts))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
