@@ -71,7 +71,10 @@ def test_ids_and_canonical_forms():
     listing = classify("http://en.zamanalwsl.net/news/articles/121/3/")
     assert (listing.edition, listing.section_id, listing.page) == ("en", 121, 3)
     assert listing.canonical == "https://en.zamanalwsl.net/news/articles/121/3"
-    assert classify("https://www.zamanalwsl.net/news/rss/94").canonical == "https://www.zamanalwsl.net/news/rss/94/"
+    assert (
+        classify("https://www.zamanalwsl.net/news/rss/94").canonical
+        == "https://www.zamanalwsl.net/news/rss/94/"
+    )
     vote = classify("https://www.zamanalwsl.net/news/article/87640/dislike")
     assert (vote.edition, vote.article_id) == ("ar", 87640)
 
@@ -80,7 +83,10 @@ def test_ids_and_canonical_forms():
     ("href", "repaired"),
     [
         ("https://www.zamanalwsl.netuploads//x.jpg", "https://www.zamanalwsl.net/uploads/x.jpg"),
-        ("http://en.zamanalwsl.netCustomImage/get/1/2/a.jpg", "http://en.zamanalwsl.net/CustomImage/get/1/2/a.jpg"),
+        (
+            "http://en.zamanalwsl.netCustomImage/get/1/2/a.jpg",
+            "http://en.zamanalwsl.net/CustomImage/get/1/2/a.jpg",
+        ),
         ("//en.zamanalwsl.net/news/article/1", "https://en.zamanalwsl.net/news/article/1"),
         ("https://en.zamanalwsl.net/uploads/a.jpg", "https://en.zamanalwsl.net/uploads/a.jpg"),
     ],
@@ -97,9 +103,13 @@ def test_relative_links_resolve_against_the_page():
 
 def test_a_copy_stands_in_for_an_edition():
     sites = Sites.parse(["en=http://127.0.0.1:8001", "ar=http://127.0.0.1:8002/"])
-    assert sites.to_fetch("https://en.zamanalwsl.net/news/article/1") == "http://127.0.0.1:8001/news/article/1"
+    assert (
+        sites.to_fetch("https://en.zamanalwsl.net/news/article/1") == "http://127.0.0.1:8001/news/article/1"
+    )
     assert sites.to_fetch("http://zamanalwsl.net/news/rss/94/") == "http://127.0.0.1:8002/news/rss/94/"
-    assert sites.to_real("http://127.0.0.1:8002/news/article/9") == "https://www.zamanalwsl.net/news/article/9"
+    assert (
+        sites.to_real("http://127.0.0.1:8002/news/article/9") == "https://www.zamanalwsl.net/news/article/9"
+    )
     assert sites.classify("http://127.0.0.1:8001/news/article/1/like").kind == "vote"
     assert sites.classify("http://127.0.0.1:8003/news/article/1") is None
     assert Sites().to_fetch("https://en.zamanalwsl.net/x") == "https://en.zamanalwsl.net/x"

@@ -125,6 +125,51 @@ def crawl(
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@ARCHIVE_OPTION
+def demo(archive: Path) -> None:
+    """Serve the copy of the site shipped with zwcrawl on 127.0.0.1 and crawl both editions from it."""
+    from zwcrawl.crawl import run_crawl
+    from zwcrawl.demo import demo_report, serve_demo_site
+    from zwcrawl.site import Sites
+
+    with serve_demo_site() as mirror:
+        for edition, base in mirror.base_urls.items():
+            click.echo(f"serving the demo copy of the {edition} edition at {base}")
+        result = run_crawl(
+            archive, editions=EDITIONS, sites=Sites(mirror.base_urls), progress=sys.stderr.isatty()
+        )
+    _summary(archive, result)
+    click.echo(demo_report(archive))
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--port-en", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("--port-ar", type=click.IntRange(0, 65535), default=8002, show_default=True)
+def mirror(path: Path, port_en: int, port_ar: int) -> None:
+    """Serve a saved copy of the site (one directory per host) on 127.0.0.1, one port per edition."""
+    from zwcrawl.mirror import serve_forever
+
+    serve_forever(path, {"en": port_en, "ar": port_ar})
+
+
+@cli.command()
+@ARCHIVE_OPTION
+def verify(archive: Path) -> None:
+    """Check every WARC record and every row that points into the WARC files; exit 0 only if all hold."""
+    from zwcrawl.verify import verify_archive
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    report = verify_archive(archive)
+    for problem in report.problems:
+        click.echo(f"BAD {problem}")
+    click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
 def _summary(archive: Path, result) -> None:
     stats = result.stats
     click.echo(

@@ -100,7 +100,7 @@ def run_crawl(
         settings = crawl_settings(
             archive_dir, sites, editions, overrides or [], progress=progress, log_file=log_file
         )
-        process = CrawlerProcess(settings, install_root_handler=True)
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler(ZamanSpider)
         process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
         process.start()

@@ -12,7 +12,6 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from zwcrawl.session import CrawlSession
@@ -20,6 +19,10 @@ from zwcrawl.site import FETCHABLE_KINDS
 from zwcrawl.warc import Exchange
 
 logger = logging.getLogger(__name__)
+
+
+class RefusedRequest(IgnoreRequest):
+    """A request the scope guard stopped: policy, not a failure of the site."""
 
 
 class ScopeGuardMiddleware:
@@ -33,12 +36,26 @@ class ScopeGuardMiddleware:
     def from_crawler(cls, crawler) -> ScopeGuardMiddleware:
         return cls(crawler)
 
-    def process_request(self, request) -> None:
+    def process_request(self, request):
+        moved = self.onto_copy(request)
+        if moved is not None:
+            return moved
         reason = self.refusal(request)
         if reason:
             self.crawler.stats.inc_value("zwcrawl/refused")
             logger.warning("refused %s: %s", request.url, reason)
-            raise IgnoreRequest(f"zwcrawl refused {request.url}: {reason}")
+            raise RefusedRequest(f"zwcrawl refused {request.url}: {reason}")
+        return None
+
+    def onto_copy(self, request):
+        """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
+        sites = self.session.sites
+        site_url = sites.classify(request.url)
+        if site_url is None or site_url.edition not in sites.bases:
+            return None
+        fetch = sites.to_fetch(sites.to_real(request.url))
+        # A redirect's Location may name the real origin; following it there would leave the copy.
+        return request.replace(url=fetch) if _origin(fetch) != _origin(request.url) else None
 
     def refusal(self, request) -> str | None:
         """Why a request must not go out, or None when it may."""
@@ -119,6 +136,9 @@ class BackoffRetryMiddleware:
 
     async def _pause(self, seconds: float) -> None:
         if seconds > 0:
+            # Imported here: importing the reactor at module level would install the wrong one.
+            from twisted.internet import reactor
+
             await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.extract import FeedPage, ListingPage, decode_html, extract_article, page_links
 from zwcrawl.lock import ArchiveBusy
+from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.session import CrawlSession, utc_now
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
 
@@ -59,6 +61,7 @@ class ZamanSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.session = CrawlSession.of(crawler)
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         if spider.site_specs:
             spider.session.sites = Sites.parse(spider.site_specs)
         return spider
@@ -232,8 +235,10 @@ class ZamanSpider(scrapy.Spider):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
         request = failure.request
         kind = request.meta.get("zw_kind")
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            self.session.counts["refused"] += 1
+        if failure.check(RefusedRequest) or (
+            failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage()
+        ):
+            self.session.counts["refused"] += 1  # policy (scope, robots.txt), not a fault of the site
             return
         status = failure.value.response.status if failure.check(HttpError) else None
         if status in (404, 410) and kind == "article":
@@ -254,6 +259,13 @@ class ZamanSpider(scrapy.Spider):
             return
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.session.record_failure(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
+
+    def dropped(self, request, spider=None) -> None:
+        """A redirect back to a URL of its own chain is a loop: the duplicate filter ends it, we report it."""
+        chain = request.meta.get("redirect_urls") or []
+        if request.url in chain and self.session.is_open:
+            hops = " -> ".join([*chain, request.url])
+            self.session.record_failure(chain[0], f"redirect loop: {hops}", len(chain), None)
 
     def closed(self, reason: str) -> None:
         status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, reason)
