@@ -23,6 +23,7 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_VERSIONS = ["WARC/1.1", "WARC/1.0", "WARC/0.18", "WARC/0.17"]
 _HTTP_TYPES = ("response", "request", "revisit")
 _RECORD_END = b"\r\n\r\n"
+_EMPTY = "empty gzip member"
 
 
 class WarcFormatError(Exception):
@@ -95,7 +96,8 @@ def scan_warc(path: Path, *, digests: bool = True) -> Iterator[ScannedRecord]:
                 yield scanned
                 offset, head = member.end, member.leftover
                 continue
-            scanned.problems.append(member.error)
+            # The member's own damage first; a parse problem that only says it found nothing adds nothing.
+            scanned.problems[:] = [member.error] + [p for p in scanned.problems if p != _EMPTY]
             following = _next_member(fh, offset + 1)
             scanned.length = (following if following is not None else fh.seek(0, 2)) - offset
             yield scanned
@@ -132,11 +134,16 @@ class _Member:
                 if not self._input:
                     self.error = "gzip member cut short: the file ends inside it"
                     return False
+            before = self._z.copy()
             try:
                 out = self._z.decompress(self._input, _CHUNK)
             except zlib.error as exc:
                 self.error = f"gzip member corrupt ({exc})"
-                return False
+                # zlib drops a failing call's output: replay it in small steps to keep what came before
+                # the damage, so the record's headers can still name it.
+                salvaged = _salvage(before, self._input)
+                self._buf += salvaged
+                return bool(salvaged)
             if self._z.eof:
                 self.leftover = self._z.unused_data
                 self.end = self._input_at + len(self._input) - len(self.leftover)
@@ -191,6 +198,18 @@ class _Member:
         return left
 
 
+def _salvage(z, data: bytes) -> bytes:
+    out = bytearray()
+    for start in range(0, len(data), 64):
+        try:
+            out += z.decompress(data[start : start + 64])
+        except zlib.error:
+            break
+        if z.eof:
+            break
+    return bytes(out)
+
+
 def _read_record(member: _Member, offset: int, digests: bool) -> ScannedRecord:
     """Parse the one record a member should hold, reading it to its end; problems collected, not raised."""
     scanned = ScannedRecord(offset=offset, length=0)
@@ -208,7 +227,7 @@ def _parse_into(scanned: ScannedRecord, member: _Member, digests: bool) -> None:
     while True:
         line = member.readline(_MAX_LINE)
         if not line:
-            scanned.problems.append("record header cut short" if header else "empty gzip member")
+            scanned.problems.append("record header cut short" if header else _EMPTY)
             return
         header += line
         if line in (b"\r\n", b"\n"):

@@ -1,0 +1,347 @@
+"""Verify an archive: every WARC record whole and true to its digests, every row pointing at its record."""
+
+from __future__ import annotations
+
+import posixpath
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from warcio.statusandheaders import StatusAndHeaders
+
+from zwcrawl.warc import index_path, scan_warc
+
+DB_NAME = "zwcrawl.db"
+# Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
+_NO_HEADERS = StatusAndHeaders("", [])
+WARC_SUBDIR = "warc"
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing verify found: where (a file and record, or a table row) and what."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """What verify checked and found; `ok` when there are no problems (notes are allowed)."""
+
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    files: int = 0
+    records: int = 0
+    captures: int = 0
+    articles: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything checked holds."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: what was checked and how it went."""
+        verdict = "OK" if self.ok else f"{len(self.problems)} problem(s)"
+        return (
+            f"{verdict}: {self.files} WARC file(s), {self.records} record(s), "
+            f"{self.captures} capture row(s), {self.articles} article row(s); {len(self.notes)} note(s)"
+        )
+
+
+def verify_archive(archive_dir: Path) -> VerifyReport:
+    """Check an archive's WARC files record by record and its database rows against them; changes nothing."""
+    archive_dir = Path(archive_dir)
+    report = VerifyReport()
+    if not archive_dir.is_dir():
+        report.problems.append(Finding(str(archive_dir), "not an archive directory"))
+        return report
+    # A private temporary database on disk: the join of rows and records stays out of memory.
+    work = sqlite3.connect("", uri=True)
+    try:
+        _Verifier(archive_dir, report, work).run()
+    finally:
+        work.close()
+    return report
+
+
+class _Verifier:
+    """One verify run: records go into a scratch table; the read-only archive db's rows are joined to it."""
+
+    def __init__(self, archive_dir: Path, report: VerifyReport, work: sqlite3.Connection):
+        self.archive_dir = archive_dir
+        self.report = report
+        self.db = work
+        self.scanned: set[str] = set()
+        self.has_db = False
+
+    def problem(self, where: str, message: str) -> None:
+        self.report.problems.append(Finding(where, message))
+
+    def note(self, where: str, message: str) -> None:
+        self.report.notes.append(Finding(where, message))
+
+    def run(self) -> None:
+        self.db.executescript(
+            """
+            CREATE TABLE records (file TEXT, offset INTEGER, length INTEGER, type TEXT, id TEXT, url TEXT,
+                date TEXT, digest TEXT, refers_id TEXT, refers_url TEXT, refers_date TEXT,
+                concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT);
+            """
+        )
+        warc_dir = self.archive_dir / WARC_SUBDIR
+        for path in sorted(warc_dir.rglob("*.warc.gz")) if warc_dir.is_dir() else []:
+            self.scan(path.relative_to(self.archive_dir).as_posix())
+        self.attach()
+        if self.has_db:
+            self.scan_files_named_by_rows()
+        self.db.executescript(
+            """
+            CREATE INDEX records_at ON records (file, offset);
+            CREATE INDEX records_id ON records (id);
+            CREATE INDEX records_url_date ON records (url, date);
+            """
+        )
+        self.check_duplicate_ids()
+        self.check_revisits()
+        self.check_concurrent()
+        if self.has_db:
+            self.check_captures()
+            self.check_articles()
+            self.note_orphans()
+
+    def scan(self, rel: str) -> None:
+        """Read one WARC file through, noting each record and naming each damaged one."""
+        self.scanned.add(rel)
+        self.report.files += 1
+        path = self.archive_dir / rel
+        if not index_path(path).exists():
+            self.note(rel, "has no CDXJ index: it was not closed cleanly (the next crawl recovers it)")
+        rows = []
+        try:
+            for scanned in scan_warc(path, digests=True):
+                self.report.records += 1
+                h = scanned.headers
+                record_id = h.get_header("WARC-Record-ID") if h else None
+                where = f"{rel} offset {scanned.offset}" + (f" {record_id}" if record_id else "")
+                problems = scanned.problems + scanned.digest_problems
+                for message in problems:
+                    self.problem(where, message)
+                h = h or _NO_HEADERS
+                rows.append(
+                    (
+                        rel,
+                        scanned.offset,
+                        scanned.length,
+                        h.get_header("WARC-Type"),
+                        record_id,
+                        h.get_header("WARC-Target-URI"),
+                        h.get_header("WARC-Date"),
+                        h.get_header("WARC-Payload-Digest"),
+                        h.get_header("WARC-Refers-To"),
+                        h.get_header("WARC-Refers-To-Target-URI"),
+                        h.get_header("WARC-Refers-To-Date"),
+                        h.get_header("WARC-Concurrent-To"),
+                        scanned.http_status,
+                        int(not problems),
+                        problems[0] if problems else None,
+                    )
+                )
+                if len(rows) >= _BATCH:
+                    self._insert(rows)
+                    rows = []
+        except OSError as exc:
+            self.problem(rel, f"cannot be read ({exc.strerror or exc})")
+        self._insert(rows)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 15)})", rows)
+
+    def attach(self) -> None:
+        db_path = self.archive_dir / DB_NAME
+        if not db_path.is_file():
+            self.note(DB_NAME, "no database: only the WARC files were checked")
+            return
+        uri = "file:" + quote(str(db_path.resolve())) + "?mode=ro"
+        try:
+            self.db.execute("ATTACH DATABASE ? AS archive", (uri,))
+            tables = {
+                r[0] for r in self.db.execute("SELECT name FROM archive.sqlite_master WHERE type='table'")
+            }
+        except sqlite3.DatabaseError as exc:
+            self.problem(DB_NAME, f"cannot be opened read-only ({exc})")
+            return
+        self.has_db = True
+        self.tables = tables
+        for table in ("captures", "articles"):
+            if table not in tables:
+                self.note(DB_NAME, f"has no {table} table")
+
+    def scan_files_named_by_rows(self) -> None:
+        """Rows may name WARC files outside warc/ (another layout): read those too, if inside the archive."""
+        if "captures" not in self.tables:
+            return
+        for (name,) in self.db.execute("SELECT DISTINCT warc_file FROM archive.captures").fetchall():
+            rel = _inside(name)
+            if rel and rel not in self.scanned and (self.archive_dir / rel).is_file():
+                self.scan(rel)
+
+    def check_duplicate_ids(self) -> None:
+        query = """SELECT id, group_concat(file || ' offset ' || offset, ', ') FROM records
+                   WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1"""
+        for record_id, places in self.db.execute(query):
+            self.problem(record_id, f"record id used more than once: {places}")
+
+    def check_revisits(self) -> None:
+        """Every revisit resolves to an original response of its payload digest, by id or by URI and date."""
+        query = """SELECT file, offset, id, digest, refers_id, refers_url, refers_date FROM records
+                   WHERE type = 'revisit' ORDER BY file, offset"""
+        for rel, offset, record_id, digest, refers_id, refers_url, refers_date in self._all(query):
+            where = f"{rel} offset {offset} {record_id}"
+            if not digest:
+                self.problem(where, "revisit has no WARC-Payload-Digest")
+                continue
+            if refers_id:
+                original = self.db.execute(
+                    "SELECT type, digest, sound FROM records WHERE id = ? ORDER BY type = 'response' DESC",
+                    (refers_id,),
+                ).fetchone()
+                if original is None:
+                    self.problem(where, f"revisit's original {refers_id} is not in the archive")
+                elif not original[2]:
+                    self.problem(where, f"revisit's original {refers_id} is damaged")
+                elif original[0] != "response":
+                    self.problem(
+                        where, f"revisit refers to {refers_id}, a {original[0]} record, not a response"
+                    )
+                elif original[1] != digest:
+                    self.problem(where, f"revisit's original {refers_id} has payload digest {original[1]}")
+                continue
+            found = self.db.execute(
+                "SELECT 1 FROM records WHERE url = ? AND date = ? AND type = 'response' AND digest = ?",
+                (refers_url, refers_date, digest),
+            ).fetchone()
+            if found is None:
+                self.problem(
+                    where, f"no original response of {refers_url} at {refers_date} with digest {digest}"
+                )
+
+    def check_concurrent(self) -> None:
+        query = """SELECT r.file, r.offset, r.id, r.type, r.concurrent_to FROM records r
+                   WHERE r.concurrent_to IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM records o WHERE o.id = r.concurrent_to)
+                   ORDER BY r.file, r.offset"""
+        for rel, offset, record_id, record_type, other in self._all(query):
+            self.problem(
+                f"{rel} offset {offset} {record_id}",
+                f"{record_type} record's WARC-Concurrent-To {other} names no record in the archive",
+            )
+
+    def check_captures(self) -> None:
+        """Every capture row points at a sound record of its id, URL, type and digest, offset and length."""
+        if "captures" not in self.tables:
+            return
+        query = """SELECT id, url, status, record_type, warc_file, warc_offset, warc_length, warc_record_id,
+                   payload_digest FROM archive.captures ORDER BY id"""
+        try:
+            rows = self._all(query)
+        except sqlite3.OperationalError as exc:
+            self.problem(f"{DB_NAME} captures", f"cannot be read ({exc})")
+            return
+        lookup = """SELECT length, type, id, url, digest, status, sound, problem FROM records
+                    WHERE file = ? AND offset = ?"""
+        for row_id, url, status, record_type, warc_file, offset, length, record_id, digest in rows:
+            self.report.captures += 1
+            where = f"captures row {row_id} ({url})"
+            rel = _inside(warc_file)
+            if rel is None:
+                self.problem(where, f"warc_file {warc_file!r} is not a path inside the archive")
+                continue
+            record = self.db.execute(lookup, (rel, offset)).fetchone()
+            if record is None:
+                if rel not in self.scanned:
+                    self.problem(where, f"WARC file {rel} does not exist")
+                else:
+                    self.problem(where, f"no record starts at offset {offset} of {rel}")
+                continue
+            r_length, r_type, r_id, r_url, r_digest, r_status, r_sound, r_problem = record
+            at = f"the record at {rel} offset {offset}"
+            if not r_sound:
+                self.problem(where, f"{at} is damaged: {r_problem}")
+                # Its other fields say nothing about the row once the record is broken; its id still does.
+                if r_id is not None and r_id != record_id:
+                    self.problem(where, f"warc_record_id is {record_id!r} but {at} has {r_id!r}")
+                continue
+            checks = [
+                ("warc_record_id", record_id, r_id),
+                ("url", url, r_url),
+                ("record_type", record_type, r_type),
+                ("warc_length", length, r_length),
+            ]
+            if digest is not None:
+                checks.append(("payload_digest", digest, r_digest))
+            if status is not None and r_status is not None:
+                checks.append(("status", status, r_status))
+            for column, mine, theirs in checks:
+                if mine != theirs:
+                    self.problem(where, f"{column} is {mine!r} but {at} has {theirs!r}")
+
+    def check_articles(self) -> None:
+        if "articles" not in self.tables:
+            return
+        if "captures" not in self.tables:
+            self.problem(f"{DB_NAME} articles", "articles exist but there is no captures table")
+            return
+        self.report.articles = self.db.execute("SELECT count(*) FROM archive.articles").fetchone()[0]
+        query = """SELECT a.edition, a.article_id, a.capture_id FROM archive.articles a
+                   WHERE a.capture_id IS NULL
+                   OR NOT EXISTS (SELECT 1 FROM archive.captures c WHERE c.id = a.capture_id)
+                   ORDER BY a.edition, a.article_id"""
+        try:
+            rows = self._all(query)
+        except sqlite3.OperationalError as exc:
+            self.problem(f"{DB_NAME} articles", f"cannot be read ({exc})")
+            return
+        for edition, article_id, capture_id in rows:
+            where = f"articles row {edition}/{article_id}"
+            if capture_id is None:
+                self.problem(where, "has no capture")
+            else:
+                self.problem(where, f"its capture {capture_id} is not in captures")
+
+    def note_orphans(self) -> None:
+        """Records with no row: what a crash between writing a record and its row leaves; allowed."""
+        if "captures" not in self.tables:
+            return
+        self.db.executescript(
+            """
+            CREATE TABLE captured AS SELECT DISTINCT warc_record_id AS id FROM archive.captures;
+            CREATE INDEX captured_id ON captured (id);
+            """
+        )
+        query = """SELECT file, offset, id, type, url FROM records
+                   WHERE type IN ('response', 'revisit') AND id NOT IN (SELECT id FROM captured)
+                   ORDER BY file, offset"""
+        for rel, offset, record_id, record_type, url in self._all(query):
+            self.note(f"{rel} offset {offset} {record_id}", f"{record_type} of {url} has no capture row")
+
+    def _all(self, query: str, params: Iterable = ()) -> Iterator[tuple]:
+        # A cursor of its own, streamed: lookups on the same connection may run while it is read.
+        yield from self.db.cursor().execute(query, tuple(params))
+
+
+def _inside(name: str | None) -> str | None:
+    """A row's warc_file as a normalised relative path, or None when it would leave the archive."""
+    if not name or "\\" in name or "\x00" in name:
+        return None
+    normal = posixpath.normpath(name)
+    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
+        return None
+    return normal
