@@ -35,6 +35,8 @@ _NOT_FOUND = re.compile(
     re.I,
 )
 _COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
+# The number beside a vote link: "(55)", "55", "(7) |" where the two links share a line.
+_VOTE_COUNT = re.compile(r"^[(\[]?\s*([0-9٠-٩۰-۹]+)\s*[)\]]?(?:\s*[|/·•,-])?$")
 _TOTAL_COMMENTS = re.compile(
     r"(?:total\s+comments|comments|مجموع\s+التعليقات|عدد\s+التعليقات|التعليقات)\s*(?:\(\s*|:\s*)([0-9٠-٩۰-۹]+)",
     re.I,
@@ -136,13 +138,15 @@ class ArticlePage:
 
     @cached_property
     def _structural_body(self):
-        return _first(
-            self._xpath(
-                '//*[contains(concat(" ", normalize-space(@class), " "), " news-text ")]'
-                ' | //td[contains(concat(" ", normalize-space(@class), " "), " NewsBody ")]'
-                ' | //*[@itemprop="articleBody"]'
-            )
-        )
+        """The body container of the current or the legacy layout, if it holds any text."""
+        for element in self._xpath(
+            '//*[contains(concat(" ", normalize-space(@class), " "), " news-text ")]'
+            ' | //td[contains(concat(" ", normalize-space(@class), " "), " NewsBody ")]'
+            ' | //*[@itemprop="articleBody"]'
+        ):
+            if self._paragraphs_of(element):
+                return element
+        return None
 
     @cached_property
     def _body_element(self):
@@ -150,7 +154,11 @@ class ArticlePage:
             return self._structural_body
         # Body classes other sites and older templates use, before guessing from the text itself.
         for element in self._xpath(_OTHER_BODY_CLASSES):
-            if self._outside_chrome(element) and not self._in_comments(element):
+            if (
+                self._outside_chrome(element)
+                and not self._in_comments(element)
+                and self._paragraphs_of(element)
+            ):
                 return element
         return self._densest_block()
 
@@ -194,13 +202,14 @@ class ArticlePage:
             stack.extend(reversed(list(element)))
         return best
 
+    def _paragraphs_of(self, element) -> list[str]:
+        headline = self._headline_element
+        return paragraphs(element, skip=lambda el: el is headline or el.tag == "h1")
+
     @cached_property
     def _paragraphs(self) -> list[str]:
         body = self._body_element
-        if body is None:
-            return []
-        headline = self._headline_element
-        return paragraphs(body, skip=lambda el: el is headline or el.tag in ("h1",))
+        return self._paragraphs_of(body) if body is not None else []
 
     @cached_property
     def _article_scope(self):
@@ -258,7 +267,7 @@ class ArticlePage:
     def headline(self) -> str | None:
         """The headline as printed, title markers included."""
         element = self._headline_element
-        text = text_of(element) if element is not None else ""
+        text = " ".join(paragraphs(element)) if element is not None else ""
         if not text:
             text = self._meta("og:title", "twitter:title") or ""
         if not text:
@@ -393,7 +402,7 @@ class ArticlePage:
             '//td[contains(concat(" ", normalize-space(@class), " "), " NewsWriter ")]',
         ):
             for element in self._xpath(query):
-                if text := text_of(element):
+                if text := " ".join(paragraphs(element)):
                     return text
         return self._byline_landmark()
 
@@ -426,7 +435,9 @@ class ArticlePage:
     @cached_property
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
-        for anchor in self._xpath("//a[@href]"):
+        for anchor in self._xpath(
+            '//a[contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%")]'
+        ):
             site_url = classify(self._absolute(anchor.get("href")))
             if site_url is None or site_url.kind != "vote":
                 continue
@@ -436,19 +447,31 @@ class ArticlePage:
                 found[vote] = (anchor, site_url.article_id)
         return {vote: anchor for vote, (anchor, _) in found.items()}
 
-    def _counter(self, vote: str) -> int | None:
-        anchor = self._vote_links.get(vote)
-        if anchor is None:
-            return None
-        for query in (
-            "following::text()[normalize-space()][not(ancestor::script)][1]",
-            "preceding::text()[normalize-space()][not(ancestor::script)][1]",
-        ):
-            for node in anchor.xpath(query):
-                m = _COUNTER.match(clean_text(node))
-                if m:
-                    return int(western_digits(m.group(1)))
+    @staticmethod
+    def _count_in(texts) -> int | None:
+        for text in texts:
+            m = _VOTE_COUNT.match(clean_text(text))
+            if m:
+                return int(western_digits(m.group(1)))
         return None
+
+    @cached_property
+    def _counters(self) -> dict[str, int | None]:
+        """Both vote counters, read on the same side of their links: after them ("(55)"), else before."""
+        links = self._vote_links
+        counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
+        for side in ("following", "preceding"):
+            query = f"{side}::text()[normalize-space()][not(ancestor::script)][1]"
+            found = {
+                vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None
+            }
+            if any(value is not None for value in found.values()):
+                counts.update(found)
+                break
+        return counts
+
+    def _counter(self, vote: str) -> int | None:
+        return self._counters.get(vote)
 
     @property
     def likes(self) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from zwcrawl.extract.text import clean_text, is_site_name
 
@@ -226,6 +227,7 @@ _PLACES = frozenset(
         "الموصل",
     ]
 ) | frozenset(["دير الزور", "ريف دمشق", "ريف حلب", "ريف ادلب", "غازي عنتاب", "ابو ظبي", "الامم المتحدة"])
+_SOURCE_LABEL = re.compile(r"^\s*(?:source|المصدر)\s*:\s*", re.I)
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ـ": None, ".": " "})
 _MONTH_DAY = re.compile(
     r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}$|^\d{1,2}\s+[a-z]+$", re.I
@@ -242,13 +244,20 @@ class Attribution:
     dateline: str | None = None
     with_agencies: bool = False
 
-    def _add(self, authors=(), translators=()) -> None:
-        for name in authors:
-            if name not in self.authors:
-                self.authors.append(name)
-        for name in translators:
-            if name not in self.translators:
-                self.translators.append(name)
+    def take(self, credits: Credits) -> None:
+        """Add a credit line's names; an outlet in it is the source unless one is known."""
+        self.authors += [name for name in credits.authors if name not in self.authors]
+        self.translators += [name for name in credits.translators if name not in self.translators]
+        if credits.outlets and not self.source:
+            self.source = credits.outlets[0]
+
+
+class Credits(NamedTuple):
+    """The names one credit line gives."""
+
+    authors: list[str]
+    translators: list[str]
+    outlets: list[str]
 
 
 def _fold(text: str) -> str:
@@ -299,10 +308,9 @@ def _names(text: str) -> list[str] | None:
     return names if names and all(_name_ok(n) for n in names) else None
 
 
-def _credits(text: str) -> tuple[list[str], list[str]] | None:
-    """Authors and translators of a credit text ("By A; Translation by B"), or None if it is not one."""
-    authors: list[str] = []
-    translators: list[str] = []
+def _credits(text: str) -> Credits | None:
+    """The names in a credit text ("By A; Translation by B"), or None if it is not one."""
+    credits = Credits([], [], [])
     for part in re.split(r"\s*[;؛|]\s*", clean_text(text)):
         if not part:
             continue
@@ -316,26 +324,30 @@ def _credits(text: str) -> tuple[list[str], list[str]] | None:
         names = _names(m.group("names"))
         if names is None:
             return None
+        # "By Hadi Sulaiman, Zaman Al Wasl": the outlet is named among the people.
+        credits.outlets.extend(name for name in names if _is_outlet(name))
+        names = [name for name in names if not _is_outlet(name)]
         if m.group("author"):
-            authors += names
+            credits.authors.extend(names)
         elif m.group("translator"):
-            translators += names
-    return authors, translators
+            credits.translators.extend(names)
+    return credits
 
 
-def _parenthesised_credits(text: str) -> tuple[str | None, list[str], list[str]] | None:
-    """Credits in brackets, "(By A; Translation by B)", with an outlet among them if one is named."""
-    outlet, authors, translators = None, [], []
+def _parenthesised_credits(text: str) -> Credits | None:
+    """What brackets in a lead hold: an outlet, "By A; Translation by B", or both."""
+    credits = Credits([], [], [])
     for part in re.split(r"\s*[;؛]\s*", text):
         found = _credits(part)
         if found:
-            authors += found[0]
-            translators += found[1]
-        elif outlet is None and part:
-            outlet = part
-        else:
+            credits.authors.extend(found.authors)
+            credits.translators.extend(found.translators)
+            credits.outlets.extend(found.outlets)
+        elif part and not credits.outlets:
+            credits.outlets.append(part)
+        elif part:
             return None
-    return outlet, authors, translators
+    return credits
 
 
 def _credit_line(paragraph: str, attribution: Attribution) -> bool:
@@ -345,17 +357,17 @@ def _credit_line(paragraph: str, attribution: Attribution) -> bool:
         inner = whole.group("inner")
         found = _credits(inner)
         if found:
-            attribution._add(*found)
+            attribution.take(found)
             return True
         return False
     found = _credits(paragraph)
     if found:
-        attribution._add(*found)
+        attribution.take(found)
         return True
     # "By NAME (OUTLET)" standing alone, without the dash that opens a lead.
     m = re.match(r"^(?P<pre>[^()]+?)\s*\(\s*(?P<paren>[^()]+?)\s*\)\s*\.?$", paragraph)
     if m and (found := _credits(m.group("pre"))):
-        attribution._add(*found)
+        attribution.take(found)
         attribution.source = attribution.source or m.group("paren")
         return True
     # Arabic "NAME - زمان الوصل", "زمان الوصل - خاص", "بيروت - رويترز".
@@ -371,11 +383,11 @@ def _credit_line(paragraph: str, attribution: Attribution) -> bool:
             return True
         if _is_outlet(right):
             if found := _credits(left):
-                attribution._add(*found)
+                attribution.take(found)
             elif _is_place(left):
                 attribution.dateline = attribution.dateline or left
             elif names := _names(left):
-                attribution._add(authors=names)
+                attribution.take(Credits(names, [], []))
             else:
                 return False
             attribution.source = attribution.source or right
@@ -412,19 +424,17 @@ def _lead(paragraph: str, attribution: Attribution) -> None:
         inside = _parenthesised_credits(paren)
         if inside is None:
             return
-        outlet, authors, translators = inside
-        attribution._add(authors, translators)
+        outlet = inside.outlets[0] if inside.outlets else None
         if pre:
             found = _credits(pre)
             if found:
-                attribution._add(*found)
+                attribution.take(found)
             else:
                 dateline = _dateline(pre, outlet or "")
                 if dateline is None:
                     return  # A sentence that happens to hold brackets, not an attribution.
                 attribution.dateline = attribution.dateline or dateline
-        if outlet:
-            attribution.source = attribution.source or outlet
+        attribution.take(inside)
         return
     m = _PLAIN_LEAD.match(paragraph)
     if m:
@@ -446,7 +456,7 @@ def _closing(paragraphs: list[str], attribution: Attribution) -> None:
         found = _credits(whole.group("inner") if whole else rest[-1])
         if not found:
             break
-        attribution._add(*found)
+        attribution.take(found)
         rest.pop()
     last = rest[-1] if rest else ""
     # Credits in brackets ending the last paragraph: "... said. (Translation by NAME)".
@@ -454,7 +464,7 @@ def _closing(paragraphs: list[str], attribution: Attribution) -> None:
         found = _credits(m.group("inner"))
         if not found:
             break
-        attribution._add(*found)
+        attribution.take(found)
         last = last[: m.start()]
     if _WITH_AGENCIES.search(last):
         attribution.with_agencies = True
@@ -472,5 +482,5 @@ def read_attribution(paragraphs: list[str], byline: str | None = None) -> Attrib
     if attribution.source:
         attribution.source = clean_text(attribution.source)
     elif byline:
-        attribution.source = byline
+        attribution.source = _SOURCE_LABEL.sub("", byline) or None
     return attribution

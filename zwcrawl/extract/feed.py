@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from html import unescape
 
 from lxml import etree
 from parsel import Selector
@@ -34,6 +35,7 @@ class FeedPage:
         self._items = self._parse()
 
     def _parse(self) -> list:
+        self._channel: Selector | None = None
         if looks_binary(self._text):
             return []
         for kind in ("xml", "html"):
@@ -44,11 +46,10 @@ class FeedPage:
                 continue
             if kind == "xml":
                 sel.remove_namespaces()
-            items = sel.xpath("//item | //entry")
+            items = sel.root.xpath("//*[local-name()='item' or local-name()='entry']")
             if items:
                 self._channel = sel
                 return items
-        self._channel = None
         return []
 
     @property
@@ -96,15 +97,18 @@ class FeedPage:
         return found
 
     def _item_url(self, item) -> str | None:
-        candidates = item.xpath("./link/text() | ./link/@href | ./guid/text() | ./id/text()").getall()
+        candidates = [link.get("href") or "" for link in _own(item, "link")]
+        candidates += [_text(e) for e in _own(item, "link", "guid", "id")]
         # Read as tag soup, <link> is an empty element and its URL becomes the text after it.
-        candidates += item.xpath("./link/following-sibling::text()[1]").getall()
+        candidates += [link.tail or "" for link in _own(item, "link")]
         for value in candidates:
-            url = canonical_article_url(repair_url(clean_text(value), base=self.url))
+            url = (
+                canonical_article_url(repair_url(clean_text(value), base=self.url)) if value.strip() else None
+            )
             if url:
                 return url
-        for value in item.xpath("./guid/text()").getall():
-            m = _GUID_ID.match(clean_text(value))
+        for guid in _own(item, "guid"):
+            m = _GUID_ID.match(_text(guid))
             if m:
                 return article_url(m.group(1), int(m.group(2)))
         return None
@@ -112,16 +116,22 @@ class FeedPage:
     @staticmethod
     def _text_of(item, *names: str) -> str | None:
         for name in names:
-            value = clean_text(" ".join(item.xpath(f"./{name}//text()").getall()))
-            if value:
-                # Descriptions often carry escaped HTML: keep its text.
-                return clean_text(_TAGS.sub(" ", value)) if "<" in value else value
+            for element in _own(item, name):
+                value = _text(element)
+                if value:
+                    # Descriptions often carry escaped HTML: keep its text.
+                    return (
+                        clean_text(unescape(_TAGS.sub(" ", value))) if "<" in value or "&" in value else value
+                    )
         return None
 
     def _enclosure(self, item) -> str | None:
-        for value in item.xpath(
-            "./enclosure/@url | ./content/@url | ./thumbnail/@url | ./image/url/text() | ./image/text()"
-        ).getall():
+        for element in _own(item, "enclosure", "content", "thumbnail", "image"):
+            value = element.get("url") or (_text(element) if element.tag.lower() == "image" else "")
+            if not value and element.tag.lower() == "image":
+                value = " ".join(
+                    _text(e) for e in element if isinstance(e.tag, str) and e.tag.lower() == "url"
+                )
             value = clean_text(value)
             if value:
                 return repair_url(value, base=self.url)
@@ -130,3 +140,23 @@ class FeedPage:
     def to_item(self) -> dict:
         """The feed's fields."""
         return {"edition": self.edition, "feed_id": self.feed_id, "title": self.title, "items": self.items}
+
+
+def _text(element) -> str:
+    return clean_text("".join(element.itertext()))
+
+
+def _own(item, *names: str) -> list:
+    """An item's elements of these names (in that order), even where a broken feed nested them deeper."""
+    found = []
+    for name in names:
+        for element in item.iter():
+            if element is item or not isinstance(element.tag, str) or element.tag.lower() != name.lower():
+                continue
+            # Skip what belongs to an item nested inside this one (a feed whose tags were never closed).
+            owner = next(
+                (a for a in element.iterancestors() if str(a.tag).lower() in ("item", "entry")), None
+            )
+            if owner is item:
+                found.append(element)
+    return found

@@ -1,0 +1,140 @@
+"""Every saved article page extracts exactly to its expected JSON: the mirror's pages and our own variants."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from zwcrawl.extract import ArticlePage, extract_article
+from zwcrawl.extract.article import FIELDS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ZWSITE = FIXTURES / "zwsite"
+PAGES = FIXTURES / "pages"
+HOSTS = {"en": "en.zamanalwsl.net", "ar": "www.zamanalwsl.net"}
+
+
+def _mirror_cases():
+    for expected in sorted(ZWSITE.glob("expected/*/*.json")):
+        page = ZWSITE / HOSTS[expected.parent.name] / "news/article" / f"{expected.stem}.html"
+        yield pytest.param(page, expected, id=f"zwsite/{expected.parent.name}/{expected.stem}")
+
+
+def _own_cases():
+    for expected in sorted(PAGES.glob("*.json")):
+        yield pytest.param(expected.with_suffix(".html"), expected, id=f"pages/{expected.stem}")
+
+
+@pytest.mark.parametrize(("page", "expected_file"), [*_mirror_cases(), *_own_cases()])
+def test_page_extracts_to_expected(page: Path, expected_file: Path):
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    got = extract_article(page.read_bytes(), expected["url"])
+    assert got == expected
+    assert list(got) == list(expected)  # The key order is part of the contract.
+
+
+def test_every_article_fixture_has_all_fields_in_order():
+    for expected_file in [*ZWSITE.glob("expected/*/*.json"), *PAGES.glob("*.json")]:
+        expected = json.loads(expected_file.read_text(encoding="utf-8"))
+        if expected["is_article"]:
+            assert tuple(expected) == FIELDS, expected_file
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://en.zamanalwsl.net/news/article/34489",
+        "http://en.zamanalwsl.net/news/article/34489",
+        "https://en.zamanalwsl.net/news/article/34489/",
+        "//en.zamanalwsl.net/news/article/34489",
+        "HTTPS://EN.ZAMANALWSL.NET/news/article/34489",
+    ],
+)
+def test_any_spelling_of_the_url_gives_the_canonical_one(spelling: str):
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34489.html").read_bytes()
+    got = extract_article(html, spelling)
+    assert got["url"] == "https://en.zamanalwsl.net/news/article/34489"
+    assert got["article_id"] == 34489 and got["edition"] == "en"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8001/news/article/1",
+        "https://en.zamanalwsl.net/news/articles/3/1",
+        "https://en.zamanalwsl.net/news/article/34489/like",
+        "https://example.com/news/article/1",
+        "not a url",
+        "",
+    ],
+)
+def test_a_url_that_is_not_an_article_is_refused(url: str):
+    with pytest.raises(ValueError, match="not a Zaman al-Wasl article URL"):
+        extract_article(b"<html></html>", url)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"   \n\t ",
+        b"\x00" * 100,
+        b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+        b"\x1f\x8b\x08\x00" + bytes(200),
+        "<html><body><h1>\ud800</h1></body></html>".encode("utf-8", "surrogatepass"),
+        b"<html><body><h1>Title",
+        b"<<<<>>>>&&&&;;;;",
+        b"<?xml version='1.0' encoding='utf-16'?><rss></rss>",
+        "<html><body><h1>عنوان</h1><div class='news-text'>نص</div>".encode("utf-16"),
+        b"just some text",
+    ],
+)
+def test_bad_content_never_raises(content: bytes):
+    got = extract_article(content, "https://en.zamanalwsl.net/news/article/1")
+    assert got["url"] == "https://en.zamanalwsl.net/news/article/1"
+    assert got["is_article"] in (True, False)
+    if not got["is_article"]:
+        assert got == {"url": "https://en.zamanalwsl.net/news/article/1", "is_article": False}
+
+
+def test_str_and_bytes_give_the_same_result():
+    path = ZWSITE / "www.zamanalwsl.net/news/article/87640.html"
+    url = "https://www.zamanalwsl.net/news/article/87640"
+    assert extract_article(path.read_text(encoding="utf-8"), url) == extract_article(path.read_bytes(), url)
+
+
+def test_a_huge_page_is_read_whole():
+    """Thousands of paragraphs and comments (a few MB): the text and counts survive, nothing is cut."""
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34478.html").read_text(encoding="utf-8")
+    paragraph = "<p>Camp administrators said deliveries had slowed &amp; stocks were short.</p>\n"
+    comment = (
+        '<div class="comment"><div class="comment-head"><span class="comment-name">Reader</span> '
+        '<span class="comment-date">2018-04-18 08:05</span></div><div class="comment-text">Yes.</div></div>'
+    )
+    html = html.replace(
+        '</div>\n  <div class="news-source">', paragraph * 20000 + '</div>\n  <div class="news-source">', 1
+    )
+    html = html.replace('<div class="comments-list">', '<div class="comments-list">' + comment * 3000, 1)
+    html = re.sub(r"Total Comments \(\d+\)", "Total Comments (3002)", html)
+    assert len(html) > 2_000_000
+    got = extract_article(html.encode(), "https://en.zamanalwsl.net/news/article/34478")
+    assert got["is_article"]
+    assert len(got["body"].split("\n\n")) == 4 + 20000
+    assert got["comments_count"] == 3002 and len(got["comments"]) == 3002
+    assert got["comments"][-1] == {
+        "author": "Maya",
+        "posted": "2018-04-18T05:05:00Z",
+        "text": "Is there any organisation accepting fuel donations directly?",
+    }
+    assert got["likes"] == 12 and got["source"] == "Zaman Al Wasl"
+
+
+def test_page_object_gives_fields_one_by_one():
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34483.html").read_bytes()
+    page = ArticlePage("http://en.zamanalwsl.net/news/article/34483/", html)
+    assert page.url == "https://en.zamanalwsl.net/news/article/34483"
+    assert (page.dateline, page.source, page.byline) == ("BEIRUT", "AP", "AP")
+    assert page.to_item() == extract_article(html, page.url)
