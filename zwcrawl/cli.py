@@ -98,13 +98,14 @@ def crawl(
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
-    from zwcrawl.crawl import run_crawl
+    from zwcrawl.crawl import parse_overrides, run_crawl
     from zwcrawl.site import Sites
     from zwcrawl.spiders.zaman import parse_ids
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
+        parse_overrides(list(overrides))
         if ids is not None:
             parse_ids(ids)
             if len(editions) != 1:

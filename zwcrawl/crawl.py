@@ -69,12 +69,20 @@ def crawl_settings(
         # A copy on this machine is crawled at full speed: the delays protect the live site.
         settings.set("DOWNLOAD_DELAY", 0, priority="project")
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
+    for name, value in parse_overrides(overrides).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, str]:
+    """Read `-s NAME=VALUE` options; ValueError with a one-line reason when one is malformed."""
+    parsed = {}
     for override in overrides:
         name, sep, value = override.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"-s {override!r}: expected NAME=VALUE")
-        settings.set(name.strip(), value, priority="cmdline")
-    return settings
+        parsed[name.strip()] = value
+    return parsed
 
 
 def run_crawl(

@@ -11,7 +11,7 @@ from zwcrawl import __version__
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_warc
+from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
 
 logger = logging.getLogger(__name__)
 
@@ -21,20 +21,6 @@ DB_NAME = "zwcrawl.db"
 def utc_now() -> str:
     """The current time as stored: UTC ISO-8601 to the second, with Z."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def recover_archive(archive_dir: Path) -> list[str]:
-    """Set aside partial records at WARC tails left by a killed crawl; returns one line per repair."""
-    notes = []
-    warc_dir = archive_dir / "warc"
-    for path in sorted(warc_dir.glob("*.warc.gz")):
-        report = recover_warc(path, archive_dir / "quarantine")
-        if report.set_aside_bytes:
-            notes.append(
-                f"{path.name}: set aside {report.set_aside_bytes} bytes of a partial record "
-                f"after {report.kept_records} complete records, in {report.set_aside_path}"
-            )
-    return notes
 
 
 class CrawlSession:
@@ -77,9 +63,14 @@ class CrawlSession:
         (self.archive_dir / "warc").mkdir(parents=True, exist_ok=True)
         if not self._lock.held:
             self._lock.acquire()
-        for note in recover_archive(self.archive_dir):
-            logger.warning("crash recovery: %s", note)
+        for report in recover_archive(self.archive_dir / "warc", self.archive_dir / "quarantine"):
             self.counts["recovered_files"] += 1
+            if report.set_aside_bytes:
+                logger.warning(
+                    "crash recovery: %s: kept %d whole records, set aside %d bytes (%s) in %s",
+                    report.path.name, report.kept_records, report.set_aside_bytes, report.problem,
+                    report.set_aside_path,
+                )  # fmt: skip
         self.store = Store(self.archive_dir / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())

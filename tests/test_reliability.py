@@ -1,0 +1,282 @@
+"""Reliability end to end: faults from the site, traps, SIGKILL and resume, SIGTERM, two crawls at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import forbidden_requests
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXPECTED = {
+    (d["edition"], d["article_id"]): d
+    for d in (json.loads(p.read_text()) for p in sorted((FIXTURES / "zwsite/expected").glob("*/*.json")))
+    if d.get("is_article")
+}
+# Every article answers slowly, so a test can stop the crawl part-way.
+SLOW = {edition: {"/news/article/*": {"delay": 0.25}} for edition in ("en", "ar")}
+
+
+def zwcrawl(*args, timeout=240) -> subprocess.CompletedProcess[str]:
+    """Run the command line to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "zwcrawl", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_crawl(archive: Path, mirror, *extra) -> subprocess.Popen:
+    """Start a crawl in the background."""
+    sites = [arg for spec in mirror.site_args() for arg in ("--site", spec)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), *sites, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def query(db: Path, sql: str, *params) -> list[tuple]:
+    """Read the archive while a crawl may be writing it."""
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        return []  # not yet created by the crawl
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    """Poll until predicate() holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def captures(db: Path) -> int:
+    """How many capture rows the archive holds."""
+    rows = query(db, "select count(*) from captures")
+    return rows[0][0] if rows else 0
+
+
+def archived(db: Path) -> set[tuple[str, int]]:
+    """The (edition, id) of every archived article."""
+    return {(e, a) for e, a in query(db, "select edition, article_id from articles")}
+
+
+def article_paths(requests) -> set[str]:
+    """The article pages among logged requests."""
+    return {r.path.rstrip("/") for r in requests if r.path.startswith("/news/article/")}
+
+
+def verify(archive: Path) -> subprocess.CompletedProcess[str]:
+    """`zwcrawl verify` on the archive."""
+    return zwcrawl("verify", "--archive", archive)
+
+
+def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_path):
+    mirror = mirror_factory(faultsite)
+    archive = tmp_path / "archive"
+    run = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)],
+                  "-s", "ZW_BACKOFF_BASE=0.2")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    db = archive / "zwcrawl.db"
+    assert archived(db) == set(EXPECTED)
+    (legacy,) = query(db, "select headline, body, published from articles where article_id = 44954")
+    legacy = dict(zip(("headline", "body", "published"), legacy, strict=True))
+    assert legacy == {k: EXPECTED["ar", 44954][k] for k in legacy}  # served as windows-1256
+    missing = {a: (s, r) for a, s, r in query(db, "select article_id, status, reason from missing")}
+    assert missing == {34399: (404, "not found"), 34491: (200, "soft 404")}
+    failures = query(db, "select url, reason from failures")
+    assert len(failures) == 1 and "redirect loop" in failures[0][1]
+    paths = [r.path for r in mirror.requests]
+    assert "/news/articles/89/3" in paths and "/news/articles/89/4" not in paths  # the endless "Next"
+    assert paths.count("/news/article/34489") == 2  # a 503 with Retry-After, then the page
+    assert forbidden_requests(mirror.requests) == []
+    statuses = {
+        s
+        for (s,) in query(
+            db,
+            "select status from captures where url like '%/news/article/34489' and record_type = 'response'",
+        )
+    }
+    assert statuses == {503, 200}  # the refused answer is captured too
+    assert verify(archive).returncode == 0
+
+
+def test_a_site_full_of_traps_gets_no_forbidden_request(mirror_factory, trapsite, tmp_path):
+    mirror = mirror_factory(trapsite)
+    archive = tmp_path / "archive"
+    run = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    assert run.returncode == 0, run.stderr
+    assert mirror.requests
+    assert forbidden_requests(mirror.requests) == []
+    assert verify(archive).returncode == 0
+
+
+def _append_partial_record(archive: Path) -> None:
+    """What a power loss mid-write leaves: the first half of one record's gzip member at a file's tail."""
+    name, offset, length = query(
+        archive / "zwcrawl.db",
+        "select warc_file, warc_offset, warc_length from captures order by id desc limit 1",
+    )[0]
+    with open(archive / name, "rb") as fh:
+        fh.seek(offset)
+        member = fh.read(length)
+    newest = max((archive / "warc").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime)
+    with open(newest, "ab") as fh:
+        fh.write(member[: length // 2])
+
+
+@pytest.mark.parametrize("kill_points", [(1, 9, 25)], ids=["early-middle-late"])
+def test_sigkill_at_several_points_then_resume(mirror_factory, tmp_path, kill_points):
+    mirror = mirror_factory(faults=SLOW)
+    archive = tmp_path / "archive"
+    db = archive / "zwcrawl.db"
+    for point in kill_points:
+        crawl = start_crawl(archive, mirror)
+        wait_for(lambda point=point: captures(db) >= point)
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait(timeout=30)
+        safe = archived(db)
+        _append_partial_record(archive)
+        seen_before = len(mirror.requests)
+        resumed = start_crawl(archive, mirror)
+        wait_for(lambda r=resumed, p=point: r.poll() is not None or captures(db) >= p + 3)
+        resumed.send_signal(signal.SIGKILL)
+        resumed.wait(timeout=30)
+        refetched = article_paths(mirror.requests[seen_before:]) & {
+            f"/news/article/{aid}" for (_, aid) in safe
+        }
+        assert not refetched, "articles archived before the kill were fetched again"
+    final = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    assert final.returncode == 0, final.stderr
+    assert archived(db) == set(EXPECTED)
+    assert query(db, "select count(*) from articles")[0][0] == len(EXPECTED)
+    assert list((archive / "quarantine").iterdir()), "the partial records were set aside"
+    report = verify(archive)
+    assert report.returncode == 0, report.stdout
+    statuses = [s for (s,) in query(db, "select status from crawls order by id")]
+    assert statuses[-1] == "finished" and "running" not in statuses
+
+
+def test_sigterm_stops_gracefully_and_the_next_crawl_finishes(mirror_factory, tmp_path):
+    mirror = mirror_factory(faults=SLOW)
+    archive = tmp_path / "archive"
+    db = archive / "zwcrawl.db"
+    crawl = start_crawl(archive, mirror)
+    wait_for(lambda: captures(db) >= 5)
+    crawl.send_signal(signal.SIGTERM)
+    _, stderr = crawl.communicate(timeout=60)
+    assert crawl.returncode == 130
+    assert "Traceback" not in stderr
+    assert query(db, "select status from crawls") == [("interrupted",)]
+    assert verify(archive).returncode == 0
+    final = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    assert final.returncode == 0
+    assert archived(db) == set(EXPECTED)
+
+
+def test_a_second_crawl_on_the_same_archive_is_refused(mirror_factory, tmp_path):
+    mirror = mirror_factory(faults=SLOW)
+    archive = tmp_path / "archive"
+    first = start_crawl(archive, mirror)
+    wait_for(lambda: captures(archive / "zwcrawl.db") >= 1)
+    second = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    assert second.returncode != 0
+    assert second.stderr.strip().splitlines() == [
+        f"zwcrawl: another zwcrawl crawl (pid {first.pid}) is writing to {archive}; wait for it to finish"
+    ]
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert verify(archive).returncode == 0
+
+
+@pytest.fixture
+def blocked_path(tmp_path) -> Path:
+    """A path under a regular file, which no directory can be created at."""
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file" / "archive"
+
+
+BAD_INPUTS = [
+    (["crawl", "--edition", "fr"], "Invalid value for '--edition'", 2),
+    (["crawl", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["crawl", "--site", "fr=http://127.0.0.1:1"], "unknown edition 'fr'", 2),
+    (["crawl", "--site", "en=ftp://127.0.0.1:1"], "expected an origin", 2),
+    (["crawl", "--ids", "9-1", "--edition", "en"], "expected FROM-TO", 2),
+    (["crawl", "--ids", "abc", "--edition", "en"], "expected FROM-TO", 2),
+    (["crawl", "--ids", "1-5"], "give exactly one --edition", 2),
+    (["crawl", "-s", "NOEQUALS", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "expected NAME=VALUE", 2),
+    (["crawl", "--archive", "{blocked}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "cannot create the archive", 1),
+    (["extract", "{missing}", "--url", "https://en.zamanalwsl.net/news/article/1"], "cannot read", 2),
+    (["extract", "{page}", "--url", "https://evil.example/news/article/1"],
+     "not a Zaman al-Wasl article URL", 2),
+    (["extract", "{page}"], "Missing option '--url'", 2),
+    (["verify", "--archive", "{missing}"], "no archive at", 2),
+    (["mirror", "{missing}"], "no such site directory", 1),
+    (["nosuch"], "No such command 'nosuch'", 2),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"), BAD_INPUTS, ids=[" ".join(a[:3]) for a, _, _ in BAD_INPUTS]
+)
+def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, tmp_path, blocked_path):
+    page = FIXTURES / "zwsite/en.zamanalwsl.net/news/article/34489.html"
+    fill = {"{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page)}
+    result = subprocess.run(
+        [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("zwcrawl: ") and message in lines[0]
+    assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x00\xff\x89PNG\r\n" * 100, b"<html><body><h1 class='news-title'>Half", b"<p>x</p>" * 400_000],
+    ids=["empty", "binary", "truncated", "huge"],
+)
+def test_odd_pages_extract_without_crashing(content, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "zwcrawl", "extract", page, "--url", "https://en.zamanalwsl.net/news/article/9"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "url": "https://en.zamanalwsl.net/news/article/9",
+        "is_article": False,
+    }
+
+
+def test_the_lock_dies_with_its_process(tmp_path):
+    # A crawl killed with SIGKILL must not leave the archive locked for ever.
+    code = (
+        "import sys, time; from pathlib import Path; from zwcrawl.lock import ArchiveLock;"
+        "ArchiveLock(Path(sys.argv[1])).acquire(); print('locked', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    from zwcrawl.lock import ArchiveBusy, ArchiveLock
+
+    with pytest.raises(ArchiveBusy, match=f"pid {holder.pid}"):
+        ArchiveLock(tmp_path).acquire()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    ArchiveLock(tmp_path).acquire().release()
