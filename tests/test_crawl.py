@@ -313,3 +313,24 @@ def test_urls_of_both_editions_map_onto_their_copies(crawled):
         next((v for k, v in r.headers.items() if k.lower() == "host"), None) for r in crawled.server.requests
     }
     assert seen <= hosts
+
+
+def test_warc_files_roll_over_at_the_size_setting(mirror, tmp_path):
+    archive = tmp_path / "small-files"
+    run = zwcrawl("crawl", "--archive", archive, "--edition", "ar", "--site", f"ar={mirror.base_urls['ar']}",
+                  "-s", "ZW_WARC_MAX_SIZE=8000")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    files = sorted((archive / "warc").glob("*.warc.gz"))
+    assert len(files) > 3
+    assert all(f.stat().st_size < 8000 + 40_000 for f in files)  # a file closes at the first exchange past it
+    assert zwcrawl("verify", "--archive", archive).returncode == 0
+
+
+def test_live_progress_and_a_log_file(mirror, tmp_path):
+    archive = tmp_path / "progress"
+    run = zwcrawl("crawl", "--archive", archive, "--edition", "ar", "--site", f"ar={mirror.base_urls['ar']}",
+                  "-s", "ZW_PROGRESS=1")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "pages " in run.stderr and "articles new 6" in run.stderr and "pages/s" in run.stderr
+    (log,) = (archive / "logs").glob("crawl-*.log")
+    assert "Spider closed (finished)" in log.read_text()

@@ -1,0 +1,86 @@
+"""Back-off and refusals: how long zwcrawl waits before a retry, and what stays failed."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from scrapy.http import Request
+from scrapy.utils.test import get_crawler
+
+from zwcrawl.middlewares import BackoffRetryMiddleware
+from zwcrawl.spiders.zaman import ZamanSpider
+
+
+@pytest.fixture
+def backoff() -> BackoffRetryMiddleware:
+    crawler = get_crawler(ZamanSpider, {"ZW_BACKOFF_BASE": 2.0, "ZW_BACKOFF_MAX": 300.0})
+    return BackoffRetryMiddleware(crawler)
+
+
+def test_waits_double_with_each_attempt(backoff):
+    waits = [backoff.delay(Request("http://x/", meta={"retry_times": n}), None) for n in range(5)]
+    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def test_retry_after_in_seconds_is_honoured_and_capped(backoff):
+    request = Request("http://x/")
+    assert backoff.delay(request, b"7") == 7.0
+    assert backoff.delay(request, b"100000") == 300.0
+
+
+def test_retry_after_as_an_http_date(backoff):
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True).encode()
+    assert 25 <= backoff.delay(Request("http://x/"), when) <= 30
+
+
+def test_a_garbled_retry_after_falls_back_to_back_off(backoff):
+    assert backoff.delay(Request("http://x/"), b"soon, maybe") == 2.0
+
+
+def _crawl(mirror, archive, *settings):
+    sites = [arg for spec in mirror.site_args() for arg in ("--site", spec)]
+    overrides = [arg for s in settings for arg in ("-s", s)]
+    return subprocess.run(
+        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), "--edition", "en",
+         *sites, *overrides],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+def _db(archive, sql):
+    with sqlite3.connect(archive / "zwcrawl.db") as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_blocked_answers_are_retried_then_recorded_as_failures_not_missing(mirror_factory, tmp_path):
+    mirror = mirror_factory(editions=["en"], faults={"en": {"/news/article/34489": {"status": 403}}})
+    archive = tmp_path / "archive"
+    run = _crawl(mirror, archive, "RETRY_TIMES=2", "ZW_BACKOFF_BASE=0.05")
+    assert run.returncode == 0, run.stderr
+    assert [r.path for r in mirror.requests].count("/news/article/34489") == 3
+    assert _db(archive, "select reason, attempts, last_status from failures") == [("HTTP 403", 3, 403)]
+    assert _db(archive, "select * from missing") == []
+    assert _db(archive, "select count(*) from articles where article_id = 34489") == [(0,)]
+    # A later crawl tries the blocked page again: it was never archived as "no article".
+    mirror.faults = type(mirror.faults)({})
+    again = _crawl(mirror, archive, "ZW_BACKOFF_BASE=0.05")
+    assert again.returncode == 0
+    assert _db(archive, "select count(*) from articles where article_id = 34489") == [(1,)]
+
+
+def test_pages_over_the_size_limit_are_refused_and_recorded(mirror, tmp_path):
+    archive = tmp_path / "archive"
+    run = _crawl(mirror, archive, "DOWNLOAD_MAXSIZE=5000")
+    assert run.returncode == 0, run.stderr
+    failures = _db(archive, "select url, reason from failures")
+    assert failures, "pages larger than 5000 bytes should be refused"
+    assert all(
+        "/news/article/" in url or "/news/articles/" in url or url.endswith("/") for url, _ in failures
+    )
+    sizes = _db(archive, "select max(warc_length) from captures where record_type = 'response'")
+    assert sizes[0][0] is None or sizes[0][0] < 5000 + 2000
