@@ -8,7 +8,7 @@ from functools import cached_property
 from zwcrawl.extract.attribution import Attribution, read_attribution
 from zwcrawl.extract.dates import parse_published
 from zwcrawl.extract.decode import decode_html
-from zwcrawl.extract.markup import classes, is_chrome, paragraphs, parse_html, text_of
+from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -75,6 +75,7 @@ class ArticlePage:
         self._closed = bool(_END.search(text, max(0, len(text) - 65536)))
         self._sel = parse_html(text)
         self._root = self._sel.root if self._sel is not None else None
+        self._classes = ClassIndex(self._root)
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -124,14 +125,15 @@ class ArticlePage:
 
     @cached_property
     def _headline_element(self):
-        for query in (
-            '//h1[contains(concat(" ", normalize-space(@class), " "), " news-title ")]',
-            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsTitle ")]',
-            '//*[@itemprop="headline"]',
-            "//h1",
-            '//*[contains(@class, "title") and (self::h2 or self::div or self::td)]',
-        ):
-            for element in self._xpath(query):
+        candidates = (
+            lambda: self._classes.find("news-title", "h1"),
+            lambda: self._classes.find("NewsTitle", "td"),
+            lambda: self._xpath('//*[@itemprop="headline"]'),
+            lambda: self._xpath("//h1"),
+            lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
+        )
+        for found in candidates:
+            for element in found():
                 if text_of(element) and self._outside_chrome(element) and not self._in_comments(element):
                     return element
         return None
@@ -139,13 +141,15 @@ class ArticlePage:
     @cached_property
     def _structural_body(self):
         """The body container of the current or the legacy layout, if it holds any text."""
-        for element in self._xpath(
-            '//*[contains(concat(" ", normalize-space(@class), " "), " news-text ")]'
-            ' | //td[contains(concat(" ", normalize-space(@class), " "), " NewsBody ")]'
-            ' | //*[@itemprop="articleBody"]'
-        ):
-            if self._paragraphs_of(element):
-                return element
+        candidates = (
+            lambda: self._classes.find("news-text"),
+            lambda: self._classes.find("NewsBody", "td"),
+            lambda: self._xpath('//*[@itemprop="articleBody"]'),
+        )
+        for found in candidates:
+            for element in found():
+                if self._paragraphs_of(element):
+                    return element
         return None
 
     @cached_property
@@ -284,15 +288,18 @@ class ArticlePage:
 
     @cached_property
     def _section_link(self):
-        for query in (
-            '//a[contains(concat(" ", normalize-space(@class), " "), " news-section ")]',
-            '//*[contains(concat(" ", normalize-space(@class), " "), " news-info ")]//a',
-            '//td[contains(concat(" ", normalize-space(@class), " "), " path ")]//a',
-            '//*[contains(@class, "breadcrumb")]//a',
+        def links_in(elements):
+            return [a for e in elements for a in e.iter("a") if self._listing_href(a) is not None]
+
+        # The info line names one section; a breadcrumb runs from Home to the narrowest, so take its last.
+        for links, last in (
+            (links_in(self._classes.find("news-section", "a")), False),
+            (links_in(self._classes.find("news-info")), False),
+            (links_in(self._classes.find("path", "td")), True),
+            (links_in(self._classes.containing("breadcrumb")), True),
         ):
-            links = [a for a in self._xpath(query) if self._listing_href(a) is not None]
             if links:
-                return links[-1] if "path" in query or "breadcrumb" in query else links[0]
+                return links[-1] if last else links[0]
         return self._nearest_section_link()
 
     def _listing_href(self, anchor):
@@ -330,13 +337,9 @@ class ArticlePage:
     @cached_property
     def published(self) -> str | None:
         """The date line (Damascus local time) in UTC ISO-8601."""
-        for query in (
-            '//*[contains(concat(" ", normalize-space(@class), " "), " news-date ")]',
-            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsDate ")]',
-        ):
-            for element in self._xpath(query):
-                if not self._in_comments(element) and (found := parse_published(text_of(element))):
-                    return found
+        for element in [*self._classes.find("news-date"), *self._classes.find("NewsDate", "td")]:
+            if not self._in_comments(element) and (found := parse_published(text_of(element))):
+                return found
         for value in self._xpath(
             '//*[@itemprop="datePublished"]/@content | //*[@itemprop="datePublished"]/@datetime'
             ' | //meta[@property="article:published_time" or @name="pubdate" or @name="publishdate"]/@content'
@@ -348,7 +351,7 @@ class ArticlePage:
     def _date_landmark(self) -> str | None:
         """A date printed near the headline: a date-classed element, a <time>, or the info line."""
         candidates = [
-            e for e in self._xpath('//time | //*[contains(@class, "date") or contains(@class, "Date")]')
+            e for e in [*self._xpath("//time"), *self._classes.containing("date")]
             if self._outside_chrome(e) and not self._in_comments(e)
         ]  # fmt: skip
         link = self._section_link
@@ -397,13 +400,9 @@ class ArticlePage:
     @cached_property
     def byline(self) -> str | None:
         """The source line printed under the body."""
-        for query in (
-            '//*[contains(concat(" ", normalize-space(@class), " "), " news-source ")]',
-            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsWriter ")]',
-        ):
-            for element in self._xpath(query):
-                if text := " ".join(paragraphs(element)):
-                    return text
+        for element in [*self._classes.find("news-source"), *self._classes.find("NewsWriter", "td")]:
+            if text := " ".join(paragraphs(element)):
+                return text
         return self._byline_landmark()
 
     def _byline_landmark(self) -> str | None:
@@ -485,12 +484,12 @@ class ArticlePage:
 
     @cached_property
     def _comments_region(self):
-        for query in (
-            '//*[contains(concat(" ", normalize-space(@class), " "), " comments ")]',
-            '//td[contains(concat(" ", normalize-space(@class), " "), " NewsComments ")]',
-            '//*[@id="comments"]',
+        for found in (
+            lambda: self._classes.find("comments"),
+            lambda: self._classes.find("NewsComments", "td"),
+            lambda: self._xpath('//*[@id="comments"]'),
         ):
-            element = _first(self._xpath(query))
+            element = _first(found())
             if element is not None:
                 return element
         # A landmark: the element printing "Total Comments (N)".
@@ -507,8 +506,8 @@ class ArticlePage:
     def comments_count(self) -> int | None:
         """The N of "Total Comments (N)"; None when the page has no comments block."""
         region = self._comments_region
-        for text in ((text_of(region) if region is not None else ""), self._page_text):
-            m = _TOTAL_COMMENTS.search(text)
+        for text in (lambda: text_of(region) if region is not None else "", lambda: self._page_text):
+            m = _TOTAL_COMMENTS.search(text())
             if m:
                 return int(western_digits(m.group(1)))
         return len(self.comments) if region is not None else None

@@ -108,6 +108,31 @@ def parse_html(html: bytes | str | None) -> Selector | None:
         return None
 
 
+class ClassIndex:
+    """Elements by class token (lower case), in page order: one pass instead of a scan per class looked up."""
+
+    def __init__(self, root):
+        self._by: dict[str, list] = {}
+        self._order: dict = {}
+        for position, element in enumerate(_WITH_CLASS(root) if root is not None else ()):
+            self._order[element] = position
+            for token in element.get("class").lower().split():
+                self._by.setdefault(token, []).append(element)
+
+    def find(self, token: str, tag: str | None = None) -> list:
+        """Elements carrying a class token (any case), optionally of one tag."""
+        found = self._by.get(token.lower(), [])
+        return [e for e in found if e.tag == tag] if tag else list(found)
+
+    def containing(self, part: str) -> list:
+        """Elements, in page order, with a class token containing `part` ("date": "news-item-date")."""
+        found = {e for token, elements in self._by.items() if part in token for e in elements}
+        return sorted(found, key=self._order.__getitem__)
+
+
+_WITH_CLASS = etree.XPath("//*[@class]")
+
+
 def looks_binary(text: str) -> bool:
     """Whether decoded bytes are something other than text (an image, an archive, an empty body)."""
     head = text[:4096]
