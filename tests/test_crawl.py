@@ -334,3 +334,11 @@ def test_live_progress_and_a_log_file(mirror, tmp_path):
     assert "pages " in run.stderr and "articles new 6" in run.stderr and "pages/s" in run.stderr
     (log,) = (archive / "logs").glob("crawl-*.log")
     assert "Spider closed (finished)" in log.read_text()
+
+
+@pytest.mark.parametrize(("query", "expected"), [("Yarmouk deal", ("en", 34486)), ("تصعد", ("ar", 87640))])
+def test_search_finds_english_and_arabic(crawled, query, expected):
+    run = zwcrawl("search", "--archive", crawled.archive, query, "--json")
+    assert run.returncode == 0, run.stderr
+    hits = [json.loads(line) for line in run.stdout.splitlines()]
+    assert (hits[0]["edition"], hits[0]["article_id"]) == expected

@@ -171,6 +171,28 @@ def verify(archive: Path) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@cli.command()
+@ARCHIVE_OPTION
+@click.argument("query")
+@click.option("--edition", type=click.Choice(EDITIONS), help="Only this edition.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search(archive: Path, query: str, edition: str | None, limit: int, as_json: bool) -> None:
+    """Full-text search of headlines and bodies, English or Arabic, best matches first."""
+    from zwcrawl.store import Store
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    with Store(archive / "zwcrawl.db") as store:
+        hits = store.search(query, limit, edition=edition)
+    for hit in hits:
+        if as_json:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+        else:
+            click.echo(f"{hit['edition']}/{hit['article_id']}  {hit['published']}  {hit['headline']}")
+            click.echo(f"    {hit['snippet']}")
+
+
 def _summary(archive: Path, result) -> None:
     stats = result.stats
     click.echo(
