@@ -149,7 +149,28 @@ ATTRIBUTIONS = {
         None,
         (ZW, ["Hadi Sulaiman"], [], None, False),
     ),
+    "by-comma-translation": (
+        ["(Zaman Al Wasl)- Text.", "(By Mohammad Al-Hasan, Translation by Sami Farah)"],
+        ZW,
+        (ZW, ["Mohammad Al-Hasan"], ["Sami Farah"], None, False),
+    ),
+    "translated-by-the-desk": (
+        ["(Zaman Al Wasl)- Text.", "(Translation by Zaman Al Wasl)"],
+        ZW,
+        (ZW, [], [ZW], None, False),
+    ),
+    "wire-byline-upper-case": (
+        ["By SARAH EL DEEB and BASSEM MROUE Associated Press", "BEIRUT (AP) — Text."],
+        "AP",
+        ("AP", ["SARAH EL DEEB", "BASSEM MROUE"], [], "BEIRUT", False),
+    ),
+    "particles-in-names": (
+        ["By Omar al-Haj and Tom van der Berg (Zaman Al Wasl)- Text."],
+        ZW,
+        (ZW, ["Omar al-Haj", "Tom van der Berg"], [], None, False),
+    ),
     # Arabic
+    "ar-exclusive-reversed": (["خاص - زمان الوصل", "نص."], AR_ZW, (AR_ZW, [], [], None, False)),
     "ar-exclusive": (["زمان الوصل - خاص", "صعّدت قوات النظام."], AR_ZW, (AR_ZW, [], [], None, False)),
     "ar-inline-lead": (["زمان الوصل - حذرت الأمم المتحدة، الجمعة."], AR_ZW, (AR_ZW, [], [], None, False)),
     "ar-author-line": (
@@ -354,10 +375,16 @@ def _page(charset: str) -> str:
         (b"\xef\xbb\xbf" + _page("windows-1256").encode(), "windows-1256"),  # the BOM wins
         (b"\xff\xfe" + _page("utf-16").encode("utf-16-le"), None),
         (f'<meta charset="iso-8859-6"><body>{ARABIC}</body>'.encode("iso-8859-6"), None),
+        (_page("utf-8").encode("cp1256"), "utf-8"),  # wrong everywhere: the bytes still read as Arabic
     ],
 )
 def test_decode_html(data, http_charset):
     assert ARABIC in decode_html(data, http_charset)
+
+
+def test_decode_english_windows_1252_declared_utf8():
+    data = '<meta charset="utf-8"><p>Don’t “quote” — café</p>'.encode("cp1252")
+    assert "Don’t “quote” — café" in decode_html(data)
 
 
 def test_decode_html_never_raises():

@@ -54,6 +54,8 @@ _OTHER_BODY_CLASSES = "//*[{}]".format(
         )
     )
 )  # fmt: skip
+# Children whose text counts towards a block's share of the page's prose.
+_TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
 _END = re.compile(r"</html\s*>|</body\s*>", re.I)
 
 
@@ -172,6 +174,7 @@ class ArticlePage:
             return None
         best, best_score = None, 80
         headline = self._headline_element
+        above_headline = set(headline.iterancestors()) if headline is not None else set()
         seen_headline = headline is None
         stack = [self._root]
         while stack:
@@ -188,20 +191,10 @@ class ArticlePage:
                 for child in element:
                     if not isinstance(child.tag, str):
                         score += len(clean_text(child.tail))
-                    elif child.tag == "p" or child.tag in (
-                        "br",
-                        "b",
-                        "strong",
-                        "i",
-                        "em",
-                        "a",
-                        "span",
-                        "font",
-                        "u",
-                    ):
+                    elif child.tag in _TEXT_CHILDREN:
                         score += len(clean_text("".join(child.itertext()))) + len(clean_text(child.tail))
-                contains_headline = headline is not None and any(d is headline for d in element.iter())
-                if score > best_score and (seen_headline or contains_headline):
+                # Only text after the headline, or around it, can be the article's.
+                if score > best_score and (seen_headline or element in above_headline):
                     best, best_score = element, score
             stack.extend(reversed(list(element)))
         return best
@@ -248,7 +241,8 @@ class ArticlePage:
             return False
         if not self._closed and not self._end_landmark():
             return False
-        if self._structural_body is None and _NOT_FOUND.search(self._page_text):
+        # A soft 404's message ("could not be found") is short; an article may use the words in passing.
+        if self._structural_body is None and len(self.body) < 400 and _NOT_FOUND.search(self._page_text):
             return False
         return bool(
             self._structural_body is not None
@@ -273,7 +267,7 @@ class ArticlePage:
         element = self._headline_element
         text = " ".join(paragraphs(element)) if element is not None else ""
         if not text:
-            text = self._meta("og:title", "twitter:title") or ""
+            text = strip_site_name(self._meta("og:title", "twitter:title") or "")
         if not text:
             text = strip_site_name("".join(self._xpath("//title//text()")))
         return text or None
@@ -616,6 +610,14 @@ class ArticlePage:
                     return text_of(caption)
             if ancestor.tag in ("figure", "td", "p") or len(ancestor) > 3:
                 break
+        # A caption printed after the image in its own block (a table row of the legacy layout).
+        body, scope = self._body_element, self._article_scope
+        for caption in img.xpath(
+            'following::*[contains(translate(@class, "CAPTION", "caption"), "caption")][1]'
+        ):
+            inside = {a for a in caption.iterancestors()}
+            if scope in inside and (body is None or (body not in inside and body is not caption)):
+                return text_of(caption) or None
         return None
 
     def to_item(self) -> dict:

@@ -64,6 +64,12 @@ _CREDIT = re.compile(
     ),
     re.I,
 )
+# Credit lines hold parts: "By A; Translation by B", "By A, translated by B", "Reporting by A | Editing by B".
+_CREDIT_PARTS = re.compile(
+    r"\s*[;؛|]\s*|\s*[,،]\s*(?=(?:translation|translated|translator|editing|edited|reporting|reported|writing"
+    r"|written|additional reporting|photos?|ترجمة|تحرير|تدقيق)\b)",
+    re.I,
+)
 # Name lists: "A and B", "A, B and C", "A & B", Arabic "أ، ب".
 _NAME_SPLIT = re.compile(r"\s*(?:,|،|\band\b|&|\s+و\s+)\s*", re.I)
 _NAME_PARTICLES = frozenset(
@@ -243,13 +249,14 @@ class Attribution:
     translators: list[str] = field(default_factory=list)
     dateline: str | None = None
     with_agencies: bool = False
+    # Outlets named in credit lines ("By A, Associated Press"): the source only if the lead names none.
+    credited_outlets: list[str] = field(default_factory=list, repr=False)
 
     def take(self, credits: Credits) -> None:
         """Add a credit line's names; an outlet in it is the source unless one is known."""
         self.authors += [name for name in credits.authors if name not in self.authors]
         self.translators += [name for name in credits.translators if name not in self.translators]
-        if credits.outlets and not self.source:
-            self.source = credits.outlets[0]
+        self.credited_outlets += credits.outlets
 
 
 class Credits(NamedTuple):
@@ -301,17 +308,26 @@ def _name_ok(name: str) -> bool:
     return all(w[0].isupper() or w.lower().split("-")[0] in _NAME_PARTICLES for w in words)
 
 
+def _split_outlet(name: str) -> list[str]:
+    """ "BASSEM MROUE Associated Press" -> the name, and the outlet (two words or more) that ends it."""
+    words = name.split()
+    for size in (3, 2):
+        if len(words) > size and _is_outlet(" ".join(words[-size:])):
+            return [" ".join(words[:-size]), " ".join(words[-size:])]
+    return [name]
+
+
 def _names(text: str) -> list[str] | None:
     """The names in "A, B and C"; None unless every piece looks like a name."""
     names = [clean_text(n).strip(" .،,") for n in _NAME_SPLIT.split(clean_text(text).strip(" .،,"))]
-    names = [n for n in names if n]
-    return names if names and all(_name_ok(n) for n in names) else None
+    names = [piece for n in names if n for piece in _split_outlet(n)]
+    return names if names and all(_name_ok(n) or _is_outlet(n) for n in names) else None
 
 
 def _credits(text: str) -> Credits | None:
     """The names in a credit text ("By A; Translation by B"), or None if it is not one."""
     credits = Credits([], [], [])
-    for part in re.split(r"\s*[;؛|]\s*", clean_text(text)):
+    for part in _CREDIT_PARTS.split(clean_text(text)):
         if not part:
             continue
         m = _CREDIT.match(part)
@@ -324,13 +340,12 @@ def _credits(text: str) -> Credits | None:
         names = _names(m.group("names"))
         if names is None:
             return None
-        # "By Hadi Sulaiman, Zaman Al Wasl": the outlet is named among the people.
-        credits.outlets.extend(name for name in names if _is_outlet(name))
-        names = [name for name in names if not _is_outlet(name)]
         if m.group("author"):
-            credits.authors.extend(names)
+            # "By Hadi Sulaiman, Zaman Al Wasl": the outlet is named among the people.
+            credits.outlets.extend(name for name in names if _is_outlet(name))
+            credits.authors.extend(name for name in names if not _is_outlet(name))
         elif m.group("translator"):
-            credits.translators.extend(names)
+            credits.translators.extend(names)  # "Translated by Zaman al-Wasl" credits the desk.
     return credits
 
 
@@ -374,6 +389,8 @@ def _credit_line(paragraph: str, attribution: Attribution) -> bool:
     parts = re.split(rf"\s*{_DASH}\s*", paragraph)
     if len(parts) == 2 and all(parts) and len(paragraph) <= 80:
         left, right = parts
+        if _fold(left) in _EXCLUSIVE:  # "خاص - زمان الوصل"
+            left, right = right, left
         if _is_outlet(left) and _fold(right) in _EXCLUSIVE:
             attribution.source = attribution.source or left
             return True
@@ -435,6 +452,8 @@ def _lead(paragraph: str, attribution: Attribution) -> None:
                     return  # A sentence that happens to hold brackets, not an attribution.
                 attribution.dateline = attribution.dateline or dateline
         attribution.take(inside)
+        if outlet:
+            attribution.source = attribution.source or outlet
         return
     m = _PLAIN_LEAD.match(paragraph)
     if m:
@@ -479,6 +498,8 @@ def read_attribution(paragraphs: list[str], byline: str | None = None) -> Attrib
     if index < len(paragraphs):
         _lead(paragraphs[index], attribution)
         _closing(paragraphs[index:], attribution)
+    if not attribution.source and attribution.credited_outlets:
+        attribution.source = attribution.credited_outlets[0]
     if attribution.source:
         attribution.source = clean_text(attribution.source)
     elif byline:

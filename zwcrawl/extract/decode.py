@@ -74,6 +74,16 @@ def _looks_arabic_1256(data: bytes) -> bool:
     return bool(high) and sum(b in _CP1256_ARABIC for b in high) >= 0.7 * len(high)
 
 
+def _looks_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    high = [b for b in data[:65536] if b >= 0x80]
+    # Quotes, dashes and accented Latin letters; control-like bytes and Arabic-heavy text rule it out.
+    return bool(high) and sum(b in range(0x91, 0x98) or b >= 0xC0 for b in high) >= 0.8 * len(high)
+
+
 def _mostly_utf8(data: bytes) -> str | None:
     """UTF-8 with a few broken bytes (a page cut inside a character, one stray byte), or None."""
     text = data.decode("utf-8", "replace")
@@ -82,7 +92,7 @@ def _mostly_utf8(data: bytes) -> str | None:
 
 
 def decode_html(data: bytes, http_charset: str | None = None) -> str:
-    """Decode a page: BOM, HTTP charset, declared charset, UTF-8, windows-1256 if Arabic, else lossy UTF-8."""
+    """Decode a page: BOM, HTTP charset, declared charset, UTF-8, windows-1256 (or 1252), else lossy UTF-8."""
     if isinstance(data, str):
         return data
     data = bytes(data or b"")
@@ -112,4 +122,7 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         text = _try(data, "cp1256")
         if text is not None:
             return text
+    # An English page with typographic quotes in windows-1252 (0x91-0x97) and no working declaration.
+    if _looks_cp1252(data):
+        return data.decode("cp1252")
     return data.decode("utf-8", "replace")
