@@ -8,7 +8,7 @@ import pytest
 from parsel import Selector
 
 from zwcrawl.extract.attribution import read_attribution
-from zwcrawl.extract.dates import parse_day, parse_feed_date, parse_published
+from zwcrawl.extract.dates import parse_day, parse_feed_date, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html
 from zwcrawl.extract.markup import paragraphs
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
@@ -287,6 +287,22 @@ def test_listing_day_and_feed_dates():
     assert parse_feed_date("2018-04-20T10:00:00+03:00") == "2018-04-20T07:00:00Z"
     assert parse_feed_date("junk") is None
     assert parse_feed_date(None) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "want"),
+    [
+        ("Samir 2018-04-19 20:14", "Samir"),
+        ("أبو علي الخميس 19 نيسان 2018 22:10", "أبو علي"),
+        ("Samir - Thursday, April 19, 2018 8:14 PM", "Samir"),
+        ("Abu Omar on 19/04/2018", "Abu Omar"),
+        ("Marwan 19 Mar 2018", "Marwan"),
+        ("ليلى | ٢٠١٨-٠٤-٢١ ١٢:٠٠", "ليلى"),
+        ("2018-04-19 20:14", ""),
+    ],
+)
+def test_text_before_date(line, want):
+    assert text_before_date(line) == want
 
 
 # -- text --------------------------------------------------------------------------------------------------

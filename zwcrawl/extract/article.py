@@ -6,9 +6,9 @@ import re
 from functools import cached_property
 
 from zwcrawl.extract.attribution import Attribution, read_attribution
-from zwcrawl.extract.dates import parse_published
+from zwcrawl.extract.dates import parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html
-from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, paragraphs, parse_html, text_of
+from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, lines, paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -56,6 +56,13 @@ _OTHER_BODY_CLASSES = "//*[{}]".format(
 )  # fmt: skip
 # Children whose text counts towards a block's share of the page's prose.
 _TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
+# What closes the comments: the form's title and note ("Comments About This Article", "Please fill ...").
+_FORM_LANDMARK = re.compile(
+    r"comments about this article|please fill the fields|code confirming"
+    r"|التعليقات على هذا|يرجى تعبئة|رمز التأكيد",
+    re.I,
+)
+_DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
 _END = re.compile(r"</html\s*>|</body\s*>", re.I)
 
 
@@ -517,7 +524,12 @@ class ArticlePage:
             for e in region.iter()
             if isinstance(e.tag, str) and e is not region and is_chrome(e, _COMMENT_ITEM)
         ]
-        return [c for c in (self._comment(item) for item in items) if c is not None]
+        found = [c for c in (self._comment(item) for item in items) if c is not None]
+        if found:
+            return found
+        # No markup per comment: read the printed lines, if the page says there are comments to read.
+        total = _TOTAL_COMMENTS.search(text_of(region))
+        return _comments_from_lines(lines(region)) if total and int(western_digits(total.group(1))) else []
 
     def _comment(self, item) -> dict | None:
         def part(pattern: str):
@@ -632,3 +644,33 @@ class ArticlePage:
 def extract_article(html: bytes | str, url: str) -> dict:
     """The fields of a saved article page; ValueError if the URL is not a Zaman al-Wasl article."""
     return ArticlePage(url, html).to_item()
+
+
+def _comments_from_lines(printed: list[str]) -> list[dict]:
+    """Comments printed as bare lines (no markup per comment): a line with a date opens each one.
+
+    Between "Total Comments (N)" and the form: "NAME DATE" or "NAME" then "DATE", then the text lines.
+    """
+    start = next((i + 1 for i, line in enumerate(printed) if _TOTAL_COMMENTS.search(line)), 0)
+    end = next(
+        (i for i, line in enumerate(printed) if i >= start and _FORM_LANDMARK.search(line)), len(printed)
+    )
+    printed = printed[start:end]
+    dated = [parse_published(line) if _DIGITS.search(line) else None for line in printed]
+    comments: list[dict] = []
+    texts: list[list[str]] = []
+    for i, line in enumerate(printed):
+        if dated[i] is None:
+            # "NAME" on its own line, its date on the next: the name opens the next comment.
+            next_is_bare_date = i + 1 < len(printed) and dated[i + 1] and not text_before_date(printed[i + 1])
+            if not next_is_bare_date and texts:
+                texts[-1].append(line)
+            continue
+        author = text_before_date(line) or None
+        if author is None and i > 0 and dated[i - 1] is None:
+            author = printed[i - 1]
+        comments.append({"author": author, "posted": dated[i], "text": ""})
+        texts.append([])
+    for comment, text in zip(comments, texts, strict=True):
+        comment["text"] = clean_text(" ".join(text))
+    return [c for c in comments if c["text"]]

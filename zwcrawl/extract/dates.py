@@ -169,3 +169,23 @@ def parse_feed_date(text: str | None) -> str | None:
             moment = moment.replace(tzinfo=UTC)
         return to_utc_iso(moment)
     return parse_published(text)
+
+
+_WEEKDAYS = (
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun"
+    "|الاثنين|الإثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|الأحد|الاحد"
+)
+_MONTH_WORDS = "|".join(
+    sorted({*_MONTHS, "آذار", "أيار", "آب", "أبريل", "إبريل", "أغسطس", "أكتوبر"}, key=len, reverse=True)
+)
+_TRAILING_DATE_WORDS = re.compile(
+    rf"(?:[\s,،|:–—-]*(?<!\w)(?:{_WEEKDAYS}|{_MONTH_WORDS}|on|at|في|يوم)\.?)+[\s,،|:–—-]*$", re.I
+)
+
+
+def text_before_date(text: str) -> str:
+    """What a line prints before its date: "Samir 2018-04-19 20:14", "Samir, Thursday 19 April" -> "Samir"."""
+    text = clean_text(text)
+    digit = re.search(r"[0-9٠-٩۰-۹]", text)
+    head = text[: digit.start()] if digit else text
+    return _TRAILING_DATE_WORDS.sub("", head).strip(" -–—|,،:()")

@@ -164,11 +164,13 @@ _PRINTED_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style o
 class _Paragraphs:
     """Collects paragraphs: a block element or two <br> in a row ends one, inline markup flattens."""
 
-    def __init__(self, skip=None):
+    def __init__(self, skip=None, breaks: int = 2, filtered: bool = True):
         self.out: list[str] = []
         self.buf: list[str] = []
         self.breaks = 0
         self.skip = skip
+        self.breaks_per_paragraph = breaks
+        self.filtered = filtered
 
     def flush(self) -> None:
         text = clean_text("".join(self.buf))
@@ -192,11 +194,15 @@ class _Paragraphs:
                 name = tag.lower()
                 if name == "br":
                     self.breaks += 1
-                    if self.breaks >= 2:
+                    if self.breaks >= self.breaks_per_paragraph:
                         self.flush()
                     else:
                         self.buf.append(" ")
-                elif name in _SKIP_TAGS or is_chrome(child, _NOT_TEXT) or (self.skip and self.skip(child)):
+                elif (
+                    name in _SKIP_TAGS
+                    or (self.filtered and is_chrome(child, _NOT_TEXT))
+                    or (self.skip and self.skip(child))
+                ):
                     if name in _BLOCKS:
                         self.flush()
                 elif name in _BLOCKS:
@@ -212,6 +218,14 @@ class _Paragraphs:
 def paragraphs(element, skip=None) -> list[str]:
     """The paragraphs printed inside an element: <p> and other blocks, or text between blank <br> lines."""
     collector = _Paragraphs(skip)
+    collector.walk(element)
+    collector.flush()
+    return collector.out
+
+
+def lines(element) -> list[str]:
+    """Every printed line inside an element (each <br> and block ends one), nothing left out but scripts."""
+    collector = _Paragraphs(breaks=1, filtered=False)
     collector.walk(element)
     collector.flush()
     return collector.out
