@@ -138,3 +138,31 @@ def test_page_object_gives_fields_one_by_one():
     assert page.url == "https://en.zamanalwsl.net/news/article/34483"
     assert (page.dateline, page.source, page.byline) == ("BEIRUT", "AP", "AP")
     assert page.to_item() == extract_article(html, page.url)
+
+
+def test_images_inside_the_text_keep_their_caption_and_stay_out_of_the_body():
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34489.html").read_text(encoding="utf-8")
+    html = html.replace(
+        "<p>ISIS still has",
+        '<p><img data-src="//en.zamanalwsl.net/uploads/yarmouk.jpg" src="/images/blank.gif"></p>'
+        '<p class="image-caption">Yarmouk camp, April 2018</p><p>ISIS still has',
+        1,
+    )
+    got = extract_article(html, "https://en.zamanalwsl.net/news/article/34489")
+    assert got["images"] == [
+        {"url": "https://en.zamanalwsl.net/uploads/yarmouk.jpg", "caption": "Yarmouk camp, April 2018"}
+    ]
+    assert "Yarmouk camp, April 2018" not in got["body"]
+    expected = json.loads((ZWSITE / "expected/en/34489.json").read_text(encoding="utf-8"))
+    assert got["body"] == expected["body"]
+
+
+def test_vote_counters_printed_before_their_links():
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34489.html").read_text(encoding="utf-8")
+    start, end = html.index('<div class="news-votes">'), html.index('<div class="share">')
+    votes = (
+        '<div class="news-votes"><span>(٥٥)</span> <a href="/news/article/34489/like">+</a> '
+        '<span>(61)</span> <a href="/news/article/34489/dislike">-</a></div>\n  '
+    )
+    got = extract_article(html[:start] + votes + html[end:], "https://en.zamanalwsl.net/news/article/34489")
+    assert (got["likes"], got["dislikes"]) == (55, 61)

@@ -457,17 +457,21 @@ class ArticlePage:
 
     @cached_property
     def _counters(self) -> dict[str, int | None]:
-        """Both vote counters, read on the same side of their links: after them ("(55)"), else before."""
+        """Both vote counters, read on the same side of their links: after them ("(55)"), else before.
+
+        The side is the one where every link has its number: read after the links, "(55) like (61) dislike"
+        would give the like link the dislike's number.
+        """
         links = self._vote_links
         counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
+        sides = []
         for side in ("following", "preceding"):
             query = f"{side}::text()[normalize-space()][not(ancestor::script)][1]"
-            found = {
-                vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None
-            }
-            if any(value is not None for value in found.values()):
-                counts.update(found)
-                break
+            sides.append(
+                {vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None}
+            )
+        best = max(sides, key=lambda found: sum(value is not None for value in found.values()))
+        counts.update(best)
         return counts
 
     def _counter(self, vote: str) -> int | None:
@@ -622,13 +626,18 @@ class ArticlePage:
                     return text_of(caption)
             if ancestor.tag in ("figure", "td", "p") or len(ancestor) > 3:
                 break
-        # A caption printed after the image in its own block (a table row of the legacy layout).
+        # A caption printed after the image in a block of its own: the next row of the legacy layout's
+        # table, or the paragraph right after an image inside the text.
         body, scope = self._body_element, self._article_scope
         for caption in img.xpath(
             'following::*[contains(translate(@class, "CAPTION", "caption"), "caption")][1]'
         ):
-            inside = {a for a in caption.iterancestors()}
-            if scope in inside and (body is None or (body not in inside and body is not caption)):
+            inside = set(caption.iterancestors())
+            outside_body = body is None or (body not in inside and body is not caption)
+            right_after = any(
+                node.getnext() is caption for node in (img, *img.iterancestors()) if node is not body
+            )
+            if scope in inside and (outside_body or right_after):
                 return text_of(caption) or None
         return None
 
