@@ -145,6 +145,14 @@ class ArticlePage:
             for element in found():
                 if text_of(element) and self._outside_chrome(element) and not self._in_comments(element):
                     return element
+        # No marked headline: the element that prints the title the page's metadata gives.
+        title = strip_site_name(self._meta("og:title", "twitter:title") or "") or strip_site_name(
+            "".join(self._xpath("//title//text()"))
+        )
+        if title and self._root is not None:
+            for element in self._root.xpath("//body//*[normalize-space(.) = $title]", title=title):
+                if self._outside_chrome(element) and not self._in_comments(element):
+                    return element
         return None
 
     @cached_property
@@ -200,8 +208,12 @@ class ArticlePage:
                         score += len(clean_text(child.tail))
                     elif child.tag in _TEXT_CHILDREN:
                         score += len(clean_text("".join(child.itertext()))) + len(clean_text(child.tail))
-                # Only text after the headline, or around it, can be the article's.
-                if score > best_score and (seen_headline or element in above_headline):
+                # Only text after the headline, or around it, can be the article's; never the comments.
+                if (
+                    score > best_score
+                    and (seen_headline or element in above_headline)
+                    and not _TOTAL_COMMENTS.search(text_of(element))
+                ):
                     best, best_score = element, score
             stack.extend(reversed(list(element)))
         return best
@@ -256,6 +268,7 @@ class ArticlePage:
             or self._vote_links
             or (self._meta("og:type") or "").lower() == "article"
             or self._names_this_article()
+            or (self.published is not None and self.byline is not None)
         )
 
     def _end_landmark(self) -> bool:
@@ -309,12 +322,12 @@ class ArticlePage:
         return site_url if site_url is not None and site_url.kind == "listing" else None
 
     def _nearest_section_link(self):
-        """The section link closest to the headline, menus and sidebars left out."""
-        headline = self._headline_element
-        if headline is None:
+        """The section link closest to the headline (or the text), menus and sidebars left out."""
+        anchor = self._headline_element if self._headline_element is not None else self._body_element
+        if anchor is None:
             return None
         order = {element: i for i, element in enumerate(self._root.iter())}
-        target = order.get(headline, 0)
+        target = order.get(anchor, 0)
         links = [
             a for a in self._xpath("//a[@href]")
             if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
@@ -361,6 +374,13 @@ class ArticlePage:
         for element in candidates:
             found = parse_published(element.get("datetime") or text_of(element))
             if found:
+                return found
+        # The last resort: a line with a date and a time printed just before the text.
+        body = self._body_element
+        for text in reversed(
+            body.xpath("preceding::text()[normalize-space()][position() <= 12]") if body is not None else []
+        ):
+            if _DIGITS.search(text) and ":" in text and (found := parse_published(text)):
                 return found
         return None
 
@@ -639,6 +659,16 @@ class ArticlePage:
             )
             if scope in inside and (outside_body or right_after):
                 return text_of(caption) or None
+        # Unmarked: a short line right beside the image in the image's own box (not in the text itself).
+        beside = img.getnext()
+        if (
+            beside is not None
+            and img.getparent() is not body
+            and beside.tag in ("div", "span", "p", "em", "small")
+        ):
+            text = text_of(beside)
+            if 0 < len(text) <= 200:
+                return text
         return None
 
     def to_item(self) -> dict:
