@@ -166,3 +166,34 @@ def test_vote_counters_printed_before_their_links():
     )
     got = extract_article(html[:start] + votes + html[end:], "https://en.zamanalwsl.net/news/article/34489")
     assert (got["likes"], got["dislikes"]) == (55, 61)
+
+
+def _info_after_title(html: str) -> str:
+    info = re.search(r'  <div class="news-info">.*?</div>\n', html)
+    if not info:
+        return html
+    html = html.replace(info.group(0), "", 1)
+    return re.sub(r"</h1>\n", lambda m: m.group(0) + info.group(0), html, count=1)
+
+
+# The mirror's class names are guesses: the same pages with other markup must extract the same.
+MARKUP_VARIANTS = {
+    "renamed-classes": lambda h: h.replace('class="news-', 'class="story-'),
+    "no-classes-in-article": lambda h: re.sub(
+        r' class="news-(?:text|title|info|source|section|date)"', "", h
+    ),
+    "no-metadata": lambda h: re.sub(r'<meta property="og:[^>]+>\n|<link rel="canonical"[^>]+>\n', "", h),
+    "info-after-title": _info_after_title,
+    "upper-case-tags": lambda h: re.sub(
+        r"<(/?)(p|div|h1|a|span|td)\b", lambda m: f"<{m[1]}{m[2].upper()}", h
+    ),
+    "crlf-and-tabs": lambda h: h.replace("\n", "\r\n\t"),
+}
+
+
+@pytest.mark.parametrize("variant", list(MARKUP_VARIANTS))
+@pytest.mark.parametrize(("page", "expected_file"), list(_mirror_cases()))
+def test_other_markup_extracts_the_same(page: Path, expected_file: Path, variant: str):
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    html = MARKUP_VARIANTS[variant](page.read_text(encoding="utf-8"))
+    assert extract_article(html, expected["url"]) == expected
