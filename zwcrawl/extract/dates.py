@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zwcrawl.extract.text import clean_text, western_digits
@@ -17,11 +18,9 @@ _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 def damascus() -> ZoneInfo:
     """Asia/Damascus, preferring the tzdata package so the 2022 switch to UTC+3 is known on old systems."""
     try:
-        from importlib.resources import files
-
         with files("tzdata.zoneinfo").joinpath("Asia", "Damascus").open("rb") as fh:
             return ZoneInfo.from_file(fh, key="Asia/Damascus")
-    except (ImportError, OSError, ValueError):
+    except (ModuleNotFoundError, OSError, ValueError):
         pass
     try:
         return ZoneInfo("Asia/Damascus")
