@@ -80,6 +80,18 @@ def run_zwcrawl(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str
     return run
 
 
+def zwcrawl(*args: object, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run the real command line to its end (`from conftest import zwcrawl`); a crawl owns its reactor."""
+    return subprocess.run(
+        [sys.executable, "-m", "zwcrawl", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def site_flags(mirror: MirrorServer) -> list[str]:
+    """`--site EDITION=BASE` for every edition a mirror serves."""
+    return [arg for spec in mirror.site_args() for arg in ("--site", spec)]
+
+
 def forbidden_requests(requests: Iterable[LoggedRequest | dict]) -> list[LoggedRequest]:
     """The logged requests a crawler must never make (`from conftest import forbidden_requests`)."""
     # Not GET/HEAD (a form), a vote/print/comment/captcha/search URL, robots-disallowed, or the mirror

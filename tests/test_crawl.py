@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import forbidden_requests
+from conftest import forbidden_requests, site_flags, zwcrawl
 from warcio.archiveiterator import ArchiveIterator
 
 from zwcrawl.mirror import MirrorServer
@@ -33,13 +33,6 @@ COLUMNS = [
     "url", "headline", "kind", "section_id", "section", "published", "body", "source", "byline",
     "dateline", "with_agencies", "likes", "dislikes", "comments_count",
 ]  # fmt: skip
-
-
-def zwcrawl(*args, timeout=180) -> subprocess.CompletedProcess[str]:
-    """Run the real command line in a subprocess (a crawl owns its Twisted reactor)."""
-    return subprocess.run(
-        [sys.executable, "-m", "zwcrawl", *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def rows(db: Path, sql: str, *params) -> list[dict]:
@@ -64,7 +57,7 @@ def crawled(tmp_path_factory):
     shutil.copytree(FIXTURES / "zwsite", site)
     server = MirrorServer(site, faults={"en": {"*": {"gzip": True}}}, log_path=tmp / "mirror.jsonl").start()
     archive = tmp / "archive"
-    sites = [arg for spec in server.site_args() for arg in ("--site", spec)]
+    sites = site_flags(server)
     first = zwcrawl("crawl", "--archive", archive, *sites)
     after_first = len(server.requests)
     db = archive / "zwcrawl.db"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import forbidden_requests
+from conftest import forbidden_requests, site_flags, zwcrawl
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXPECTED = {
@@ -24,18 +24,10 @@ EXPECTED = {
 SLOW = {edition: {"/news/article/*": {"delay": 0.25}} for edition in ("en", "ar")}
 
 
-def zwcrawl(*args, timeout=240) -> subprocess.CompletedProcess[str]:
-    """Run the command line to its end."""
-    return subprocess.run(
-        [sys.executable, "-m", "zwcrawl", *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
-
-
 def start_crawl(archive: Path, mirror, *extra) -> subprocess.Popen:
     """Start a crawl in the background."""
-    sites = [arg for spec in mirror.site_args() for arg in ("--site", spec)]
     return subprocess.Popen(
-        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), *sites, *extra],
+        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), *site_flags(mirror), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -85,7 +77,7 @@ def verify(archive: Path) -> subprocess.CompletedProcess[str]:
 def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_path):
     mirror = mirror_factory(faultsite)
     archive = tmp_path / "archive"
-    run = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)],
+    run = zwcrawl("crawl", "--archive", archive, *site_flags(mirror),
                   "-s", "ZW_BACKOFF_BASE=0.2")  # fmt: skip
     assert run.returncode == 0, run.stderr
     db = archive / "zwcrawl.db"
@@ -115,7 +107,7 @@ def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_pat
 def test_a_site_full_of_traps_gets_no_forbidden_request(mirror_factory, trapsite, tmp_path):
     mirror = mirror_factory(trapsite)
     archive = tmp_path / "archive"
-    run = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    run = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
     assert run.returncode == 0, run.stderr
     assert mirror.requests
     assert forbidden_requests(mirror.requests) == []
@@ -157,7 +149,7 @@ def test_sigkill_at_several_points_then_resume(mirror_factory, tmp_path, kill_po
             f"/news/article/{aid}" for (_, aid) in safe
         }
         assert not refetched, "articles archived before the kill were fetched again"
-    final = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    final = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
     assert final.returncode == 0, final.stderr
     assert archived(db) == set(EXPECTED)
     assert query(db, "select count(*) from articles")[0][0] == len(EXPECTED)
@@ -180,7 +172,7 @@ def test_sigterm_stops_gracefully_and_the_next_crawl_finishes(mirror_factory, tm
     assert "Traceback" not in stderr
     assert query(db, "select status from crawls") == [("interrupted",)]
     assert verify(archive).returncode == 0
-    final = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    final = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
     assert final.returncode == 0
     assert archived(db) == set(EXPECTED)
 
@@ -190,7 +182,7 @@ def test_a_second_crawl_on_the_same_archive_is_refused(mirror_factory, tmp_path)
     archive = tmp_path / "archive"
     first = start_crawl(archive, mirror)
     wait_for(lambda: captures(archive / "zwcrawl.db") >= 1)
-    second = zwcrawl("crawl", "--archive", archive, *[a for s in mirror.site_args() for a in ("--site", s)])
+    second = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
     assert second.returncode != 0
     assert second.stderr.strip().splitlines() == [
         f"zwcrawl: another zwcrawl crawl (pid {first.pid}) is writing to {archive}; wait for it to finish"

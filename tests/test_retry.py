@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from conftest import site_flags, zwcrawl
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 
@@ -43,13 +42,8 @@ def test_a_garbled_retry_after_falls_back_to_back_off(backoff):
 
 
 def _crawl(mirror, archive, *settings):
-    sites = [arg for spec in mirror.site_args() for arg in ("--site", spec)]
-    overrides = [arg for s in settings for arg in ("-s", s)]
-    return subprocess.run(
-        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), "--edition", "en",
-         *sites, *overrides],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    overrides = [arg for setting in settings for arg in ("-s", setting)]
+    return zwcrawl("crawl", "--archive", archive, "--edition", "en", *site_flags(mirror), *overrides)
 
 
 def _db(archive, sql):
