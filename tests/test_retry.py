@@ -78,3 +78,13 @@ def test_pages_over_the_size_limit_are_refused_and_recorded(mirror, tmp_path):
     )
     sizes = _db(archive, "select max(warc_length) from captures where record_type = 'response'")
     assert sizes[0][0] is None or sizes[0][0] < 5000 + 2000
+
+
+def test_a_robots_txt_server_error_means_disallow_everything(mirror_factory, tmp_path):
+    mirror = mirror_factory(editions=["en"], faults={"en": {"/robots.txt": {"status": 503}}})
+    archive = tmp_path / "archive"
+    run = _crawl(mirror, archive, "RETRY_TIMES=1", "ZW_BACKOFF_BASE=0.05")
+    assert run.returncode == 0, run.stderr
+    assert {r.path for r in mirror.requests} == {"/robots.txt"}
+    (reason,) = _db(archive, "select reason from failures")[0]
+    assert "robots.txt answered HTTP 503" in reason

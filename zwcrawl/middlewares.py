@@ -47,6 +47,16 @@ class ScopeGuardMiddleware:
             raise RefusedRequest(f"zwcrawl refused {request.url}: {reason}")
         return None
 
+    def process_response(self, request, response):
+        if response.status >= 500 and urlsplit(request.url).path == "/robots.txt":
+            # RFC 9309 2.3.1.4: a robots.txt the server cannot serve means "disallow everything" for now.
+            self.session.record_failure(
+                request.url, f"robots.txt answered HTTP {response.status}: host treated as disallowed",
+                request.meta.get("retry_times", 0) + 1, response.status,
+            )  # fmt: skip
+            return response.replace(body=b"User-agent: *\nDisallow: /\n")
+        return response
+
     def onto_copy(self, request):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
         sites = self.session.sites

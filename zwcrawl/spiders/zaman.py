@@ -219,7 +219,8 @@ class ZamanSpider(scrapy.Spider):
 
     def parse_article(self, response):
         canonical = response.meta["zw_canonical"]
-        fields = extract_article(self._html(response), canonical)
+        html = self._html(response)
+        fields = extract_article(html, canonical)
         yield {
             "kind": "article",
             "fields": fields,
@@ -229,7 +230,7 @@ class ZamanSpider(scrapy.Spider):
             "observed_at": utc_now(),
         }
         if fields.get("is_article") and self.ids is None:
-            yield from self._follow(page_links(self._html(response), self._real(response)))
+            yield from self._follow(page_links(html, self._real(response)))
 
     def failed(self, failure):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
