@@ -326,7 +326,11 @@ def test_live_progress_and_a_log_file(mirror, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "pages " in run.stderr and "articles new 6" in run.stderr and "pages/s" in run.stderr
     (log,) = (archive / "logs").glob("crawl-*.log")
-    assert "Spider closed (finished)" in log.read_text()
+    text = log.read_text()
+    assert "Spider closed (finished)" in text
+    # No back door into a running crawl: neither the telnet console nor the remote-control server.
+    assert "RemoteControl" not in text and "TelnetConsole" not in text
+    assert "Enabled extensions" in text
 
 
 @pytest.mark.parametrize(("query", "expected"), [("Yarmouk deal", ("en", 34486)), ("تصعد", ("ar", 87640))])

@@ -30,7 +30,10 @@ COOKIES_ENABLED = False
 # A <meta refresh> is a redirect nobody asked for; the site does not use it, traps do.
 METAREFRESH_ENABLED = False
 REDIRECT_MAX_TIMES = 5
+# No back doors into a running crawl: Scrapy's telnet console and its remote-control HTTP server
+# (which runs posted Python code and leaves job files in the user's profile) stay off.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # "Blocked or busy" answers are retried with back-off (zwcrawl.middlewares.BackoffRetryMiddleware).
 RETRY_TIMES = 4
