@@ -178,6 +178,12 @@ ATTRIBUTIONS = {
         AR_ZW,
         (AR_ZW, ["فارس الرفاعي"], [], None, False),
     ),
+    "ar-author-line-exclusive": (
+        ["عبد الله الغضوي - زمان الوصل - خاص", "نص."],
+        None,
+        (AR_ZW, ["عبد الله الغضوي"], [], None, False),
+    ),
+    "ar-place-outlet-exclusive": (["درعا - زمان الوصل - خاص", "نص."], None, (AR_ZW, [], [], "درعا", False)),
     "ar-author-en-dash": (
         ["محمد الحسن – زمان الوصل", "نص."],
         AR_ZW,

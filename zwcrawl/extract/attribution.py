@@ -387,6 +387,8 @@ def _credit_line(paragraph: str, attribution: Attribution) -> bool:
         return True
     # Arabic "NAME - زمان الوصل", "زمان الوصل - خاص", "بيروت - رويترز".
     parts = re.split(rf"\s*{_DASH}\s*", paragraph)
+    if len(parts) == 3 and _fold(parts[-1]) in _EXCLUSIVE:  # "NAME - زمان الوصل - خاص"
+        parts = parts[:2] if _is_outlet(parts[1]) else parts
     if len(parts) == 2 and all(parts) and len(paragraph) <= 80:
         left, right = parts
         if _fold(left) in _EXCLUSIVE:  # "خاص - زمان الوصل"
