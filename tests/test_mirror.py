@@ -307,6 +307,20 @@ def test_truncated_body_once(mirror_factory, zwsite):
     assert mirror.requests[0].bytes_sent == 200
 
 
+def test_truncated_body_without_content_length_looks_complete(mirror_factory, zwsite):
+    rule = {"truncate": 200, "content_length": False, "times": 1}
+    mirror = mirror_factory(faults={"en": {"/news/article/34489": rule}})
+    page = (zwsite / EN / "news/article/34489.html").read_bytes()
+    status, headers, body = get(mirror, "en", "/news/article/34489")
+    assert (status, body, headers["Content-Length"], headers["Connection"]) == (
+        200,
+        page[:200],
+        None,
+        "close",
+    )
+    assert get(mirror, "en", "/news/article/34489")[2] == page
+
+
 def test_redirect_to_another_spelling(mirror_factory):
     mirror = mirror_factory(
         faults={"en": {"/news/article/34466": {"redirect": "/news/article/34466/", "status": 301}}}

@@ -9,7 +9,7 @@ from parsel import Selector
 
 from zwcrawl.extract.attribution import read_attribution
 from zwcrawl.extract.dates import parse_day, parse_feed_date, parse_published, text_before_date
-from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.decode import decode_html, ends_whole
 from zwcrawl.extract.markup import paragraphs
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 
@@ -416,3 +416,17 @@ def test_decode_html_never_raises():
     assert decode_html(b"abc", "no-such-charset") == "abc"
     cut = _page("utf-8").encode()[:-20]  # cut inside a character
     assert ARABIC[:10] in decode_html(cut[: cut.rindex(b"\xd9") + 1])
+
+
+@pytest.mark.parametrize(
+    ("html", "whole"),
+    [
+        (_page("utf-8"), True),
+        (_page("utf-8") + "\n<!-- cached 0.1 s -->\n", True),
+        ("<HTML><body>x</BODY></HTML >", True),
+        (_page("utf-8")[:-10], False),  # cut before its closing tag
+        ("", False),
+    ],
+)
+def test_ends_whole(html, whole):
+    assert ends_whole(html) is whole

@@ -92,6 +92,10 @@ def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_pat
     paths = [r.path for r in mirror.requests]
     assert "/news/articles/89/3" in paths and "/news/articles/89/4" not in paths  # the endless "Next"
     assert paths.count("/news/article/34489") == 2  # a 503 with Retry-After, then the page
+    # Cut short with no Content-Length: seen by the missing </html>, fetched again, archived whole.
+    assert paths.count("/news/article/87631") == 2 and paths.count("/news/article/87640") == 2
+    (comments,) = query(db, "select comments_count from articles where edition = 'ar' and article_id = 87640")
+    assert comments == (EXPECTED["ar", 87640]["comments_count"],)
     assert forbidden_requests(mirror.requests) == []
     statuses = {
         s

@@ -126,3 +126,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     if _looks_cp1252(data):
         return data.decode("cp1252")
     return data.decode("utf-8", "replace")
+
+
+def ends_whole(html: str) -> bool:
+    """Whether a page reaches its closing </html> tag: a page cut short in transit does not."""
+    return "</html" in html[-65536:].lower()

@@ -23,6 +23,7 @@ _OPTIONS = {
     "redirect": lambda v: isinstance(v, str) and v != "",
     "encoding": lambda v: isinstance(v, str) and _known_codec(v),
     "charset_header": lambda v: isinstance(v, bool),
+    "content_length": lambda v: isinstance(v, bool),
     "next_forever": lambda v: isinstance(v, bool),
     "soft404": lambda v: isinstance(v, bool),
     "fill_ports": lambda v: isinstance(v, bool),

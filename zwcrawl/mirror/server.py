@@ -255,14 +255,23 @@ class _Handler(BaseHTTPRequestHandler):
             # Content-Length promises the whole body; the connection closes after the first N bytes.
             payload = body[: rule["truncate"]]
             self.close_connection = True
+        with_length = rule.get("content_length", True)
+        if not with_length:
+            # No Content-Length: the body ends where the connection closes, so a cut looks complete.
+            self.close_connection = True
         mirror._record(self, status, len(payload), rule)
-        self._send(status, headers, body, payload)
+        self._send(status, headers, body, payload, with_length)
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes, payload: bytes) -> None:
+    def _send(
+        self, status: int, headers: dict[str, str], body: bytes, payload: bytes, with_length: bool = True
+    ) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        if with_length:
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
 

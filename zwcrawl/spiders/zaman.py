@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from zwcrawl.extract import FeedPage, ListingPage, decode_html, extract_article, page_links
+from zwcrawl.extract import FeedPage, ListingPage, decode_html, ends_whole, extract_article, page_links
 from zwcrawl.lock import ArchiveBusy
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.session import CrawlSession, utc_now
@@ -22,6 +22,9 @@ KNOWN_FEEDS = {"en": (52,), "ar": (94,)}
 
 # Articles before listings, so a crawl cut short has archived what it found.
 _PRIORITY = {"article": 20, "feed": 10, "home": 10, "listing": 0}
+
+# How often an article page that stops short of </html> is fetched again before it is taken as it is.
+INCOMPLETE_REFETCHES = 2
 
 
 def parse_ids(text: str) -> range:
@@ -221,6 +224,19 @@ class ZamanSpider(scrapy.Spider):
         canonical = response.meta["zw_canonical"]
         html = self._html(response)
         fields = extract_article(html, canonical)
+        if not ends_whole(html):
+            # A body cut short without a Content-Length to betray it: never call it a soft 404 unseen.
+            tries = response.meta.get("zw_incomplete", 0) + 1
+            if tries <= INCOMPLETE_REFETCHES:
+                logger.warning("page stops short of </html>, fetching it again: %s", response.url)
+                meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
+                yield response.request.replace(dont_filter=True, meta={**meta, "zw_incomplete": tries})
+                return
+            if not fields.get("is_article"):
+                self.session.record_failure(
+                    response.url, "incomplete page: no article and no </html>", tries, response.status
+                )
+                return
         yield {
             "kind": "article",
             "fields": fields,
