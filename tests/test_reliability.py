@@ -96,6 +96,7 @@ def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_pat
     assert paths.count("/news/article/87631") == 2 and paths.count("/news/article/87640") == 2
     (comments,) = query(db, "select comments_count from articles where edition = 'ar' and article_id = 87640")
     assert comments == (EXPECTED["ar", 87640]["comments_count"],)
+    assert paths.count("/news/articles/1/1") == 2 and "/news/articles/1/2" in paths  # en has no section 1
     assert forbidden_requests(mirror.requests) == []
     statuses = {
         s

@@ -67,6 +67,22 @@ def test_blocked_answers_are_retried_then_recorded_as_failures_not_missing(mirro
     assert _db(archive, "select count(*) from articles where article_id = 34489") == [(1,)]
 
 
+def test_a_page_always_cut_short_is_a_failure_not_missing(mirror_factory, tmp_path):
+    cut = {"truncate": 300, "content_length": False}  # no Content-Length: only the missing </html> tells
+    mirror = mirror_factory(editions=["en"], faults={"en": {"/news/article/34489": cut}})
+    archive = tmp_path / "archive"
+    run = _crawl(mirror, archive)
+    assert run.returncode == 0, run.stderr
+    assert [r.path for r in mirror.requests].count("/news/article/34489") == 3  # fetched again twice
+    assert _db(archive, "select reason, attempts, last_status from failures") == [
+        ("page cut short: no </html>", 3, 200)
+    ]
+    assert _db(archive, "select article_id from missing") == []
+    # Every cut answer is kept as it came: the first in full, the two identical ones as revisits.
+    kept = "select record_type, count(*) from captures where url like '%/34489' group by 1 order by 1"
+    assert _db(archive, kept) == [("response", 1), ("revisit", 2)]
+
+
 def test_pages_over_the_size_limit_are_refused_and_recorded(mirror, tmp_path):
     archive = tmp_path / "archive"
     run = _crawl(mirror, archive, "DOWNLOAD_MAXSIZE=5000")

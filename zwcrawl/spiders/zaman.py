@@ -23,8 +23,8 @@ KNOWN_FEEDS = {"en": (52,), "ar": (94,)}
 # Articles before listings, so a crawl cut short has archived what it found.
 _PRIORITY = {"article": 20, "feed": 10, "home": 10, "listing": 0}
 
-# How often an article page that stops short of </html> is fetched again before it is taken as it is.
-INCOMPLETE_REFETCHES = 2
+# How often a page that stops short of </html> is fetched again; then an article is taken as it is.
+CUT_SHORT_REFETCHES = 2
 
 
 def parse_ids(text: str) -> range:
@@ -189,7 +189,16 @@ class ZamanSpider(scrapy.Spider):
 
     def parse_listing(self, response):
         edition, section_id, page = (response.meta[k] for k in ("zw_edition", "zw_section", "zw_page"))
-        listing = ListingPage(self._real(response), self._html(response)).to_item()
+        html = self._html(response)
+        if not ends_whole(html):
+            # A listing cut short could look like the section's end; fetch it again or report it.
+            again = self._fetch_again(response)
+            if again:
+                yield again
+            else:
+                self._record_cut(response)
+            return
+        listing = ListingPage(self._real(response), html).to_item()
         ids = [entry["article_id"] for entry in listing["articles"] if entry.get("article_id")]
         for article_id in ids:
             request = self._article(edition, article_id)
@@ -225,17 +234,13 @@ class ZamanSpider(scrapy.Spider):
         html = self._html(response)
         fields = extract_article(html, canonical)
         if not ends_whole(html):
-            # A body cut short without a Content-Length to betray it: never call it a soft 404 unseen.
-            tries = response.meta.get("zw_incomplete", 0) + 1
-            if tries <= INCOMPLETE_REFETCHES:
-                logger.warning("page stops short of </html>, fetching it again: %s", response.url)
-                meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
-                yield response.request.replace(dont_filter=True, meta={**meta, "zw_incomplete": tries})
+            # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
+            again = self._fetch_again(response)
+            if again:
+                yield again
                 return
             if not fields.get("is_article"):
-                self.session.record_failure(
-                    response.url, "incomplete page: no article and no </html>", tries, response.status
-                )
+                self._record_cut(response)
                 return
         yield {
             "kind": "article",
@@ -247,6 +252,19 @@ class ZamanSpider(scrapy.Spider):
         }
         if fields.get("is_article") and self.ids is None:
             yield from self._follow(page_links(html, self._real(response)))
+
+    def _fetch_again(self, response) -> scrapy.Request | None:
+        """The request again, for a page that stops short of </html>; None once it has had its tries."""
+        tries = response.meta.get("zw_cut_short", 0) + 1
+        if tries > CUT_SHORT_REFETCHES:
+            return None
+        logger.warning("page stops short of </html>, fetching it again: %s", response.url)
+        meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
+        return response.request.replace(dont_filter=True, meta={**meta, "zw_cut_short": tries})
+
+    def _record_cut(self, response) -> None:
+        tries = response.meta.get("zw_cut_short", 0) + 1
+        self.session.record_failure(response.url, "page cut short: no </html>", tries, response.status)
 
     def failed(self, failure):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
