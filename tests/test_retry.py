@@ -104,3 +104,15 @@ def test_a_robots_txt_server_error_means_disallow_everything(mirror_factory, tmp
     assert {r.path for r in mirror.requests} == {"/robots.txt"}
     (reason,) = _db(archive, "select reason from failures")[0]
     assert "robots.txt answered HTTP 503" in reason
+
+
+def test_an_unreachable_robots_txt_means_disallow_everything(mirror_factory, tmp_path):
+    mirror = mirror_factory(editions=["en"], faults={"en": {"/robots.txt": {"reset": True}}})
+    archive = tmp_path / "archive"
+    run = _crawl(mirror, archive, "RETRY_TIMES=1", "ZW_BACKOFF_BASE=0.05")
+    assert run.returncode == 0, run.stderr
+    assert [r.path for r in mirror.requests] == ["/robots.txt", "/robots.txt"]  # tried, retried, no more
+    (reason,) = _db(archive, "select reason from failures")[0]
+    assert reason.startswith("robots.txt unreachable (") and reason.endswith("): host treated as disallowed")
+    # The stand-in "disallow everything" is zwcrawl's, not the site's: it is never archived.
+    assert _db(archive, "select count(*) from captures") == [(0,)]

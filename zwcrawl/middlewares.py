@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.task import deferLater
@@ -19,6 +20,10 @@ from zwcrawl.site import FETCHABLE_KINDS
 from zwcrawl.warc import Exchange
 
 logger = logging.getLogger(__name__)
+
+
+# What a host's robots.txt is taken to say when the host cannot serve it.
+_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 
 class RefusedRequest(IgnoreRequest):
@@ -54,8 +59,21 @@ class ScopeGuardMiddleware:
                 request.url, f"robots.txt answered HTTP {response.status}: host treated as disallowed",
                 request.meta.get("retry_times", 0) + 1, response.status,
             )  # fmt: skip
-            return response.replace(body=b"User-agent: *\nDisallow: /\n")
+            return response.replace(body=_DISALLOW_ALL)
         return response
+
+    def process_exception(self, request, exception):
+        # Reached once the retries are spent. Scrapy would then allow everything; RFC 9309 2.3.1.4 says an
+        # unreachable robots.txt means "disallow everything", and "always obey robots.txt" agrees.
+        if isinstance(exception, IgnoreRequest) or urlsplit(request.url).path != "/robots.txt":
+            return None
+        why = f"{type(exception).__name__}: {exception}"
+        self.session.record_failure(
+            request.url, f"robots.txt unreachable ({why}): host treated as disallowed",
+            request.meta.get("retry_times", 0) + 1, None,
+        )  # fmt: skip
+        request.meta["zw_stand_in"] = True  # not an answer from the site: never written to WARC
+        return TextResponse(request.url, status=200, body=_DISALLOW_ALL, request=request)
 
     def onto_copy(self, request):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
@@ -182,7 +200,7 @@ class CaptureMiddleware:
         request.meta["zw_sent_at"] = datetime.now(UTC)
 
     def process_response(self, request, response):
-        if self.session.is_open:
+        if self.session.is_open and not request.meta.get("zw_stand_in"):
             request.meta["zw_capture"] = self.session.capture(exchange_of(request, response))
         return response
 
