@@ -47,7 +47,6 @@ class MirrorServer:
         ports: dict[str, int] | None = None,
         faults: Path | str | dict | None = None,
         log_path: Path | str | None = None,
-        allow_remote: bool = False,
     ):
         self.files = SiteFiles(root)
         editions = list(editions)
@@ -59,7 +58,7 @@ class MirrorServer:
         if not self.editions:
             wanted = " or ".join(HOST_DIRS[e] for e in editions)
             raise MirrorError(f"{self.files.roots[0]}: no site to serve (expected a directory {wanted})")
-        if not allow_remote and not _is_loopback(host):
+        if not _is_loopback(host):
             # The mirror serves an archive: it must never be reachable from another machine by accident.
             raise MirrorError(f"refusing to listen on {host}: the mirror binds to a loopback address only")
         self.host = host
