@@ -7,7 +7,8 @@ from functools import cached_property
 
 from zwcrawl.extract.attribution import Attribution, read_attribution
 from zwcrawl.extract.dates import parse_published, text_before_date
-from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.decode import decode_html, ends_whole
+from zwcrawl.extract.links import links_in
 from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, lines, paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
@@ -63,7 +64,6 @@ _FORM_LANDMARK = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
-_END = re.compile(r"</html\s*>|</body\s*>", re.I)
 
 
 def _first(elements):
@@ -81,7 +81,7 @@ class ArticlePage:
         self._site = classify(canonical)
         text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
         # A page cut short (no closing tags) may hold half an article: only trusted if its text is closed.
-        self._closed = bool(_END.search(text, max(0, len(text) - 65536)))
+        self._closed = ends_whole(text)
         self._sel = parse_html(text)
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
@@ -97,6 +97,10 @@ class ArticlePage:
     def edition(self) -> str:
         """'en' or 'ar'."""
         return self._site.edition
+
+    def links(self, base_url: str) -> list[str]:
+        """Every link of the page, made absolute against the URL it was fetched as (see page_links)."""
+        return links_in(self._sel, base_url)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import codecs
 import re
 import unicodedata
 
+_END = re.compile(r"</html\s*>|</body\s*>", re.I)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # Before UTF-16 LE: its BOM starts with the same two bytes.
@@ -129,5 +130,5 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
 
 
 def ends_whole(html: str) -> bool:
-    """Whether a page reaches its closing </html> tag: a page cut short in transit does not."""
-    return "</html" in html[-65536:].lower()
+    """Whether a page reaches its closing </body> or </html> tag: a page cut short in transit does not."""
+    return bool(_END.search(html, max(0, len(html) - 65536)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urldefrag, urljoin
 
+from parsel import Selector
+
 from zwcrawl.extract.markup import parse_html
 from zwcrawl.site import repair_url
 
@@ -16,7 +18,11 @@ _LINKS = (
 
 def page_links(html: bytes | str, url: str) -> list[str]:
     """Every <a href> and <link rel=alternate href>, made absolute against the page URL, deduplicated."""
-    sel = parse_html(html)
+    return links_in(parse_html(html), url)
+
+
+def links_in(sel: Selector | None, url: str) -> list[str]:
+    """page_links of a page already parsed."""
     if sel is None:
         return []
     base = url

@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from zwcrawl.extract import FeedPage, ListingPage, decode_html, ends_whole, extract_article, page_links
+from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
 from zwcrawl.lock import ArchiveBusy
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.session import CrawlSession, utc_now
@@ -232,7 +232,8 @@ class ZamanSpider(scrapy.Spider):
     def parse_article(self, response):
         canonical = response.meta["zw_canonical"]
         html = self._html(response)
-        fields = extract_article(html, canonical)
+        page = ArticlePage(canonical, html)  # parsed once, for its fields and its links
+        fields = page.to_item()
         if not ends_whole(html):
             # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
             again = self._fetch_again(response)
@@ -251,7 +252,7 @@ class ZamanSpider(scrapy.Spider):
             "observed_at": utc_now(),
         }
         if fields.get("is_article") and self.ids is None:
-            yield from self._follow(page_links(html, self._real(response)))
+            yield from self._follow(page.links(self._real(response)))
 
     def _fetch_again(self, response) -> scrapy.Request | None:
         """The request again, for a page that stops short of </html>; None once it has had its tries."""
