@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from zwcrawl.store import Store
+from zwcrawl.store.query import search_query
 
 EXPECTED = Path(__file__).parent / "fixtures" / "zwsite" / "expected"
 ITEMS = [
@@ -58,6 +59,11 @@ QUERIES = [
     ("احمد", {90001}, 90001),  # printed أحمدُ
     ("المدرسه", {90001}, 90001),  # printed المدرســة: tatweel, teh marbuta
     ("الاف", {90001}, 90001),  # printed آلاف
+    # The definite article and its clitics are optional: حجر finds والحجر, الحجر finds it too.
+    ("حجر", {87640}, 87640),
+    ("الحجر", {87640}, 87640),
+    ("يرموك", {87640, 90001}, None),
+    ("مخيم NOT يرموك", set(), None),
 ]
 
 
@@ -70,6 +76,22 @@ def test_search(store, query, found, first):
     if query == "Yarmouk NOT Perspective":
         assert 34486 not in _ids(results)  # FTS5 operators work
         assert _ids(results)
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("حجر", "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("بالحجر", "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("الله", "(الله OR والالله OR بالالله OR فالالله OR كالالله OR الالله OR للالله)"),  # never stripped
+        ("Daraa الحجر", "Daraa (حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("أحمد", "(احمد OR والاحمد OR بالاحمد OR فالاحمد OR كالاحمد OR الاحمد OR للاحمد)"),  # folded first
+        ('"الحجر الأسود"', '"الحجر الاسود"'),  # a phrase is FTS5 written on purpose: left alone
+        ("اليرم*", "اليرم*"),
+    ],
+)
+def test_search_query(typed, sent):
+    assert search_query(typed) == sent
 
 
 def test_result_fields(store):

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 
 SaveResult = Literal["new", "updated", "unchanged"]
@@ -340,8 +341,8 @@ class Store:
 
     def search(self, query: str, limit: int = 20, *, edition: str | None = None) -> list[dict]:
         """Full-text search of headlines and bodies, best match first, with a snippet around the hits."""
-        query = fold_search_text(query).strip()
-        if not query:
+        folded = fold_search_text(query).strip()
+        if not folded:
             return []
         sql = (
             "SELECT a.edition, a.article_id, a.url, a.headline, a.published,"
@@ -353,10 +354,10 @@ class Store:
         )
         with self._lock:
             try:
-                return self._all(sql, (query, edition, edition, limit))
+                return self._all(sql, (search_query(query), edition, edition, limit))
             except sqlite3.OperationalError:
                 # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
-                return self._all(sql, (self.db.quote_fts(query), edition, edition, limit))
+                return self._all(sql, (self.db.quote_fts(folded), edition, edition, limit))
 
     def rebuild_search(self) -> None:
         """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""

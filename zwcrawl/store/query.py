@@ -1,0 +1,37 @@
+"""A search query as the index needs it: Arabic spellings folded, the definite article made optional."""
+
+from __future__ import annotations
+
+import re
+
+from zwcrawl.store.schema import fold_search_text
+
+# The definite article and the one-letter words glued before it: و (and), ب (with), ف (so), ك (like).
+_ARTICLE_FORMS = ("وال", "بال", "فال", "كال", "ال")
+# ل + ال is written لل (للحجر): only added, never stripped, since لل also begins words of its own.
+_ADDED_ONLY = ("لل",)
+_ARABIC_WORD = re.compile(r"[\u0621-\u064a]+")
+# Quotes, brackets, column filters, prefix stars, NEAR and the like: the user wrote FTS5 on purpose.
+_FTS5_SYNTAX = re.compile(r'["()*:^{}+]|\bNEAR\b')
+
+
+def search_query(text: str) -> str:
+    """Fold a query like the index, and let each bare Arabic word match with or without its article."""
+    folded = fold_search_text(text).strip()
+    if _FTS5_SYNTAX.search(folded):
+        return folded
+    return " ".join(_with_or_without_article(word) for word in folded.split())
+
+
+def _with_or_without_article(word: str) -> str:
+    """حجر -> (حجر OR الحجر OR والحجر OR ...); any other word as it is."""
+    if not _ARABIC_WORD.fullmatch(word):
+        return word
+    stem = word
+    for form in _ARTICLE_FORMS:
+        # A stem of two letters or fewer is a word of its own (الله, والي, بالغ), not article + noun.
+        if word.startswith(form) and len(word) - len(form) >= 3:
+            stem = word[len(form) :]
+            break
+    variants = [stem, *(form + stem for form in (*_ARTICLE_FORMS, *_ADDED_ONLY))]
+    return "(" + " OR ".join(dict.fromkeys(variants)) + ")"
