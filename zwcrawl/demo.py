@@ -43,9 +43,11 @@ def demo_report(archive: Path) -> str:
         "",
         "Try next:",
         f'  sqlite-utils {db} "select edition, article_id, headline, likes, dislikes from articles"',
-        f"  sqlite-utils search {db} articles Damascus",
+        f"  zwcrawl search --archive {archive} Damascus",
+        f"  zwcrawl search --archive {archive} حجر",
         f"  zwcrawl verify --archive {archive}",
         f"  warcio check {archive}/warc/*.warc.gz",
-        "  zwcrawl demo   (again: unchanged pages become revisit records)",
+        f"  zwcrawl demo --archive {archive}"
+        "   (again: only what is new is fetched; unchanged listings become revisits)",
     ]
     return "\n".join(lines)
