@@ -221,6 +221,8 @@ BAD_INPUTS = [
      "not a Zaman al-Wasl article URL", 2),
     (["extract", "{page}"], "Missing option '--url'", 2),
     (["verify", "--archive", "{missing}"], "no archive at", 2),
+    (["search", "--archive", "{missing}", "Daraa"], "no archive at", 2),
+    (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
