@@ -7,9 +7,9 @@ The copy is made from the fixture pages (tests/fixtures/zwsite) used as template
 en/34489 or ar/87640 with its own id, headline, date, section, "most read" links and a reshuffled body; the
 sections of the fixture menu get listings of 20 articles a page with a "Next" pager, the home page and the RSS
 feed list the newest articles. Served by MirrorServer in this process, the copy is crawled by
-`python -m zwcrawl crawl` in a child process (wall-clock time, the child's peak RSS from wait4), crawled again
-with --refresh, then checked with `python -m zwcrawl verify`. Exit 1 when the archive holds fewer articles
-than were generated, a crawl or verify fails, or a forbidden URL (a vote link) was requested.
+`python -m zwcrawl crawl` in a child process (wall-clock time, the child's own peak RSS: its VmHWM),
+crawled again with --refresh, then checked with `python -m zwcrawl verify`. Exit 1 when the archive holds
+fewer articles than were generated, a crawl or verify fails, or a forbidden URL (a vote link) was requested.
 """
 
 from __future__ import annotations
@@ -453,26 +453,48 @@ class _Run:
     stderr: str
 
 
+def _watch_peak_rss(pid: int, done: threading.Event, peak: list[int]) -> None:
+    """Keep the child's own high-water RSS (VmHWM, kB) in peak[0], read from /proc until it exits."""
+    while not done.is_set():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        if found:
+            peak[0] = max(peak[0], int(found.group(1)))
+        done.wait(0.02)
+
+
 def run_child(command: list[str], cwd: Path, name: str, timeout: float) -> _Run:
-    """Run a command and time it; its own peak RSS comes from wait4 (RUSAGE_CHILDREN: the max of all)."""
+    """Run a command and time it, watching its own peak RSS.
+
+    Not wait4's ru_maxrss: on Linux a child inherits the high-water mark of the process that forked it, so
+    it would report this benchmark's own memory (the generated site, the mirror) whenever that is larger.
+    """
     out_path, err_path = cwd / f"{name}.stdout", cwd / f"{name}.stderr"
+    peak, done = [0], threading.Event()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
+        # Popen returns once the child has exec'd, so the watcher never sees this process's memory.
         child = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        watcher = threading.Thread(target=_watch_peak_rss, args=(child.pid, done, peak), daemon=True)
+        watcher.start()
         timer = threading.Timer(timeout, child.kill)
         timer.start()
         try:
-            _pid, status, usage = os.wait4(child.pid, 0)
+            child.wait()
             seconds = time.perf_counter() - start
-            child.returncode = os.waitstatus_to_exitcode(status)
         finally:
             timer.cancel()
+            done.set()
+            watcher.join()
             if child.returncode is None:  # interrupted while waiting: do not leave the crawl running
                 child.kill()
                 child.wait()
     return _Run(
         seconds,
-        usage.ru_maxrss,  # kilobytes on Linux
+        peak[0],
         child.returncode,
         out_path.read_text("utf-8", errors="replace"),
         err_path.read_text("utf-8", errors="replace"),
