@@ -178,6 +178,11 @@ ATTRIBUTIONS = {
         AR_ZW,
         (AR_ZW, ["فارس الرفاعي"], [], None, False),
     ),
+    "translated-and-edited": (
+        ["(Zaman Al Wasl)- Text.", "Translated and edited by Ali Omar"],
+        None,
+        (ZW, [], ["Ali Omar"], None, False),
+    ),
     "ar-author-line-exclusive": (
         ["عبد الله الغضوي - زمان الوصل - خاص", "نص."],
         None,

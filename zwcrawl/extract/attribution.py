@@ -31,6 +31,8 @@ _AUTHOR_WORDS = (
     "اعداد",
 )
 _TRANSLATOR_WORDS = (
+    r"translated and (?:edited|adapted) by",
+    "translation and editing by",
     r"translated from [a-z]+ by",
     "translation by",
     "translated by",
