@@ -333,9 +333,15 @@ def test_live_progress_and_a_log_file(mirror, tmp_path):
     assert "Enabled extensions" in text
 
 
-@pytest.mark.parametrize(("query", "expected"), [("Yarmouk deal", ("en", 34486)), ("تصعد", ("ar", 87640))])
+@pytest.mark.parametrize(
+    ("query", "expected"), [("Yarmouk deal", ("en", 34486)), ("تصعد", ("ar", 87640)), ("حجر", ("ar", 87640))]
+)
 def test_search_finds_english_and_arabic(crawled, query, expected):
     run = zwcrawl("search", "--archive", crawled.archive, query, "--json")
     assert run.returncode == 0, run.stderr
     hits = [json.loads(line) for line in run.stdout.splitlines()]
     assert (hits[0]["edition"], hits[0]["article_id"]) == expected
+    # For people: two lines a hit, the article then its snippet, whatever paragraphs the snippet spans.
+    lines = zwcrawl("search", "--archive", crawled.archive, query).stdout.splitlines()
+    assert len(lines) == 2 * len(hits)
+    assert lines[0].startswith(f"{expected[0]}/{expected[1]}  ") and lines[1].startswith("    ")

@@ -190,7 +190,7 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
             click.echo(json.dumps(hit, ensure_ascii=False))
         else:
             click.echo(f"{hit['edition']}/{hit['article_id']}  {hit['published']}  {hit['headline']}")
-            click.echo(f"    {hit['snippet']}")
+            click.echo(f"    {' '.join(hit['snippet'].split())}")  # paragraph breaks would split a hit
 
 
 def _summary(archive: Path, result) -> None:
