@@ -264,6 +264,19 @@ def test_odd_pages_extract_without_crashing(content, tmp_path):
     }
 
 
+def test_a_reader_that_goes_away_stops_the_output_quietly():
+    # `zwcrawl extract ... | head -1`: the pipe closes before the JSON is written.
+    page = FIXTURES / "zwsite" / "en.zamanalwsl.net" / "news" / "article" / "34489.html"
+    url = "https://en.zamanalwsl.net/news/article/34489"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "extract", page, "--url", url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    child.stdout.close()  # long before the child has imported anything, let alone written
+    assert child.wait(timeout=60) == 141  # as a tool killed by SIGPIPE
+    assert child.stderr.read() == b""
+
+
 def test_the_lock_dies_with_its_process(tmp_path):
     # A crawl killed with SIGKILL must not leave the archive locked for ever.
     code = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`zwcrawl search ... | head`): stop quietly, as a tool killed by SIGPIPE
+            # would; stdout goes to /dev/null so the flush at exit cannot fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(141) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
             raise click.ClickException(str(exc) or type(exc).__name__) from None
 
