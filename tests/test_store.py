@@ -434,3 +434,22 @@ def test_last_original_of_revisit_without_its_original_row(store, crawl):
         "url": "http://x/",
         "fetched_at": T1,
     }
+
+
+def test_a_read_only_store_searches_beside_a_writer_and_never_writes(store, crawl, tmp_path):
+    _save(store, crawl, _item(34489), T1)
+    with Store(tmp_path / "zwcrawl.db", read_only=True) as reader:
+        assert [hit["article_id"] for hit in reader.search("Daesh")] == [34489]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            _save(reader, crawl, _item(34486), T2)
+        _save(store, crawl, _item(34486), T2)  # the writer goes on meanwhile, and the reader sees it
+        assert 34486 in [hit["article_id"] for hit in reader.search("evacuation")]
+    assert _count(store, "articles") == 2
+
+
+def test_a_read_only_store_refuses_a_database_that_is_not_an_archive(tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (text)").connection.close()
+    with pytest.raises(ValueError, match="not a zwcrawl archive"):
+        Store(other, read_only=True)
+    assert [r[0] for r in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == ["notes"]

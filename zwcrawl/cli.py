@@ -189,7 +189,7 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
 
     if not (archive / "zwcrawl.db").is_file():
         raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
-    with Store(archive / "zwcrawl.db") as store:
+    with Store(archive / "zwcrawl.db", read_only=True) as store:  # a search never writes, even mid-crawl
         hits = store.search(query, limit, edition=edition)
     for hit in hits:
         if as_json:

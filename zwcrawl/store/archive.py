@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
@@ -72,18 +73,33 @@ _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 class Store:
     """The archive database: WAL, one transaction per public write, schema migrated on open."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
-        """Open or create the archive at `path` and apply pending migrations."""
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout: float = 30.0,
+        read_only: bool = False,
+    ) -> None:
+        """Open or create the archive at `path` and apply pending migrations; read_only never writes."""
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
         self.path = Path(path)
         # check_same_thread off so a pipeline may hand writes to a worker thread; the lock serialises callers.
-        conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
+        if read_only:
+            uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn)
         self._lock = threading.RLock()
         try:
-            self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if read_only:
+                if MIGRATIONS.pending(self.db):
+                    raise ValueError(f"{self.path} is not a zwcrawl archive of this version")
+                return
+            self.db.execute("PRAGMA foreign_keys = ON")
             self._enable_wal(busy_timeout)
             # FULL: WAL mode with NORMAL survives a killed process but may drop the last commits on power
             # loss, leaving fsynced WARC records without their rows; FULL syncs the WAL at every commit.
