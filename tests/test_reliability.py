@@ -89,6 +89,7 @@ def test_a_faulty_site_is_archived_completely(mirror_factory, faultsite, tmp_pat
     assert missing == {34399: (404, "not found"), 34491: (200, "soft 404")}
     failures = query(db, "select url, reason from failures")
     assert len(failures) == 1 and "redirect loop" in failures[0][1]
+    assert f"  {failures[0][0]}: {failures[0][1]}" in run.stdout.splitlines()  # told at once, not only stored
     paths = [r.path for r in mirror.requests]
     assert "/news/articles/89/3" in paths and "/news/articles/89/4" not in paths  # the endless "Next"
     assert paths.count("/news/article/34489") == 2  # a 503 with Retry-After, then the page

@@ -208,6 +208,23 @@ def _summary(archive: Path, result) -> None:
         f"{stats.get('failures', 0)} failed fetches"
     )
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
+    if stats.get("failures") and result.crawl_id is not None:
+        _show_failures(archive, result.crawl_id)
+
+
+def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:
+    """The first failed fetches of a crawl, so a run that archived nothing says why at once."""
+    from zwcrawl.store import Store
+
+    with Store(archive / "zwcrawl.db", read_only=True) as store:
+        failures = store.db.execute(
+            "SELECT url, reason FROM failures WHERE crawl_id = ? ORDER BY id LIMIT ?", [crawl_id, most + 1]
+        ).fetchall()
+    click.echo(f"failed fetches (all in the failures table, crawl_id {crawl_id}):")
+    for url, reason in failures[:most]:
+        click.echo(f"  {url}: {reason}")
+    if len(failures) > most:
+        click.echo("  ...")
 
 
 if __name__ == "__main__":
