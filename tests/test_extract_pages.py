@@ -182,6 +182,8 @@ MARKUP_VARIANTS = {
     "no-classes-in-article": lambda h: re.sub(
         r' class="news-(?:text|title|info|source|section|date)"', "", h
     ),
+    # Not a class or id left: the landmarks alone (an embedded tweet is known by its link to a post).
+    "no-classes-or-ids-at-all": lambda h: re.sub(r'\s(?:class|id)="[^"]*"', "", h),
     "no-metadata": lambda h: re.sub(r'<meta property="og:[^>]+>\n|<link rel="canonical"[^>]+>\n', "", h),
     "info-after-title": _info_after_title,
     "upper-case-tags": lambda h: re.sub(

@@ -369,6 +369,16 @@ def test_strip_site_name(title, want):
         ("<figure><img src='x.jpg'><figcaption>Caption</figcaption></figure><p>Text</p>", ["Text"]),
         ("<div>One</div><div><span>Two</span></div>", ["One", "Two"]),
         ("<p>Quote:</p><blockquote>Words of a witness.</blockquote>", ["Quote:", "Words of a witness."]),
+        # An embedded post that lost its class is still known by its link to one post; a quote is not.
+        (
+            "<p>A</p><blockquote><p>tweet</p><a href='https://twitter.com/u/status/1'>date</a></blockquote>",
+            ["A"],
+        ),
+        ("<blockquote><p>post</p><a href='//www.instagram.com/p/Bx1/'>x</a></blockquote><p>B</p>", ["B"]),
+        (
+            "<blockquote>A witness said so, <a href='https://twitter.com/unhcr'>UNHCR</a></blockquote>",
+            ["A witness said so, UNHCR"],
+        ),
         ("<p>Text</p><div class='share'><a href='#'>Share</a></div>", ["Text"]),
         ("<p>x<br><br></p><p>y</p>", ["x", "y"]),
     ],

@@ -93,6 +93,13 @@ _NOT_TEXT = re.compile(
     re.I,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# A link to one post on a social network: inside a <blockquote>, the fallback markup of an embedded post.
+_SOCIAL_POST = re.compile(
+    r"^(?:https?:)?//(?:www\.|mobile\.|m\.)?(?:"
+    r"(?:twitter|x)\.com/\w+/status/|instagram\.com/(?:p|reel)/|facebook\.com/.+/(?:posts|videos)/"
+    r"|tiktok\.com/@[^/]+/video/|youtube\.com/watch|youtu\.be/)",
+    re.I,
+)
 
 
 def parse_html(html: bytes | str | None) -> Selector | None:
@@ -148,6 +155,13 @@ def classes(element) -> str:
     return f"{get('class') or ''} {get('id') or ''}".strip()
 
 
+def is_embedded_post(element) -> bool:
+    """A <blockquote> that quotes a social-media post (a tweet that lost its class): not article text."""
+    return element.tag.lower() == "blockquote" and any(
+        _SOCIAL_POST.match(href.strip()) for href in element.xpath(".//a/@href")
+    )
+
+
 def is_chrome(element, pattern: re.Pattern[str]) -> bool:
     """Whether an element's class or id tokens match a pattern."""
     return any(pattern.search(token) for token in classes(element).split())
@@ -200,7 +214,7 @@ class _Paragraphs:
                         self.buf.append(" ")
                 elif (
                     name in _SKIP_TAGS
-                    or (self.filtered and is_chrome(child, _NOT_TEXT))
+                    or (self.filtered and (is_chrome(child, _NOT_TEXT) or is_embedded_post(child)))
                     or (self.skip and self.skip(child))
                 ):
                     if name in _BLOCKS:
