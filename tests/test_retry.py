@@ -75,7 +75,7 @@ def test_a_page_always_cut_short_is_a_failure_not_missing(mirror_factory, tmp_pa
     assert run.returncode == 0, run.stderr
     assert [r.path for r in mirror.requests].count("/news/article/34489") == 3  # fetched again twice
     assert _db(archive, "select reason, attempts, last_status from failures") == [
-        ("page cut short: no </html>", 3, 200)
+        ("page cut short: no </body> or </html>", 3, 200)
     ]
     assert _db(archive, "select article_id from missing") == []
     # Every cut answer is kept as it came: the first in full, the two identical ones as revisits.

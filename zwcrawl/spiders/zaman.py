@@ -23,7 +23,7 @@ KNOWN_FEEDS = {"en": (52,), "ar": (94,)}
 # Articles before listings, so a crawl cut short has archived what it found.
 _PRIORITY = {"article": 20, "feed": 10, "home": 10, "listing": 0}
 
-# How often a page that stops short of </html> is fetched again; then an article is taken as it is.
+# How often a page cut short (no </body> or </html>) is fetched again; then an article is taken as it is.
 CUT_SHORT_REFETCHES = 2
 
 
@@ -255,17 +255,18 @@ class ZamanSpider(scrapy.Spider):
             yield from self._follow(page.links(self._real(response)))
 
     def _fetch_again(self, response) -> scrapy.Request | None:
-        """The request again, for a page that stops short of </html>; None once it has had its tries."""
+        """The request again, for a page cut short; None once it has had its tries."""
         tries = response.meta.get("zw_cut_short", 0) + 1
         if tries > CUT_SHORT_REFETCHES:
             return None
-        logger.warning("page stops short of </html>, fetching it again: %s", response.url)
+        logger.warning("page ends before </body> and </html>, fetching it again: %s", response.url)
         meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
         return response.request.replace(dont_filter=True, meta={**meta, "zw_cut_short": tries})
 
     def _record_cut(self, response) -> None:
         tries = response.meta.get("zw_cut_short", 0) + 1
-        self.session.record_failure(response.url, "page cut short: no </html>", tries, response.status)
+        reason = "page cut short: no </body> or </html>"
+        self.session.record_failure(response.url, reason, tries, response.status)
 
     def failed(self, failure):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
