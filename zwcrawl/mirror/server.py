@@ -298,15 +298,16 @@ def serve_forever(
 ) -> None:
     """Serve a site copy until Ctrl-C, printing each edition's base URL and its `--site` argument."""
     echo = echo or _print_now
-    with MirrorServer(root, ports=ports, host=host, log_path=log_path) as mirror:
-        for edition, base in mirror.base_urls.items():
-            echo(f"{edition}  {base}  --site {edition}={base}")
-        echo("zwcrawl crawl " + " ".join(f"--site {arg}" for arg in mirror.site_args()) + "   (Ctrl-C stops)")
-        try:
+    try:
+        with MirrorServer(root, ports=ports, host=host, log_path=log_path) as mirror:
+            for edition, base in mirror.base_urls.items():
+                echo(f"{edition}  {base}  --site {edition}={base}")
+            sites = " ".join(f"--site {arg}" for arg in mirror.site_args())
+            echo(f"zwcrawl crawl {sites}   (Ctrl-C stops)")
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how the mirror stops, whenever it comes; leaving the block closed the ports
 
 
 def _print_now(line: str) -> None:
