@@ -223,6 +223,10 @@ BAD_INPUTS = [
     (["extract", "{page}"], "Missing option '--url'", 2),
     (["verify", "--archive", "{missing}"], "no archive at", 2),
     (["search", "--archive", "{missing}", "Daraa"], "no archive at", 2),
+    (["crawl", "--archive", "{damaged}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "cannot open the archive: file is not a database", 1),
+    (["search", "--archive", "{damaged}", "Daraa"], "file is not a database", 1),
+    (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
     (["nosuch"], "No such command 'nosuch'", 2),
@@ -234,16 +238,26 @@ BAD_INPUTS = [
 )
 def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, tmp_path, blocked_path):
     page = FIXTURES / "zwsite/en.zamanalwsl.net/news/article/34489.html"
-    fill = {"{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page)}
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "zwcrawl.db").write_bytes(b"not SQLite: a disk gone bad\n" * 100)
+    fill = {
+        "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
+        "{damaged}": str(damaged),
+    }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     lines = result.stderr.strip().splitlines()
     assert result.returncode == code, result.stderr
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("zwcrawl: ") and message in lines[0]
+    if message is None:
+        assert lines == [], result.stderr
+    else:
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("zwcrawl: ") and message in lines[0]
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
+    assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
 
 
 @pytest.mark.parametrize(

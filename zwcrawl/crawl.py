@@ -117,14 +117,14 @@ def run_crawl(
             raise CrawlError(f"cannot open the archive: {error}")
         session = getattr(crawler, "zw_session", None)
         crawl_id = session.crawl_id if session else None
+        if crawl_id is None:
+            raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
         return _result(archive_dir, crawl_id, log_file)
     finally:
         lock.release()
 
 
-def _result(archive_dir: Path, crawl_id: int | None, log_file: Path) -> CrawlResult:
-    if crawl_id is None:
-        return CrawlResult(None, "failed", log_file=log_file)
+def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:
     with sqlite3.connect(archive_dir / DB_NAME) as conn:
         row = conn.execute("select status, stats from crawls where id = ?", (crawl_id,)).fetchone()
     status, stats = row if row else ("failed", "{}")

@@ -86,6 +86,10 @@ class ZamanSpider(scrapy.Spider):
             logger.error("cannot open the archive: %s", exc)
             self.crawler.stats.set_value("zwcrawl/open_error", str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
+            logger.exception("cannot open the archive")
+            self.crawler.stats.set_value("zwcrawl/open_error", str(exc) or type(exc).__name__)
+            return
         store = self.session.store
         # What was archived before this crawl decides what is skipped and where a walk may stop early.
         self.archived = {edition: store.archived_ids(edition) for edition in self.editions}
