@@ -129,6 +129,8 @@ def crawl(
         progress=sys.stderr.isatty(),
     )
     _summary(archive, result)
+    if result.reached_nothing:
+        click.echo("zwcrawl: the site answered nothing: every fetch failed (listed above)", err=True)
     sys.exit(result.exit_code)
 
 

@@ -33,8 +33,15 @@ class CrawlResult:
     log_file: Path | None = None
 
     @property
+    def reached_nothing(self) -> bool:
+        """Whether the crawl ended without a single answer from the site, every fetch having failed."""
+        return self.status == "finished" and not self.stats.get("pages") and bool(self.stats.get("failures"))
+
+    @property
     def exit_code(self) -> int:
         """0 when the crawl ran to its end (failed pages are recorded), 130 when interrupted, else 1."""
+        if self.reached_nothing:
+            return 1  # the site could not be reached at all: a scheduler should hear of it
         return {"finished": 0, "interrupted": 130}.get(self.status, 1)
 
 
