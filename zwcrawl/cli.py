@@ -219,12 +219,10 @@ def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:
     from zwcrawl.store import Store
 
     with Store(archive / "zwcrawl.db", read_only=True) as store:
-        failures = store.db.execute(
-            "SELECT url, reason FROM failures WHERE crawl_id = ? ORDER BY id LIMIT ?", [crawl_id, most + 1]
-        ).fetchall()
+        failures = store.failures(crawl_id, most + 1)
     click.echo(f"failed fetches (all in the failures table, crawl_id {crawl_id}):")
-    for url, reason in failures[:most]:
-        click.echo(f"  {url}: {reason}")
+    for failure in failures[:most]:
+        click.echo(f"  {failure['url']}: {failure['reason']}")
     if len(failures) > most:
         click.echo("  ...")
 

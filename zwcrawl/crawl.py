@@ -14,9 +14,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from zwcrawl.lock import ArchiveLock
-from zwcrawl.session import DB_NAME
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
+from zwcrawl.store import DB_NAME
 
 
 class CrawlError(Exception):

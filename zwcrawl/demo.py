@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from zwcrawl.mirror import MirrorError, MirrorServer
+from zwcrawl.store import DB_NAME, read_only_uri
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 # Fixed ports make a second demo revisit the same URLs (and so write revisit records); any free port will do.
@@ -22,8 +23,8 @@ def serve_demo_site() -> MirrorServer:
 
 def demo_report(archive: Path) -> str:
     """What the archive now holds, and what to try next."""
-    db = archive / "zwcrawl.db"
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    db = archive / DB_NAME
+    with sqlite3.connect(read_only_uri(db), uri=True) as conn:
         per_edition = conn.execute(
             "select edition, count(*) from articles group by edition order by edition"
         ).fetchall()

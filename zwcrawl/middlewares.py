@@ -55,10 +55,7 @@ class ScopeGuardMiddleware:
     def process_response(self, request, response):
         if response.status >= 500 and urlsplit(request.url).path == "/robots.txt":
             # RFC 9309 2.3.1.4: a robots.txt the server cannot serve means "disallow everything" for now.
-            self.session.record_failure(
-                request.url, f"robots.txt answered HTTP {response.status}: host treated as disallowed",
-                request.meta.get("retry_times", 0) + 1, response.status,
-            )  # fmt: skip
+            self._disallow_host(request, f"robots.txt answered HTTP {response.status}", response.status)
             return response.replace(body=_DISALLOW_ALL)
         return response
 
@@ -68,12 +65,14 @@ class ScopeGuardMiddleware:
         if isinstance(exception, IgnoreRequest) or urlsplit(request.url).path != "/robots.txt":
             return None
         why = f"{type(exception).__name__}: {exception}"
-        self.session.record_failure(
-            request.url, f"robots.txt unreachable ({why}): host treated as disallowed",
-            request.meta.get("retry_times", 0) + 1, None,
-        )  # fmt: skip
+        self._disallow_host(request, f"robots.txt unreachable ({why})", None)
         request.meta["zw_stand_in"] = True  # not an answer from the site: never written to WARC
         return TextResponse(request.url, status=200, body=_DISALLOW_ALL, request=request)
+
+    def _disallow_host(self, request, why: str, status: int | None) -> None:
+        """Report a robots.txt that could not be read; its host is then treated as disallowed."""
+        attempts = request.meta.get("retry_times", 0) + 1
+        self.session.record_failure(request.url, f"{why}: host treated as disallowed", attempts, status)
 
     def onto_copy(self, request):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""

@@ -10,12 +10,10 @@ from pathlib import Path
 from zwcrawl import __version__
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites, classify
-from zwcrawl.store import Store
+from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
 
 logger = logging.getLogger(__name__)
-
-DB_NAME = "zwcrawl.db"
 
 
 def utc_now() -> str:

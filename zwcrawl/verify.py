@@ -7,13 +7,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from warcio.statusandheaders import StatusAndHeaders
 
+from zwcrawl.store import DB_NAME, read_only_uri
 from zwcrawl.warc import index_path, scan_warc
 
-DB_NAME = "zwcrawl.db"
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
 WARC_SUBDIR = "warc"
@@ -169,7 +168,7 @@ class _Verifier:
         if not db_path.is_file():
             self.note(DB_NAME, "no database: only the WARC files were checked")
             return
-        uri = "file:" + quote(str(db_path.resolve())) + "?mode=ro"
+        uri = read_only_uri(db_path)
         try:
             self.db.execute("ATTACH DATABASE ? AS archive", (uri,))
             tables = {

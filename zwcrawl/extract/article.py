@@ -98,6 +98,11 @@ class ArticlePage:
         """'en' or 'ar'."""
         return self._site.edition
 
+    @property
+    def whole(self) -> bool:
+        """Whether the page reached its </body> or </html>: a page cut short in transit does not."""
+        return self._closed
+
     def links(self, base_url: str) -> list[str]:
         """Every link of the page, made absolute against the URL it was fetched as (see page_links)."""
         return links_in(self._sel, base_url)

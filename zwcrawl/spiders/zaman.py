@@ -238,7 +238,7 @@ class ZamanSpider(scrapy.Spider):
         html = self._html(response)
         page = ArticlePage(canonical, html)  # parsed once, for its fields and its links
         fields = page.to_item()
-        if not ends_whole(html):
+        if not page.whole:
             # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
             again = self._fetch_again(response)
             if again:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from zwcrawl.store.archive import SaveResult, Store
+from zwcrawl.store.archive import DB_NAME, SaveResult, Store, read_only_uri
 
-__all__ = ["SaveResult", "Store"]
+__all__ = ["DB_NAME", "SaveResult", "Store", "read_only_uri"]

@@ -22,6 +22,14 @@ from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows
 
 SaveResult = Literal["new", "updated", "unchanged"]
 
+DB_NAME = "zwcrawl.db"  # the archive database's name inside an archive directory
+
+
+def read_only_uri(path: str | Path) -> str:
+    """The SQLite URI that opens a database read-only, whatever characters its path holds."""
+    return "file:" + quote(str(Path(path).resolve())) + "?mode=ro"
+
+
 # Storage keeps one spelling of time; WARC 1.1 dates may carry a fraction of a second.
 _UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
 
@@ -86,11 +94,8 @@ class Store:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
         self.path = Path(path)
         # check_same_thread off so a pipeline may hand writes to a worker thread; the lock serialises callers.
-        if read_only:
-            uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, check_same_thread=False)
-        else:
-            conn = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False)
+        target = read_only_uri(self.path) if read_only else self.path
+        conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn)
         self._lock = threading.RLock()
         try:
@@ -170,6 +175,12 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (crawl_id, url, reason, attempts, last_status, _utc(failed_at, "failed_at")),
             )
+
+    def failures(self, crawl_id: int, limit: int) -> list[dict]:
+        """The first URLs of a crawl's failure report, with why they failed."""
+        return self._all(
+            "SELECT url, reason FROM failures WHERE crawl_id = ? ORDER BY id LIMIT ?", (crawl_id, limit)
+        )
 
     # Captures
 
@@ -357,8 +368,8 @@ class Store:
 
     def search(self, query: str, limit: int = 20, *, edition: str | None = None) -> list[dict]:
         """Full-text search of headlines and bodies, best match first, with a snippet around the hits."""
-        folded = fold_search_text(query).strip()
-        if not folded:
+        expanded = search_query(query)
+        if not expanded:
             return []
         sql = (
             "SELECT a.edition, a.article_id, a.url, a.headline, a.published,"
@@ -370,10 +381,10 @@ class Store:
         )
         with self._lock:
             try:
-                return self._all(sql, (search_query(query), edition, edition, limit))
+                return self._all(sql, (expanded, edition, edition, limit))
             except sqlite3.OperationalError:
                 # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
-                return self._all(sql, (self.db.quote_fts(folded), edition, edition, limit))
+                return self._all(sql, (self.db.quote_fts(fold_search_text(query)), edition, edition, limit))
 
     def rebuild_search(self) -> None:
         """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""
