@@ -201,6 +201,11 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
             click.echo(f"    {' '.join(hit['snippet'].split())}")  # paragraph breaks would split a hit
 
 
+@cli.group()
+def export() -> None:
+    """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""
+
+
 def _summary(archive: Path, result) -> None:
     stats = result.stats
     click.echo(
