@@ -11,7 +11,15 @@ from zwcrawl import __version__
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites, classify
 from zwcrawl.store import DB_NAME, Store
-from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
+from zwcrawl.warc import (
+    Exchange,
+    Original,
+    RecordLocation,
+    WarcWriter,
+    crawl_warcinfo,
+    merge_indexes,
+    recover_archive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +80,14 @@ class CrawlSession:
         self.store = Store(self.archive_dir / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())
-        self.crawl_id = self.store.start_crawl(options, utc_now())
+        started_at = utc_now()
+        self.crawl_id = self.store.start_crawl(options, started_at)
         self.writer = WarcWriter(
             self.archive_dir,
             max_size=self.warc_max_size,
             software=f"zwcrawl/{__version__}",
-            info={"zwcrawl-crawl-id": str(self.crawl_id)},
+            # What `zwcrawl rebuild` needs to bring the crawl row back from the WARC files alone.
+            info=crawl_warcinfo(self.crawl_id, started_at, options),
             fsync=self.fsync,
         )
 
@@ -121,6 +131,7 @@ class CrawlSession:
             "capture_id": capture_id,
             "record_id": response.record_id,
             "record_type": response.record_type,
+            "fetched_at": response.date,
         }
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:

@@ -35,6 +35,11 @@ def parse_ids(text: str) -> range:
     return range(int(low), int(high) + 1)
 
 
+def _fetched_at(meta: dict) -> str:
+    """When the page was fetched: its capture's WARC-Date, so a rebuild from the WARC files finds the same time."""
+    return (meta.get("zw_capture") or {}).get("fetched_at") or utc_now()
+
+
 def _flag(value) -> bool:
     return value in (True, 1) or str(value).lower() in ("1", "true", "yes", "on")
 
@@ -253,7 +258,7 @@ class ZamanSpider(scrapy.Spider):
             "capture": response.meta.get("zw_capture"),
             "fetched_url": response.url,
             "status": response.status,
-            "observed_at": utc_now(),
+            "observed_at": _fetched_at(response.meta),
         }
         if fields.get("is_article") and self.ids is None:
             yield from self._follow(page.links(self._real(response)))
@@ -290,7 +295,7 @@ class ZamanSpider(scrapy.Spider):
                 "url": request.meta["zw_canonical"],
                 "status": status,
                 "reason": "not found",
-                "observed_at": utc_now(),
+                "observed_at": _fetched_at(request.meta),
             }
             return
         if status in (404, 410) and kind == "listing":

@@ -98,6 +98,7 @@ class Store:
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn)
         self._lock = threading.RLock()
+        self._batching = False
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if read_only:
@@ -130,12 +131,18 @@ class Store:
 
     # Crawls and their reports
 
-    def start_crawl(self, options: dict, started_at: str) -> int:
-        """Record a crawl as running; return its id."""
-        row = (_utc(started_at, "started_at"), _json(options), os.getpid())
+    def start_crawl(self, options: dict | None, started_at: str, *, crawl_id: int | None = None) -> int:
+        """Record a crawl as running (under `crawl_id` when given, as rebuild does); return its id."""
+        row = (
+            crawl_id,
+            _utc(started_at, "started_at"),
+            None if options is None else _json(options),
+            os.getpid(),
+        )
         with self._write():
             cursor = self._execute(
-                "INSERT INTO crawls (started_at, status, options, pid) VALUES (?, 'running', ?, ?)", row
+                "INSERT INTO crawls (id, started_at, status, options, pid) VALUES (?, ?, 'running', ?, ?)",
+                row,
             )
             return int(cursor.lastrowid)
 
@@ -204,6 +211,11 @@ class Store:
             marks = ", ".join("?" for _ in row)
             cursor = self._execute(f"INSERT INTO captures ({columns}) VALUES ({marks})", tuple(row.values()))
             return int(cursor.lastrowid)
+
+    def capture(self, record_id: str) -> dict | None:
+        """The capture row of a WARC record, by its WARC-Record-ID; None when it has none."""
+        with self._lock:
+            return self._one("SELECT * FROM captures WHERE warc_record_id = ?", (record_id,))
 
     def last_original(self, url: str) -> dict | None:
         """The original response behind the latest response or revisit of `url`, or None if never captured."""
@@ -407,8 +419,29 @@ class Store:
                 time.sleep(0.05)
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes as one transaction: for a bulk load (rebuild, import) into a file no one else reads yet."""
+        with self._write():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+
+    @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction, taking the write lock up front (waiting up to the busy timeout)."""
+        if self._batching:
+            # Inside batch(): a failed write still undoes itself, back to this savepoint, not the batch.
+            self.db.conn.execute("SAVEPOINT write")
+            try:
+                yield
+            except BaseException:
+                self.db.conn.execute("ROLLBACK TO write")
+                self.db.conn.execute("RELEASE write")
+                raise
+            self.db.conn.execute("RELEASE write")
+            return
         with self._lock:
             # IMMEDIATE: a deferred transaction that reads then writes can fail at once with SQLITE_BUSY
             # when another process wrote in between; taking the lock first lets the busy timeout work.
