@@ -207,7 +207,7 @@ class IngestStats:
 
 
 class Ingest:
-    """Feeds WARC records in order into a Store: capture rows at once, article saves in order as pages are read."""
+    """Feeds WARC records in order into a Store: capture rows at once, article saves in order."""
 
     def __init__(
         self,

@@ -45,7 +45,8 @@ class RebuildResult:
             f"rebuilt {self.database} from {self.files} WARC file(s), {self.records} records: "
             f"{c.get('captures', 0)} capture rows, {c.get('articles/new', 0)} articles, "
             f"{c.get('articles/updated', 0) + c.get('articles/unchanged', 0)} later fetches of them, "
-            f"{c.get('missing', 0)} missing ids; {self.pages} pages in {self.seconds:.1f} s ({rate:.0f} pages/s); "
+            f"{c.get('missing', 0)} missing ids; {self.pages} pages in {self.seconds:.1f} s "
+            f"({rate:.0f} pages/s); "
             f"{len(self.problems)} problem(s)"
         )
 
@@ -57,7 +58,7 @@ def rebuild_archive(
     sites: Sites | None = None,
     workers: int | None = None,
 ) -> RebuildResult:
-    """Rebuild ARCHIVE/zwcrawl.db from ARCHIVE/warc/*.warc.gz; the old database stays as zwcrawl.db.bak-TIME."""
+    """Rebuild ARCHIVE/zwcrawl.db from ARCHIVE/warc/; the old database stays as zwcrawl.db.bak-TIME."""
     archive_dir = Path(archive_dir)
     warc_dir = archive_dir / WARC_SUBDIR
     if not warc_dir.is_dir() or not any(warc_dir.glob("*.warc.gz")):

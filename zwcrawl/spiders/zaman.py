@@ -36,7 +36,7 @@ def parse_ids(text: str) -> range:
 
 
 def _fetched_at(meta: dict) -> str:
-    """When the page was fetched: its capture's WARC-Date, so a rebuild from the WARC files finds the same time."""
+    """When the page was fetched: its capture's WARC-Date, which a rebuild finds in the WARC files too."""
     return (meta.get("zw_capture") or {}).get("fetched_at") or utc_now()
 
 

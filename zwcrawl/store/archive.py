@@ -420,7 +420,7 @@ class Store:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Many writes as one transaction: for a bulk load (rebuild, import) into a file no one else reads yet."""
+        """Many writes as one transaction, for a bulk load (rebuild, import) into a file no one reads yet."""
         with self._write():
             self._batching = True
             try:
