@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import CrawlInfo
+from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +217,11 @@ class Ingest:
         sites: Sites | None = None,
         from_metadata: bool = False,
         workers: int | None = None,
+        writer: WarcWriter | None = None,
     ):
         self.store = store
+        # With a writer (import), each save first writes the derived record a crawl writes beside its page.
+        self.writer = writer
         self.archive_dir = Path(archive_dir)
         self.sites = sites or Sites()
         self.from_metadata = from_metadata
@@ -325,10 +328,20 @@ class Ingest:
         if canonical is None:
             self.stats.counts["not_articles"] += 1
             return
-        save = _Save(capture, canonical)
-        if self.from_metadata:
-            save.fields = fields
-        else:
+        self._save(_Save(capture, canonical, fields if self.from_metadata else None))
+
+    def save(self, capture_row: dict) -> bool:
+        """Extract and save the article page of a capture row (import); False when its URL is no article."""
+        capture = self._lookup(capture_row["warc_record_id"])
+        canonical = _canonical(self.sites, capture) if capture else None
+        if canonical is None:
+            return False
+        self._save(_Save(capture, canonical))
+        return True
+
+    def _save(self, save: _Save) -> None:
+        self._begin()
+        if save.fields is None:
             self._queue(save)
         self._saves.append(save)
         self._drain(block=False)
@@ -345,7 +358,9 @@ class Ingest:
             warc_file=row["warc_file"],
             offset=row["warc_offset"],
             length=row["warc_length"],
+            payload_digest=row["payload_digest"],
             refers_to=row["refers_to_record_id"],
+            refers_to_url=row["refers_to_url"],
             status=row["status"],
         )
         return _Capture(row["id"], record, row["crawl_id"])
@@ -354,9 +369,13 @@ class Ingest:
         record = save.capture.record
         body = record
         if record.record_type == "revisit":
-            original = self.store.capture(record.refers_to or "")
+            original = self.store.capture(record.refers_to) if record.refers_to else None
+            if original is None and record.payload_digest:
+                # Some crawlers name a revisit's original by URI and digest only, or not at all.
+                original = self.store.original(record.refers_to_url or record.url, record.payload_digest)
             if original is None or original["record_type"] != "response":
-                save.fields = {"error": f"revisit's original {record.refers_to} is not in the archive"}
+                named = record.refers_to or record.refers_to_url or record.payload_digest
+                save.fields = {"error": f"revisit's original ({named}) is not in the archive"}
                 return
             body = WarcRecord("response", "", "", "", original["warc_file"], original["warc_offset"], 0)
         job = (
@@ -405,6 +424,8 @@ class Ingest:
             record = capture.record
             self.stats.problems.append(f"{record.warc_file} offset {record.offset}: {fields['error']}")
             return
+        if self.writer is not None:
+            self._write_derived(capture, fields)
         if not fields.get("is_article"):
             site_url = classify(action.canonical)
             self._missing(capture, site_url.edition, site_url.article_id, action.canonical, "soft 404")
@@ -416,6 +437,13 @@ class Ingest:
             observed_at=capture.record.date,
         )
         self.stats.counts[f"articles/{outcome}"] += 1
+
+    def _write_derived(self, capture: _Capture, fields: dict) -> None:
+        """The record of the extracted fields beside the page, and its row, as a crawl writes them."""
+        record = capture.record
+        location = self.writer.write_metadata(record.url, record.record_id, fields)
+        self.store.add_capture(capture_row(_of_location(location, "application/json"), capture.crawl_id))
+        self.stats.counts["captures"] += 1
 
     def _missing(self, capture: _Capture, edition: str, article_id: int, url: str, reason: str) -> None:
         self.stats.counts["missing"] += 1
@@ -435,6 +463,21 @@ class _Done:
 
     def get(self) -> list:
         return self._value
+
+
+def _of_location(location: RecordLocation, content_type: str) -> WarcRecord:
+    return WarcRecord(
+        record_type=location.record_type,
+        record_id=location.record_id,
+        url=location.url,
+        date=location.date,
+        warc_file=location.warc_file,
+        offset=location.offset,
+        length=location.length,
+        concurrent_to=location.concurrent_to,
+        payload_digest=location.payload_digest,
+        content_type=content_type,
+    )
 
 
 def _result(value: dict | str) -> dict:

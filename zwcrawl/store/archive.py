@@ -217,6 +217,40 @@ class Store:
         with self._lock:
             return self._one("SELECT * FROM captures WHERE warc_record_id = ?", (record_id,))
 
+    def original(self, url: str, payload_digest: str) -> dict | None:
+        """Latest response of `url` with this payload digest: a revisit's original, found without its id."""
+        with self._lock:
+            return self._one(
+                "SELECT * FROM captures WHERE url = ? AND payload_digest = ? AND record_type = 'response'"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url, payload_digest),
+            )
+
+    def record_import(self, row: dict) -> None:
+        """Note where an imported record came from and where its copy lies."""
+        row = {**row, "warc_file": _relative_warc_file(row["warc_file"])}
+        columns, marks = ", ".join(row), ", ".join("?" for _ in row)
+        with self._write():
+            self._execute(f"INSERT INTO imported_records ({columns}) VALUES ({marks})", tuple(row.values()))
+
+    def known_record(self, record_id: str) -> bool:
+        """Whether the archive holds a record of this WARC-Record-ID already (a capture or an import)."""
+        with self._lock:
+            return bool(
+                self._one("SELECT 1 AS x FROM captures WHERE warc_record_id = ?", (record_id,))
+                or self._one("SELECT 1 AS x FROM imported_records WHERE warc_record_id = ?", (record_id,))
+            )
+
+    def unsaved_imports(self) -> list[dict]:
+        """Imported captures of HTTP 200 with no derived record beside them yet, oldest first (see import)."""
+        with self._lock:
+            return self._all(
+                "SELECT c.* FROM captures c JOIN imported_records i ON i.warc_record_id = c.warc_record_id"
+                " WHERE c.record_type IN ('response', 'revisit') AND c.status = 200 AND NOT EXISTS"
+                " (SELECT 1 FROM captures m WHERE m.concurrent_to = c.warc_record_id)"
+                " ORDER BY c.fetched_at, c.id"
+            )
+
     def last_original(self, url: str) -> dict | None:
         """The original response behind the latest response or revisit of `url`, or None if never captured."""
         with self._lock:
@@ -560,12 +594,17 @@ def _capture_row(row: dict) -> dict:
     row["fetched_at"] = _utc(row["fetched_at"], "fetched_at")
     if row.get("refers_to_date") is not None:
         row["refers_to_date"] = _utc(row["refers_to_date"], "refers_to_date")
-    warc_file = PurePosixPath(Path(row["warc_file"]).as_posix())
+    row["warc_file"] = _relative_warc_file(row["warc_file"])
+    return row
+
+
+def _relative_warc_file(name: str) -> str:
+    """A WARC file's path as stored: relative to the archive dir, never leading out of it."""
+    warc_file = PurePosixPath(Path(name).as_posix())
     # The path is joined to the archive dir by readers; it must not lead out of it.
     if warc_file.is_absolute() or ".." in warc_file.parts:
-        raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
-    row["warc_file"] = str(warc_file)
-    return row
+        raise ValueError(f"warc_file must be relative to the archive dir: {name!r}")
+    return str(warc_file)
 
 
 def _original(capture: dict | None) -> dict | None:
