@@ -237,6 +237,35 @@ def rebuild(archive: Path, from_metadata: bool, site_specs: tuple[str, ...], wor
     sys.exit(1 if result.problems else 0)
 
 
+@cli.command("import")
+@ARCHIVE_OPTION
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--site",
+    "site_specs",
+    multiple=True,
+    metavar="EDITION=BASE_URL",
+    help="The captures are of a copy of the site at BASE_URL, as in crawl.",
+)
+def import_(archive: Path, files: tuple[Path, ...], site_specs: tuple[str, ...]) -> None:
+    """Import other crawlers' WARC or WACZ files: the site's records copied, its articles extracted."""
+    from zwcrawl.importer import ImportFailed, import_files
+    from zwcrawl.site import Sites
+
+    try:
+        sites = Sites.parse(list(site_specs))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        result = import_files(archive, list(files), sites=sites)
+    except ImportFailed as exc:
+        raise click.UsageError(str(exc)) from None
+    for problem in result.problems:
+        click.echo(f"BAD {problem}")
+    click.echo(result.summary())
+    sys.exit(1 if result.problems else 0)
+
+
 @cli.group()
 def export() -> None:
     """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""

@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter
+from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, target_uri
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _facts(record, warc_file: str, offset: int) -> WarcRecord:
     return WarcRecord(
         record_type=kind,
         record_id=headers.get("WARC-Record-ID") or "",
-        url=headers.get("WARC-Target-URI") or "",
+        url=target_uri(headers.get("WARC-Target-URI")),
         date=headers.get("WARC-Date") or "",
         warc_file=warc_file,
         offset=offset,
@@ -98,7 +98,7 @@ def _facts(record, warc_file: str, offset: int) -> WarcRecord:
         concurrent_to=headers.get("WARC-Concurrent-To"),
         payload_digest=headers.get("WARC-Payload-Digest"),
         refers_to=headers.get("WARC-Refers-To"),
-        refers_to_url=headers.get("WARC-Refers-To-Target-URI"),
+        refers_to_url=target_uri(headers.get("WARC-Refers-To-Target-URI")) or None,
         refers_to_date=headers.get("WARC-Refers-To-Date"),
         status=status,
         content_type=content_type,

@@ -455,6 +455,10 @@ class Store:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Many writes as one transaction, for a bulk load (rebuild, import) into a file no one reads yet."""
+        if self._batching:
+            with self._write():  # a batch inside a batch: a savepoint of the outer one
+                yield
+            return
         with self._write():
             self._batching = True
             try:

@@ -6,7 +6,7 @@ from zwcrawl.warc.index import index_path, index_warc, merge_indexes
 from zwcrawl.warc.info import CrawlInfo, crawl_warcinfo, parse_warc_fields, read_crawl_warcinfo
 from zwcrawl.warc.reader import ScannedRecord, WarcFormatError, iter_records, scan_warc
 from zwcrawl.warc.recover import RecoveryReport, recover_archive, recover_warc
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest, target_uri
 from zwcrawl.warc.writer import WarcWriter
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "recover_warc",
     "scan_warc",
     "sha1_digest",
+    "target_uri",
 ]
