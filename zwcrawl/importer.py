@@ -70,7 +70,8 @@ class ImportResult:
             f"{c['copied']} copied ({c['captures']} HTML captures, {c['requests']} requests, "
             f"{c['not_html']} not HTML, {c['other_records']} other records of the site), "
             f"{c['known']} already in the archive, {c['other_hosts']} of other hosts left out, "
-            f"{c['warcinfo']} warcinfo left out, {len(self.problems)} bad; "
+            f"{c['warcinfo']} warcinfo left out, {c['orphans']} left out with their damaged records, "
+            f"{len(self.problems)} bad; "
             f"{saved} article captures saved ({c['articles/new']} new articles), {c['missing']} soft 404s"
         )
 
@@ -140,6 +141,8 @@ def _import_file(
             result.counts["files"] += 1
             batch: ExitStack | None = None
             try:
+                # A request (say) whose response is damaged is left out too: it would name a record not here.
+                sound = {_record_id(data) for _, data, _ in _raw_records(warc_path) if data is not None}
                 for n, (offset, data, problem) in enumerate(_raw_records(warc_path)):
                     if batch is None:
                         batch = ExitStack()
@@ -148,7 +151,7 @@ def _import_file(
                     if problem is not None:
                         result.problems.append(f"{name} offset {offset}: {problem}")
                         continue
-                    why = _copy(data, name, offset, archive_dir, store, writer, sites, crawl_id, result)
+                    why = _copy(data, name, offset, sound, store, writer, sites, crawl_id, result)
                     if why:
                         result.problems.append(f"{name} offset {offset}: {why}")
                     if n % _COMMIT_EVERY == _COMMIT_EVERY - 1:
@@ -184,6 +187,16 @@ def _warc_files(path: Path, archive_dir: Path, stack: ExitStack, result) -> Iter
             result.problems.append(f"{path}!{member}: cannot be read ({exc})")
             continue
         yield f"{path}!{member}", target
+
+
+def _record_id(record: bytes) -> str:
+    """The WARC-Record-ID of a record's bytes, read from its header alone."""
+    header = record[: record.find(b"\r\n\r\n")]
+    for line in header.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"warc-record-id":
+            return value.strip().decode("latin-1")
+    return ""
 
 
 def _raw_records(path: Path) -> Iterator[tuple[int, bytes | None, str | None]]:
@@ -253,7 +266,7 @@ def _copy(
     data: bytes,
     name: str,
     offset: int,
-    archive_dir: Path,
+    sound: set[str],
     store: Store,
     writer: WarcWriter,
     sites: Sites,
@@ -283,6 +296,10 @@ def _copy(
         return None
     if store.known_record(record_id):
         result.counts["known"] += 1
+        return None
+    concurrent = headers.get_header("WARC-Concurrent-To")
+    if concurrent and concurrent not in sound and not store.known_record(concurrent):
+        result.counts["orphans"] += 1
         return None
     date = headers.get_header("WARC-Date") or ""
     html = "html" in (content_type or "").lower() or (content_type is None and site_url.kind == "article")
