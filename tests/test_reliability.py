@@ -233,6 +233,9 @@ BAD_INPUTS = [
     (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
     (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
     (["rebuild", "--workers", "0"], "Invalid value for '--workers'", 2),
+    (["import", "{missing}"], "no such file", 2),
+    (["import"], "Missing argument 'FILES...'", 2),
+    (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
 

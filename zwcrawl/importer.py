@@ -9,16 +9,18 @@ archive (by its WARC-Record-ID) is skipped, so importing a file twice adds nothi
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 import shutil
 import tempfile
+import uuid
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -27,7 +29,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from zwcrawl import __version__
-from zwcrawl.ingest import Ingest, WarcRecord, capture_row, read_warc
+from zwcrawl.ingest import PROVENANCE_URI, Ingest, WarcRecord, capture_row, imported_capture, read_warc
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, Store
@@ -39,6 +41,7 @@ from zwcrawl.warc import (
     read_crawl_warcinfo,
     recover_archive,
     scan_warc,
+    sha1_digest,
     target_uri,
 )
 from zwcrawl.warc._fs import sync_dir
@@ -140,6 +143,7 @@ def _import_file(
         for name, warc_path in _warc_files(path, archive_dir, stack, result):
             result.counts["files"] += 1
             batch: ExitStack | None = None
+            noted: list[list] = []  # provenance of the copies since the last commit
             try:
                 # A request (say) whose response is damaged is left out too: it would name a record not here.
                 sound = {_record_id(data) for _, data, _ in _raw_records(warc_path) if data is not None}
@@ -151,16 +155,18 @@ def _import_file(
                     if problem is not None:
                         result.problems.append(f"{name} offset {offset}: {problem}")
                         continue
-                    why = _copy(data, name, offset, sound, store, writer, sites, crawl_id, result)
+                    why = _copy(data, name, offset, sound, store, writer, sites, crawl_id, result, noted)
                     if why:
                         result.problems.append(f"{name} offset {offset}: {why}")
                     if n % _COMMIT_EVERY == _COMMIT_EVERY - 1:
+                        _write_provenance(name, noted, store, writer, crawl_id)
                         batch.close()
                         batch = None
             except OSError as exc:
                 result.problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
             finally:
                 if batch is not None:
+                    _write_provenance(name, noted, store, writer, crawl_id)
                     batch.close()
 
 
@@ -272,6 +278,7 @@ def _copy(
     sites: Sites,
     crawl_id: int,
     result,
+    noted: list[list],
 ) -> str | None:
     """Copy one record if it is the site's and new here, with its rows; returns why it is bad, if it is."""
     try:
@@ -302,9 +309,8 @@ def _copy(
         result.counts["orphans"] += 1
         return None
     date = headers.get_header("WARC-Date") or ""
-    html = "html" in (content_type or "").lower() or (content_type is None and site_url.kind == "article")
     row = None
-    if record_type in _HTTP_RECORDS and status is not None and html:
+    if record_type in _HTTP_RECORDS:
         fields = WarcRecord(
             record_type=record_type,
             record_id=record_id,
@@ -320,7 +326,7 @@ def _copy(
             status=status,
             content_type=content_type,
         )
-        row = capture_row(fields, crawl_id)
+        row = capture_row(fields, crawl_id) if imported_capture(fields, sites) else None
     warc_file, warc_offset, warc_length = writer.copy_record(data)
     try:
         with store.batch():
@@ -344,6 +350,7 @@ def _copy(
         # A date or URL the archive cannot hold: the copy stays (a note for verify), the record is reported.
         return f"copied but not recorded ({exc})"
     result.counts["copied"] += 1
+    noted.append([record_id, record_type, url, offset])
     if row is not None:
         result.counts["captures"] += 1
     elif record_type == "request":
@@ -353,6 +360,24 @@ def _copy(
     else:
         result.counts["other_records"] += 1
     return None
+
+
+def _write_provenance(name: str, noted: list[list], store: Store, writer: WarcWriter, crawl_id: int) -> None:
+    """A metadata record of where the copies just made came from, from which `rebuild` restores them."""
+    if not noted:
+        return
+    body = json.dumps({"source_file": name, "records": noted}, ensure_ascii=False).encode("utf-8")
+    record_id = f"<urn:uuid:{uuid.uuid4()}>"
+    date = _now()
+    head = (
+        f"WARC/1.1\r\nWARC-Type: metadata\r\nWARC-Record-ID: {record_id}\r\nWARC-Date: {date}\r\n"
+        f"WARC-Target-URI: {PROVENANCE_URI}\r\nContent-Type: application/json\r\n"
+        f"WARC-Block-Digest: {sha1_digest(body)}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    warc_file, offset, length = writer.copy_record(head.encode("utf-8") + body + b"\r\n\r\n")
+    record = WarcRecord("metadata", record_id, PROVENANCE_URI, date, warc_file, offset, length)
+    store.add_capture(capture_row(replace(record, content_type="application/json"), crawl_id))
+    noted.clear()
 
 
 def _recover(archive_dir: Path, store: Store) -> None:

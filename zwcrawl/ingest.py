@@ -29,6 +29,8 @@ from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, target_uri
 
 logger = logging.getLogger(__name__)
 
+# The Target-URI of the metadata records in which an import says where its copies came from.
+PROVENANCE_URI = "urn:zwcrawl:imported-records"
 _HTTP_RECORDS = ("response", "revisit")
 _DERIVED_RECORDS = ("metadata", "resource")
 _ABSENT = (404, 410)  # an article answered with these is missing, as a crawl records it
@@ -117,6 +119,16 @@ _TYPES = {
     int(WarcRecordType.conversion): "conversion",
     int(WarcRecordType.continuation): "continuation",
 }
+
+
+def imported_capture(record: WarcRecord, sites: Sites) -> bool:
+    """Whether an imported record gets a capture row: a response or revisit of an HTML page of the site."""
+    if record.record_type not in _HTTP_RECORDS or record.status is None:
+        return False
+    if "html" in (record.content_type or "").lower():
+        return True
+    site_url = sites.classify(record.url)  # a revisit may carry no headers: an article page is HTML
+    return record.content_type is None and site_url is not None and site_url.kind == "article"
 
 
 def capture_row(record: WarcRecord, crawl_id: int) -> dict:
@@ -236,6 +248,8 @@ class Ingest:
             # fork: the workers start at once with the extractor imported; they never touch the database.
             self._pool = multiprocessing.get_context("fork").Pool(self._workers)
         self._rows = 0
+        self._imports: set[int] = set()  # crawls that are imports: only HTML captures have rows there
+        self._copies: dict[str, WarcRecord] = {}  # an import's copies since its last provenance record
         self._transaction: ExitStack | None = None
 
     def __enter__(self) -> Ingest:
@@ -261,6 +275,8 @@ class Ingest:
         options = info.options
         if options is not None and options.get("sites"):
             self.sites = Sites({**options["sites"], **self.sites.bases})
+        if options is not None and options.get("import"):
+            self._imports.add(info.crawl_id)
         return self.store.start_crawl(options, info.started_at or first_date, crawl_id=info.crawl_id)
 
     # Records
@@ -269,10 +285,14 @@ class Ingest:
         """Take one record, in WARC order, of the given crawl."""
         kind = record.record_type
         self.stats.counts[f"records/{kind}"] += 1
+        if crawl_id in self._imports and kind != "warcinfo":
+            self._copies[record.record_id] = record
         if kind in _HTTP_RECORDS:
             self._http(record, crawl_id)
         elif kind in _DERIVED_RECORDS and record.concurrent_to:
             self._derived(record, crawl_id)
+        elif kind == "metadata" and record.url == PROVENANCE_URI:
+            self._provenance(record, crawl_id)
         self._rows += 1
         if self._rows % _COMMIT_EVERY == 0:
             self._commit()
@@ -297,6 +317,8 @@ class Ingest:
             self._transaction = transaction
 
     def _http(self, record: WarcRecord, crawl_id: int) -> None:
+        if crawl_id in self._imports and not imported_capture(record, self.sites):
+            return
         self._begin()
         capture_id = self.store.add_capture(capture_row(record, crawl_id))
         self.stats.counts["captures"] += 1
@@ -329,6 +351,30 @@ class Ingest:
             self.stats.counts["not_articles"] += 1
             return
         self._save(_Save(capture, canonical, fields if self.from_metadata else None))
+
+    def _provenance(self, record: WarcRecord, crawl_id: int) -> None:
+        """An import's note of where its copies came from: its row, and imported_records again."""
+        self._begin()
+        self.store.add_capture(capture_row(record, crawl_id))
+        self.stats.counts["captures"] += 1
+        try:
+            note = json.loads(record.block or b"")
+            entries = [(str(note["source_file"]), *entry) for entry in note["records"]]
+        except (ValueError, KeyError, TypeError):
+            self.stats.problems.append(f"{record.warc_file} offset {record.offset}: unreadable import note")
+            return
+        for source_file, record_id, record_type, url, source_offset in entries:
+            copy = self._copies.get(record_id)
+            if copy is None:
+                continue
+            self.store.record_import(
+                {
+                    "warc_record_id": record_id, "record_type": record_type, "url": url,
+                    "source_file": source_file, "source_offset": source_offset, "warc_file": copy.warc_file,
+                    "warc_offset": copy.offset, "warc_length": copy.length, "crawl_id": crawl_id,
+                }
+            )  # fmt: skip
+        self._copies.clear()
 
     def save(self, capture_row: dict) -> bool:
         """Extract and save the article page of a capture row (import); False when its URL is no article."""
