@@ -163,8 +163,9 @@ def extract_pages(jobs: list[tuple]) -> list[dict | str]:
 
 def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int) -> dict | str:
     try:
-        content_type = _read_record(path, offset)[0]
-        body = _read_record(body_path, body_offset)[1]
+        content_type, body = _read_record(path, offset)
+        if (body_path, body_offset) != (path, offset):
+            body = _read_record(body_path, body_offset)[1]  # a revisit: the body is its original's
         charset = _charset(content_type)
         return ArticlePage(url, decode_html(body, charset)).to_item()
     except Exception as exc:  # noqa: BLE001 - one bad page is reported, never the end of a rebuild
