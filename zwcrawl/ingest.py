@@ -249,6 +249,7 @@ class Ingest:
             # fork: the workers start at once with the extractor imported; they never touch the database.
             self._pool = multiprocessing.get_context("fork").Pool(self._workers)
         self._rows = 0
+        self._sites: dict[int, Sites] = {}  # where each crawl read the site, from its warcinfo
         self._imports: set[int] = set()  # crawls that are imports: only HTML captures have rows there
         self._copies: dict[str, WarcRecord] = {}  # an import's copies since its last provenance record
         self._transaction: ExitStack | None = None
@@ -275,10 +276,14 @@ class Ingest:
         """The crawl row a file's warcinfo names, made when first seen; returns its id."""
         options = info.options
         if options is not None and options.get("sites"):
-            self.sites = Sites({**options["sites"], **self.sites.bases})
+            # Each crawl its own copies (crawls may have read different ports); --site given here wins.
+            self._sites[info.crawl_id] = Sites({**options["sites"], **self.sites.bases})
         if options is not None and options.get("import"):
             self._imports.add(info.crawl_id)
         return self.store.start_crawl(options, info.started_at or first_date, crawl_id=info.crawl_id)
+
+    def _sites_of(self, crawl_id: int) -> Sites:
+        return self._sites.get(crawl_id, self.sites)
 
     # Records
 
@@ -318,7 +323,7 @@ class Ingest:
             self._transaction = transaction
 
     def _http(self, record: WarcRecord, crawl_id: int) -> None:
-        if crawl_id in self._imports and not imported_capture(record, self.sites):
+        if crawl_id in self._imports and not imported_capture(record, self._sites_of(crawl_id)):
             return
         self._begin()
         capture_id = self.store.add_capture(capture_row(record, crawl_id))
@@ -328,7 +333,7 @@ class Ingest:
         if len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
         if record.status in _ABSENT:
-            site_url = self.sites.classify(record.url)
+            site_url = self._sites_of(crawl_id).classify(record.url)
             if site_url is not None and site_url.kind == "article":
                 self._saves.append(("missing", capture, site_url, "not found"))
 
@@ -347,7 +352,9 @@ class Ingest:
                 "a record with no capture here"
             )
             return
-        canonical = canonical_article_url(str(fields.get("url") or "")) or _canonical(self.sites, capture)
+        canonical = canonical_article_url(str(fields.get("url") or "")) or _canonical(
+            self._sites_of(capture.crawl_id), capture
+        )
         if canonical is None:
             self.stats.counts["not_articles"] += 1
             return
@@ -380,7 +387,7 @@ class Ingest:
     def save(self, capture_row: dict) -> bool:
         """Extract and save the article page of a capture row (import); False when its URL is no article."""
         capture = self._lookup(capture_row["warc_record_id"])
-        canonical = _canonical(self.sites, capture) if capture else None
+        canonical = _canonical(self._sites_of(capture.crawl_id), capture) if capture else None
         if canonical is None:
             return False
         self._save(_Save(capture, canonical))
