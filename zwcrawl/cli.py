@@ -207,25 +207,26 @@ def export() -> None:
 
 
 def _summary(archive: Path, result) -> None:
-    stats = result.stats
+    stats = result.stats  # the crawl row's figures: crawler.stats' zwcrawl/ keys
+    failures, parse_errors = stats.get("failures", 0), stats.get("parse_errors", 0)
     click.echo(
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{stats.get('failures', 0)} failed fetches"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
     )
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
-    if stats.get("failures") and result.crawl_id is not None:
+    if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:
-    """The first failed fetches of a crawl, so a run that archived nothing says why at once."""
+    """The first failures of a crawl, so a run that archived nothing says why at once."""
     from zwcrawl.store import Store
 
     with Store(archive / "zwcrawl.db", read_only=True) as store:
         failures = store.failures(crawl_id, most + 1)
-    click.echo(f"failed fetches (all in the failures table, crawl_id {crawl_id}):")
+    click.echo(f"failures (all in the failures table, crawl_id {crawl_id}):")
     for failure in failures[:most]:
         click.echo(f"  {failure['url']}: {failure['reason']}")
     if len(failures) > most:
