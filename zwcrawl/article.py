@@ -23,6 +23,11 @@ def _stored(kind: Stored, default: Any = None, **extra: Any) -> Any:
     return field(default=default, metadata=metadata)
 
 
+def _column() -> Any:
+    """An editorial column of `articles`."""
+    return _stored("column")
+
+
 @dataclass
 class Comment:
     """A reader's comment as printed under an article."""
@@ -46,20 +51,20 @@ class Article:
 
     article_id: int | None = _stored("key")
     edition: str | None = _stored("key")
-    url: str = _stored("column", "")
+    url: str = _stored("column", "")  # canonical, on the real origin
     is_article: bool = _stored("page", False)
-    headline: str | None = _stored("column")
-    kind: str | None = _stored("column")
-    section_id: int | None = _stored("column")
-    section: str | None = _stored("column")
-    published: str | None = _stored("column")
-    body: str | None = _stored("column")
-    source: str | None = _stored("column")
+    headline: str | None = _column()
+    kind: str | None = _column()
+    section_id: int | None = _column()
+    section: str | None = _column()
+    published: str | None = _column()
+    body: str | None = _column()
+    source: str | None = _column()
     authors: list[str] = _stored("people", [], role="author")
     translators: list[str] = _stored("people", [], role="translator")
-    dateline: str | None = _stored("column")
-    with_agencies: bool | None = _stored("column")
-    byline: str | None = _stored("column")
+    dateline: str | None = _column()
+    with_agencies: bool | None = _column()
+    byline: str | None = _column()
     likes: int | None = _stored("counter")
     dislikes: int | None = _stored("counter")
     comments_count: int | None = _stored("counter")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from zwcrawl.archive import Archive
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
 from zwcrawl.store import DB_NAME, Store
+from zwcrawl.wire import is_loopback
 
 
 class CrawlError(Exception):
@@ -46,16 +46,6 @@ class CrawlResult:
         return {"finished": 0, "interrupted": 130}.get(self.status, 1)
 
 
-def _is_loopback(base: str) -> bool:
-    host = urlsplit(base).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def crawl_settings(
     archive_dir: Path,
     sites: Sites,
@@ -73,7 +63,10 @@ def crawl_settings(
     settings.set("ZW_PROGRESS", progress, priority="project")
     settings.set("LOG_FILE", str(log_file), priority="project")
     settings.set("LOG_LEVEL", "INFO", priority="project")
-    if all(edition in sites.bases and _is_loopback(sites.bases[edition]) for edition in editions):
+    if all(
+        edition in sites.bases and is_loopback(urlsplit(sites.bases[edition]).hostname or "")
+        for edition in editions
+    ):
         # A copy on this machine is crawled at full speed: the delays protect the live site.
         settings.set("DOWNLOAD_DELAY", 0, priority="project")
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
@@ -98,7 +91,7 @@ def run_crawl(
     *,
     editions: tuple[str, ...],
     sites: Sites,
-    ids: str | None = None,
+    ids: range | None = None,
     refresh: bool = False,
     full: bool = False,
     overrides: list[str] | None = None,

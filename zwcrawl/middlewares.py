@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -20,6 +19,7 @@ from zwcrawl.archive import Archive
 from zwcrawl.items import FetchFailed
 from zwcrawl.site import FETCHABLE_KINDS, Sites
 from zwcrawl.warc import Exchange
+from zwcrawl.wire import reason_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def exchange_of(request, response) -> Exchange:
         request_headers=request_headers,
         request_body=request.body or b"",
         status=response.status,
-        reason=_reason(response.status),
+        reason=reason_phrase(response.status),
         response_headers=_header_pairs(response.headers),
         body=response.body,
         fetched_at=request.meta.get("zw_sent_at") or datetime.now(UTC),
@@ -242,13 +242,6 @@ def _header_pairs(headers) -> list[tuple[str, str]]:
         for name, values in headers.items()
         for value in values
     ]
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 class ParseErrorMiddleware:

@@ -30,7 +30,7 @@ def parse_ids(text: str) -> range:
     """Read an id range `FROM-TO` (inclusive); ValueError with a one-line reason otherwise."""
     low, sep, high = text.partition("-")
     if not (sep and low.strip().isdigit() and high.strip().isdigit()) or int(low) > int(high):
-        raise ValueError(f"--ids {text!r}: expected FROM-TO with FROM <= TO, e.g. 34400-34520")
+        raise ValueError(f"{text!r}: expected FROM-TO with FROM <= TO, e.g. 34400-34520")
     return range(int(low), int(high) + 1)
 
 
@@ -50,7 +50,8 @@ class ZamanSpider(scrapy.Spider):
         if unknown or not chosen:
             raise ValueError(f"unknown edition {', '.join(unknown) or '(none)'}: choose from en, ar")
         self.editions = tuple(dict.fromkeys(chosen))
-        self.ids = parse_ids(ids) if ids else None
+        # A range from the command line (read once by its --ids type), or `-a ids=FROM-TO` text from Scrapy's.
+        self.ids = ids if isinstance(ids, range) else parse_ids(ids) if ids else None
         if self.ids is not None and len(self.editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
         self.refresh = _flag(refresh)

@@ -11,7 +11,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from zwcrawl.article import Article, Comment
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
+from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
 
@@ -544,11 +545,11 @@ def _capture_row(row: dict) -> dict:
     row["fetched_at"] = _utc(row["fetched_at"], "fetched_at")
     if row.get("refers_to_date") is not None:
         row["refers_to_date"] = _utc(row["refers_to_date"], "refers_to_date")
-    warc_file = PurePosixPath(Path(row["warc_file"]).as_posix())
     # The path is joined to the archive dir by readers; it must not lead out of it.
-    if warc_file.is_absolute() or ".." in warc_file.parts:
+    warc_file = inside_archive(str(row["warc_file"]))
+    if warc_file is None:
         raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
-    row["warc_file"] = str(warc_file)
+    row["warc_file"] = warc_file
     return row
 
 
