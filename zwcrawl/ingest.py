@@ -167,7 +167,11 @@ def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int)
         if (body_path, body_offset) != (path, offset):
             body = _read_record(body_path, body_offset)[1]  # a revisit: the body is its original's
         charset = _charset(content_type)
-        return ArticlePage(url, decode_html(body, charset)).to_item()
+        article = ArticlePage(url, decode_html(body, charset)).to_item()
+        fields = article.to_dict()  # the JSON form, as a metadata record holds it
+        if not article.is_article:
+            fields["not_found"] = article.not_found  # whether the site said so: a soft 404, not a parse error
+        return fields
     except Exception as exc:  # noqa: BLE001 - one bad page is reported, never the end of a rebuild
         return f"{type(exc).__name__}: {exc}"
 
@@ -477,6 +481,14 @@ class Ingest:
         if "error" in fields:
             record = capture.record
             self.stats.problems.append(f"{record.warc_file} offset {record.offset}: {fields['error']}")
+            return
+        # A metadata record (written before the crawl told a soft 404 from a parse error) was a soft 404.
+        not_found = fields.pop("not_found", True)
+        if not fields.get("is_article") and not not_found:
+            # As a crawl does: neither an article nor the site's "not found" page is never a missing id.
+            record = capture.record
+            self.stats.problems.append(f"{record.warc_file} offset {record.offset}: not an article page, nor "
+                                       "the site's not-found page")  # fmt: skip
             return
         if self.writer is not None:
             self._write_derived(capture, fields)

@@ -260,6 +260,18 @@ def _people_views(db: Database) -> None:
         )
 
 
+@MIGRATIONS(name="0004_failure_captures")
+def _failure_captures(db: Database) -> None:
+    """A page zwcrawl could not read names its capture, so `rebuild` can read it again once fixed."""
+    # SQLite appends an added column after the table's last line as ", name ...": the comment must end
+    # before the column's last token, or it would swallow the closing parenthesis.
+    db.execute(
+        "ALTER TABLE failures ADD COLUMN capture_id INTEGER"
+        "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
+        "    REFERENCES captures(id)"
+    )
+
+
 @MIGRATIONS(name="0030_imported_records")
 def _imported_records(db: Database) -> None:
     """Where each record `zwcrawl import` brought in came from: a second import of a file adds nothing."""
