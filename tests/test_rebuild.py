@@ -163,6 +163,9 @@ def test_a_rebuild_waits_for_no_crawl_it_refuses_to_run_beside_one(crawled, tmp_
     assert (archive / "zwcrawl.db").read_bytes() == before
 
 
+ARTICLE = "https://en.zamanalwsl.net/news/article/34489"
+
+
 def _page(article_id: int, headline: str) -> bytes:
     template = (FIXTURES / "zwsite/en.zamanalwsl.net/news/article/34489.html").read_text()
     return template.replace("34489", str(article_id)).encode()
@@ -197,3 +200,24 @@ def test_a_rebuild_extracts_with_todays_extractor_unless_told_from_metadata(tmp_
     then = zwcrawl("rebuild", "--archive", archive, "--from-metadata")
     assert then.returncode == 0, then.stdout + then.stderr
     assert rows(db, "select headline from articles") == [("What an old extractor read",)]
+
+
+def test_a_page_the_crawl_could_not_read_is_read_again_by_a_rebuild(tmp_path):
+    """A parse error leaves the response without a metadata record; today's extractor may read it."""
+    archive = tmp_path / "archive"
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with WarcWriter(archive, info=crawl_warcinfo(1, "2026-01-02T03:04:00Z", {}), clock=lambda: when) as w:
+        exchange = Exchange(
+            url=ARTICLE, method="GET", request_headers=[("Host", "en.zamanalwsl.net")], request_body=b"",
+            status=200, reason="OK", response_headers=[("Content-Type", "text/html; charset=utf-8")],
+            body=_page(34489, ""), fetched_at=when,
+        )  # fmt: skip
+        w.write_exchange(exchange)
+        cut = Exchange(**{**exchange.__dict__, "url": ARTICLE[:-2] + "90", "body": _page(34490, "")[:2000]})
+        w.write_exchange(cut)  # cut short: a crawl fetched it again, and so it stays unsaved
+    result = zwcrawl("rebuild", "--archive", archive)
+    assert result.returncode == 0, result.stdout + result.stderr
+    db = archive / "zwcrawl.db"
+    expected = json.loads((FIXTURES / "zwsite/expected/en/34489.json").read_text())["headline"]
+    assert rows(db, "select article_id, headline from articles") == [(34489, expected)]
+    assert rows(db, "select count(*) from missing") == [(0,)]

@@ -13,6 +13,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sqlite3
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -167,8 +168,10 @@ def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int)
         if (body_path, body_offset) != (path, offset):
             body = _read_record(body_path, body_offset)[1]  # a revisit: the body is its original's
         charset = _charset(content_type)
-        article = ArticlePage(url, decode_html(body, charset)).to_item()
+        page = ArticlePage(url, decode_html(body, charset))
+        article = page.to_item()
         fields = article.to_dict()  # the JSON form, as a metadata record holds it
+        fields["whole"] = page.whole  # a page cut short is taken only where the crawl took it
         if not article.is_article:
             fields["not_found"] = article.not_found  # whether the site said so: a soft 404, not a parse error
         return fields
@@ -202,6 +205,7 @@ class _Capture:
     capture_id: int
     record: WarcRecord
     crawl_id: int
+    derived: bool = False  # a derived record named it: the crawl saved it there
 
 
 @dataclass
@@ -211,6 +215,7 @@ class _Save:
     capture: _Capture
     canonical: str
     fields: dict | None = None
+    unread: bool = False  # a page the crawl did not save (a parse error): saved now only if now read
     batch: object | None = None
     index: int = 0
 
@@ -309,6 +314,8 @@ class Ingest:
 
     def finish(self) -> IngestStats:
         """Send the last pages, save every article still waiting, and commit."""
+        while self._recent:
+            self._unread(self._recent.popitem(last=False)[1])
         self._send()
         self._drain(block=True)
         self._commit()
@@ -335,11 +342,19 @@ class Ingest:
         capture = _Capture(capture_id, record, crawl_id)
         self._recent[record.record_id] = capture
         if len(self._recent) > _RECENT:
-            self._recent.popitem(last=False)
+            self._unread(self._recent.popitem(last=False)[1])
         if record.status in _ABSENT:
             site_url = self._sites_of(crawl_id).classify(record.url)
             if site_url is not None and site_url.kind == "article":
                 self._saves.append(("missing", capture, site_url, "not found"))
+
+    def _unread(self, capture: _Capture) -> None:
+        """An article page no derived record named (the crawl could not read it): try today's extractor."""
+        if capture.derived or capture.record.status != 200 or self.from_metadata:
+            return
+        canonical = _canonical(self._sites_of(capture.crawl_id), capture)
+        if canonical is not None:
+            self._save(_Save(capture, canonical, unread=True))
 
     def _derived(self, record: WarcRecord, crawl_id: int) -> None:
         """A record derived from a capture: its row, then (for an article's fields) the article's save."""
@@ -350,6 +365,8 @@ class Ingest:
         if fields is None:
             return
         capture = self._recent.get(record.concurrent_to) or self._lookup(record.concurrent_to)
+        if capture is not None:
+            capture.derived = True
         if capture is None:
             self.stats.problems.append(
                 f"{record.warc_file} offset {record.offset}: fields of {record.concurrent_to}, "
@@ -484,6 +501,11 @@ class Ingest:
             return
         # A metadata record (written before the crawl told a soft 404 from a parse error) was a soft 404.
         not_found = fields.pop("not_found", True)
+        whole = fields.pop("whole", True)
+        if action.unread and not (whole and fields.get("is_article")):
+            # Still unreadable, or cut short (the crawl fetched it again): as the crawl left it, unsaved.
+            self.stats.counts["unread_pages"] += 1
+            return
         if not fields.get("is_article") and not not_found:
             # As a crawl does: neither an article nor the site's "not found" page is never a missing id.
             record = capture.record
@@ -496,12 +518,18 @@ class Ingest:
             site_url = classify(action.canonical)
             self._missing(capture, site_url.edition, site_url.article_id, action.canonical, "soft 404")
             return
-        outcome = self.store.save_article(
-            fields,
-            crawl_id=capture.crawl_id,
-            capture_id=capture.capture_id,
-            observed_at=capture.record.date,
-        )
+        try:
+            outcome = self.store.save_article(
+                fields,
+                crawl_id=capture.crawl_id,
+                capture_id=capture.capture_id,
+                observed_at=capture.record.date,
+            )
+        except (ValueError, TypeError, OverflowError, sqlite3.Error) as exc:
+            # What the store refuses (an id beyond SQLite's integers, say) is reported; the rest goes on.
+            record = capture.record
+            self.stats.problems.append(f"{record.warc_file} offset {record.offset}: not stored ({exc})")
+            return
         self.stats.counts[f"articles/{outcome}"] += 1
 
     def _write_derived(self, capture: _Capture, fields: dict) -> None:
