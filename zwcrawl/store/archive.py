@@ -18,6 +18,7 @@ from urllib.parse import quote
 from sqlite_utils import Database
 
 from zwcrawl.article import Article, Comment
+from zwcrawl.site import classify
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
@@ -312,6 +313,7 @@ class Store:
                     (*key, observed_at, fields["headline"], fields["body"], capture_id, *key),
                 )
             self._execute("DELETE FROM missing WHERE edition = ? AND article_id = ?", key)
+            self._execute("DELETE FROM redirects WHERE edition = ? AND article_id = ?", key)
         return result
 
     def record_missing(
@@ -333,6 +335,29 @@ class Store:
                 " crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
                 (edition, article_id, url, status, reason, crawl_id, _utc(checked_at, "checked_at")),
             )
+
+    def record_redirect(
+        self, edition: str, article_id: int, url: str, status: int, target_url: str, crawl_id: int, at: str
+    ) -> None:
+        """Record that the site answered an article id with a redirect to another page."""
+        target = classify(target_url)
+        is_article = target is not None and target.kind == "article"
+        row = (
+            edition, article_id, url, status, target_url, target.edition if is_article else None,
+            target.article_id if is_article else None, crawl_id, _utc(at, "checked_at"),
+        )  # fmt: skip
+        with self._write():
+            self._execute(
+                "INSERT OR REPLACE INTO redirects (edition, article_id, url, status, target_url,"
+                " target_edition, target_article_id, crawl_id, checked_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+
+    def redirected_ids(self, edition: str) -> set[int]:
+        """Ids of the edition the site last answered with a redirect to another page."""
+        with self._lock:
+            rows = self._execute("SELECT article_id FROM redirects WHERE edition = ?", (edition,))
+            return {row[0] for row in rows}
 
     def missing_ids(self, edition: str) -> set[int]:
         """Ids of the edition the site last answered as absent."""
