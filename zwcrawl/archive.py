@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +16,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from zwcrawl import __version__
+from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock
 from zwcrawl.store import DB_NAME, Store
@@ -31,7 +35,12 @@ logger = logging.getLogger(__name__)
 STATS_PREFIX = "zwcrawl/"  # the crawl's own figures in crawler.stats; the crawl row keeps them unprefixed
 
 # How Scrapy's close reasons read in the crawls table; any other reason is a crawl stopped short.
-_END_STATUS = {"finished": "finished", "shutdown": "interrupted", "archive_unavailable": "failed"}
+_END_STATUS = {
+    "finished": "finished",
+    "shutdown": "interrupted",
+    "disk_full": "interrupted",
+    "archive_unavailable": "failed",
+}
 
 
 def utc_now() -> str:
@@ -46,6 +55,14 @@ class Known:
     archived: dict[str, set[int]]  # article ids in the archive
     missing: dict[str, set[int]]  # article ids the site last answered as absent, or redirected elsewhere
     walked: dict[str, set[int]]  # section ids some crawl walked to the end
+
+
+def _what_filled(exc: BaseException, directory: Path) -> tuple[str, object]:
+    """What a full-disk error was writing, and where, for the user's line."""
+    filename = getattr(exc, "filename", None)
+    if filename is not None:
+        return ("a WARC record" if "/warc/" in str(filename) else "a file"), filename
+    return "the database", directory / DB_NAME
 
 
 def crawl_figures(stats: StatsCollector) -> dict:
@@ -70,6 +87,7 @@ class Archive:
         self.store: Store | None = None
         self.writer: WarcWriter | None = None
         self.open_error: str | None = None  # one line for the user when the archive could not be opened
+        self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -86,8 +104,32 @@ class Archive:
 
     @property
     def is_open(self) -> bool:
-        """Whether the archive is open for writing."""
-        return self.store is not None
+        """Whether the archive is open for writing (not once the disk filled: nothing more is written)."""
+        return self.store is not None and self.stop_error is None
+
+    @contextlib.contextmanager
+    def writing(self, where: str, path: object) -> Iterator[None]:
+        """Stop the crawl, saying where, when the disk fills inside the block (DiskFull is raised)."""
+        try:
+            yield
+        except DiskFull:
+            raise
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self.disk_full(where, path)
+            raise DiskFull(self.stop_error) from exc
+
+    def disk_full(self, where: str, path: object) -> None:
+        """Remember the first full-disk line and close the spider; what was written before stays."""
+        if self.stop_error is not None:
+            return
+        self.stop_error = disk_full_message(where, path)
+        with contextlib.suppress(Exception):
+            logger.error("%s", self.stop_error)  # the log may be on the full disk too
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            engine.close_spider_async(reason="disk_full")
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -96,10 +138,20 @@ class Archive:
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
         except (ArchiveBusy, OSError) as exc:
-            self._refuse(str(exc) if isinstance(exc, ArchiveBusy) else f"cannot open the archive: {exc}")
+            self._refuse(self._open_error_line(exc))
         except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
-            logger.exception("cannot open the archive")
-            self._refuse(f"cannot open the archive: {exc or type(exc).__name__}")
+            if not is_disk_full(exc):
+                logger.exception("cannot open the archive")
+            self._refuse(self._open_error_line(exc))
+
+    def _open_error_line(self, exc: Exception) -> str:
+        if isinstance(exc, ArchiveBusy):
+            return str(exc)
+        if is_disk_full(exc):
+            return disk_full_message(*_what_filled(exc, self.directory))
+        if isinstance(exc, OSError):
+            return f"cannot open the archive: {exc}"
+        return f"cannot open the archive: {exc or type(exc).__name__}"
 
     def _refuse(self, message: str) -> None:
         self.open_error = message
@@ -132,6 +184,7 @@ class Archive:
                     report.path.name, report.kept_records, report.set_aside_bytes, report.problem,
                     report.set_aside_path,
                 )  # fmt: skip
+        self._watch_log_files()
         self.store = Store(self.directory / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())
@@ -147,17 +200,53 @@ class Archive:
         )
 
     def close(self, status: str | None) -> None:
-        """Close the WARC file (indexing it), finish the crawl row and release the lock."""
-        if self.writer is not None:
-            self.writer.close()
-            merge_indexes(self.directory / "warc")
-            self.writer = None
-        if self.store is not None:
-            if self.crawl_id is not None and status is not None:
-                self.store.finish_crawl(self.crawl_id, status, self.figures(), utc_now())
-            self.store.close()
-            self.store = None
-        self._lock.release()
+        """Close the WARC file (indexing it), finish the crawl row and release the lock.
+
+        On a full disk each step is tried on its own: an index left unwritten is made again by the next
+        crawl's recovery, a crawl row left 'running' is marked interrupted by the next crawl."""
+        writer, store = self.writer, self.store
+        self.writer = self.store = None
+        try:
+            if writer is not None:
+                with self._unless_full("the CDXJ index", self.directory / "warc"):
+                    writer.close()
+                with self._unless_full("the CDXJ index", self.directory / "warc" / "index.cdxj"):
+                    merge_indexes(self.directory / "warc")
+            if store is not None:
+                if self.crawl_id is not None and status is not None:
+                    if self.stop_error is not None:
+                        status = "interrupted"  # the disk filled, even if only while indexing at the end
+                    with self._unless_full("the database", self.directory / DB_NAME):
+                        store.finish_crawl(self.crawl_id, status, self.figures(), utc_now())
+                store.close()
+        finally:
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def _unless_full(self, where: str, path: object) -> Iterator[None]:
+        """Closing on a full disk: note it (once) and go on with the next step."""
+        try:
+            yield
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            if self.stop_error is None:
+                self.stop_error = disk_full_message(where, path)
+
+    def _watch_log_files(self) -> None:
+        """A log line the full disk refuses stops the crawl too, instead of a traceback on stderr."""
+        for handler in logging.getLogger().handlers:
+            filename = getattr(handler, "baseFilename", None)
+            if filename is None:
+                continue
+
+            def handle_error(record, handler=handler, filename=filename) -> None:
+                if is_disk_full(sys.exc_info()[1]):
+                    self.disk_full("a log line", filename)
+                else:
+                    logging.Handler.handleError(handler, record)
+
+            handler.handleError = handle_error
 
     def known(self, editions: tuple[str, ...]) -> Known:
         """What the archive holds for the editions now (ask at the start of a crawl)."""
@@ -195,23 +284,27 @@ class Archive:
             if previous
             else None
         )
-        _request, response = self.writer.write_exchange(exchange, original)
+        with self.writing("a WARC record", self.directory / "warc"):
+            _request, response = self.writer.write_exchange(exchange, original)
         content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
-        capture_id = self.store.add_capture(
-            self._capture_row(response, status=exchange.status, content_type=content_type)
-        )
+        with self.writing("the database", self.directory / DB_NAME):
+            capture_id = self.store.add_capture(
+                self._capture_row(response, status=exchange.status, content_type=content_type)
+            )
         self.count("pages")
         self.count(f"records/{response.record_type}")
         return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
-        location = self.writer.write_metadata(url, concurrent_to, fields)
-        return self.store.add_capture(
-            self._capture_row(
-                location, status=None, content_type="application/json", concurrent_to=concurrent_to
+        with self.writing("a WARC record", self.directory / "warc"):
+            location = self.writer.write_metadata(url, concurrent_to, fields)
+        with self.writing("the database", self.directory / DB_NAME):
+            return self.store.add_capture(
+                self._capture_row(
+                    location, status=None, content_type="application/json", concurrent_to=concurrent_to
+                )
             )
-        )
 
     def record_failure(
         self,
@@ -228,7 +321,10 @@ class Archive:
         if parse_error:
             self.count("parse_errors")
         logger.warning("failed after %d attempt(s): %s (%s)", attempts, url, reason)
-        self.store.add_failure(self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id)
+        with self.writing("the database", self.directory / DB_NAME):
+            self.store.add_failure(
+                self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
+            )
 
     def _capture_row(self, location: RecordLocation, **extra) -> dict:
         refers = location.refers_to

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from zwcrawl.diskfull import describe, is_disk_full
 from zwcrawl.site import EDITIONS
 
 ARCHIVE_OPTION = click.option(
@@ -50,6 +51,8 @@ class _Group(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(141) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line
+            if is_disk_full(exc):
+                raise click.ClickException(describe(exc)) from None
             raise click.ClickException(str(exc) or type(exc).__name__) from None
 
 

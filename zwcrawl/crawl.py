@@ -114,6 +114,8 @@ def run_crawl(
     archive = Archive.of(crawler)
     if archive is not None and archive.open_error:
         raise CrawlError(archive.open_error)  # the archive is busy, damaged or out of reach
+    if archive is not None and archive.stop_error:
+        raise CrawlError(archive.stop_error)  # the disk filled: the next crawl resumes once there is room
     crawl_id = archive.crawl_id if archive is not None else None
     if crawl_id is None:
         raise CrawlError(f"the crawl did not start (the log says why: {log_file})")

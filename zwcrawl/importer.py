@@ -29,6 +29,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from zwcrawl import __version__
+from zwcrawl.diskfull import is_disk_full
 from zwcrawl.ingest import PROVENANCE_URI, Ingest, WarcRecord, capture_row, imported_capture, read_warc
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
@@ -163,6 +164,8 @@ def _import_file(
                         batch.close()
                         batch = None
             except OSError as exc:
+                if is_disk_full(exc):
+                    raise  # the archive's disk, not the file read: the import stops, saying so
                 result.problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
             finally:
                 if batch is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
+from zwcrawl.diskfull import is_disk_full
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
@@ -526,6 +527,8 @@ class Ingest:
                 observed_at=capture.record.date,
             )
         except (ValueError, TypeError, OverflowError, sqlite3.Error) as exc:
+            if is_disk_full(exc):
+                raise  # not this page's fault: the whole run stops, saying so
             # What the store refuses (an id beyond SQLite's integers, say) is reported; the rest goes on.
             record = capture.record
             self.stats.problems.append(f"{record.warc_file} offset {record.offset}: not stored ({exc})")

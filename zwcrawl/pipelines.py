@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
 from zwcrawl.archive import Archive
+from zwcrawl.diskfull import DiskFull
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.site import classify
+from zwcrawl.store import DB_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +32,13 @@ class ArchivePipeline:
         return cls(archive)
 
     def process_item(self, item: Item) -> Item:
+        if not self.archive.is_open:
+            raise DropItem("the archive is closed (the disk is full)")
         try:
-            self._persist(item)
+            with self.archive.writing("the database", self.archive.directory / DB_NAME):
+                self._persist(item)
+        except DiskFull:
+            raise DropItem(self.archive.stop_error) from None  # nothing more is written: the crawl stops
         except Exception as exc:
             if isinstance(item, FetchFailed):
                 raise  # the failure report itself cannot be written: nothing left to record it in

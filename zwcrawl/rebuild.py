@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from zwcrawl.diskfull import is_disk_full
 from zwcrawl.ingest import Ingest, read_warc
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
@@ -74,9 +75,15 @@ def rebuild_archive(
         building = archive_dir / f"{DB_NAME}.rebuild-{stamp}"
         result = RebuildResult(database=archive_dir / DB_NAME, backup=None)
         # NORMAL: the file is private until the swap, which comes only after it is closed and synced.
-        with Store(building, synchronous="NORMAL") as store:
-            _load(store, archive_dir, warc_dir, result, sites, from_metadata, workers)
-        _sync_file(building)
+        try:
+            with Store(building, synchronous="NORMAL") as store:
+                _load(store, archive_dir, warc_dir, result, sites, from_metadata, workers)
+            _sync_file(building)
+        except BaseException:
+            # Killed or out of space: the half-made database goes (freeing its space); the old one stays.
+            for suffix in ("-wal", "-shm", ""):
+                Path(f"{building}{suffix}").unlink(missing_ok=True)
+            raise
         result.backup = _swap(archive_dir, building, stamp)
         result.seconds = time.monotonic() - started
         return result
@@ -111,6 +118,8 @@ def _load(
                     ingest.add(record, crawl_id)
                     ended[crawl_id] = max(ended.get(crawl_id, record.date), record.date)
             except (OSError, ValueError) as exc:
+                if is_disk_full(exc):
+                    raise  # a rebuild missing what did not fit would be swapped in as if whole
                 result.problems.append(
                     f"{rel}: cannot be read to its end ({exc}); the rest of it is left out"
                 )

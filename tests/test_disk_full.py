@@ -1,0 +1,205 @@
+"""A full disk: a small tmpfs fills at different points of a crawl; the crawl stops saying so and resumes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import site_flags, zwcrawl
+from test_reliability import EXPECTED
+
+from zwcrawl.diskfull import is_disk_full
+from zwcrawl.warc import Exchange, WarcWriter
+from zwcrawl.warc.reader import scan_warc
+
+# A crawl of the mirror writes ~420 KB (database ~240 KB, WARC ~110 KB, CDXJ 2x10 KB, log ~5 KB), so these
+# sizes fill the disk while the database is made, at the first WARC records, mid-crawl and near the end.
+SIZES_KB = [220, 280, 360]
+
+
+def _mount(directory: Path, size_kb: int, *, remount: bool = False) -> subprocess.CompletedProcess[str]:
+    options = f"remount,size={size_kb}k" if remount else f"size={size_kb}k"
+    return subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)], capture_output=True, text=True
+    )
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Mount a tmpfs of the given size (KB) in tmp_path, unmounted afterwards; skips without mount rights."""
+    mounted: list[Path] = []
+
+    def mount(size_kb: int) -> Path:
+        directory = tmp_path / f"disk{len(mounted)}"
+        directory.mkdir()
+        run = _mount(directory, size_kb)
+        if run.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (tests run as root on CI): {run.stderr.strip()}")
+        mounted.append(directory)
+        return directory
+
+    yield mount
+    for directory in mounted:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True)
+
+
+def grow(disk: Path, size_kb: int) -> None:
+    """Free space the way an operator would: make the disk bigger."""
+    run = _mount(disk, size_kb, remount=True)
+    assert run.returncode == 0, run.stderr
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_full_disk_stops_the_crawl_with_one_line_and_the_next_crawl_resumes(small_disk, mirror):
+    seen = set()
+    for size_kb in SIZES_KB:
+        seen.add(fill_then_resume(small_disk(size_kb), mirror))
+    assert "the database" in seen, seen  # its WAL grows fastest; the WARC writer on its own is tested below
+
+
+def fill_then_resume(disk: Path, mirror) -> str:
+    """Crawl onto the small disk until it fills, grow it, crawl again; returns what the first crawl said."""
+    archive = disk / "archive"
+    full = zwcrawl("crawl", "--archive", archive, *site_flags(mirror), timeout=60)
+    assert full.returncode == 1, full.stderr
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1, full.stderr
+    assert lines[0].startswith("zwcrawl: the disk is full: could not write "), lines[0]
+    assert "Traceback" not in full.stderr + full.stdout
+
+    grow(disk, 8192)
+    resumed = zwcrawl("crawl", "--archive", archive, *site_flags(mirror), timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    db = archive / "zwcrawl.db"
+    statuses = [status for (status,) in rows(db, "select status from crawls order by id")]
+    assert statuses[-1] == "finished"
+    assert all(status == "interrupted" for status in statuses[:-1]), statuses
+    archived = rows(db, "select edition, article_id from articles")
+    assert sorted(archived) == sorted(EXPECTED)  # every article, each once
+    check = zwcrawl("verify", "--archive", archive)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # Whatever was cut short was set aside, never left under a final name.
+    assert not [p for p in (archive / "warc").iterdir() if p.name.endswith(".tmp")]
+    return lines[0].split("could not write ", 1)[1].split(" (", 1)[0]
+
+
+def test_a_warc_record_the_full_disk_cut_short_is_cut_off_and_the_file_stays_whole(small_disk):
+    """The writer itself on a 64 KB disk: the record that did not fit leaves no byte behind."""
+    disk = small_disk(64)
+    writer = WarcWriter(disk, fsync=True)
+    body = os.urandom(9000)  # incompressible: the disk fills after a few records
+    written = 0
+    with pytest.raises(OSError) as failure:
+        for n in range(100):
+            writer.write_exchange(
+                Exchange(
+                    url=f"http://127.0.0.1/news/article/{n}/",
+                    method="GET",
+                    request_headers=[],
+                    request_body=b"",
+                    status=200,
+                    reason="OK",
+                    response_headers=[],
+                    body=body,
+                    fetched_at=datetime.now(UTC),
+                )  # fmt: skip
+            )
+            written += 1
+    assert is_disk_full(failure.value)
+    assert written >= 2
+    [warc] = writer.files
+    records = list(scan_warc(warc))
+    assert all(r.sound for r in records), [r.problems for r in records]
+    # warcinfo, then a request and a response per exchange that fitted, and nothing of the one that did not.
+    assert len(records) == 1 + 2 * written
+
+
+def fill(disk: Path, leave_kb: int) -> Path:
+    """A filler file taking all but leave_kb of the disk; deleting it frees the space again."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    filler = disk / "filler"
+    with open(filler, "wb") as fh:
+        fh.write(b"\0" * max(free - leave_kb * 1024, 0))
+    return filler
+
+
+def integrity(db: Path) -> str:
+    return rows(db, "pragma integrity_check")[0][0]
+
+
+@pytest.fixture
+def crawled(tmp_path_factory, mirror) -> Path:
+    """A finished crawl of the mirror (on the ordinary disk)."""
+    archive = tmp_path_factory.mktemp("crawled") / "archive"
+    run = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
+    assert run.returncode == 0, run.stderr
+    return archive
+
+
+def test_a_full_disk_stops_rebuild_and_leaves_the_database_as_it_was(small_disk, crawled):
+    disk = small_disk(4096)
+    archive = disk / "archive"
+    subprocess.run(["cp", "-a", str(crawled), str(archive)], check=True)
+    before = rows(
+        archive / "zwcrawl.db", "select edition, article_id, headline, body from articles order by 1, 2"
+    )
+    filler = fill(disk, 60)
+    run = zwcrawl("rebuild", "--archive", archive)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.startswith("zwcrawl: the disk is full"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert integrity(archive / "zwcrawl.db") == "ok"
+    assert (
+        rows(archive / "zwcrawl.db", "select edition, article_id, headline, body from articles order by 1, 2")
+        == before
+    )
+    assert not list(archive.glob("zwcrawl.db.rebuild-*"))  # no half database left to take the space
+    filler.unlink()
+    again = zwcrawl("rebuild", "--archive", archive)
+    assert again.returncode == 0, again.stderr
+    assert (
+        rows(archive / "zwcrawl.db", "select edition, article_id, headline, body from articles order by 1, 2")
+        == before
+    )
+    check = zwcrawl("verify", "--archive", archive)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_full_disk_stops_import_and_the_next_import_completes_it(small_disk, crawled, mirror):
+    disk = small_disk(4096)
+    archive = disk / "archive"
+    warcs = sorted((crawled / "warc").glob("*.warc.gz"))
+    expected = rows(
+        crawled / "zwcrawl.db", "select edition, article_id, headline, body from articles order by 1, 2"
+    )
+    zwcrawl(
+        "import", "--archive", archive, *site_flags(mirror), *warcs
+    )  # make the database, then take it away again
+    (archive / "zwcrawl.db").unlink()
+    for path in (archive / "warc").iterdir():
+        path.unlink()
+    filler = fill(disk, 120)
+    run = zwcrawl("import", "--archive", archive, *site_flags(mirror), *warcs)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.startswith("zwcrawl: the disk is full"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    if (archive / "zwcrawl.db").exists():
+        assert integrity(archive / "zwcrawl.db") == "ok"
+    filler.unlink()
+    again = zwcrawl("import", "--archive", archive, *site_flags(mirror), *warcs)
+    assert again.returncode in (0, 3), again.stderr
+    assert (
+        rows(archive / "zwcrawl.db", "select edition, article_id, headline, body from articles order by 1, 2")
+        == expected
+    )
+    check = zwcrawl("verify", "--archive", archive)
+    assert check.returncode == 0, check.stdout + check.stderr
