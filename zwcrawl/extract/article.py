@@ -28,12 +28,15 @@ FOUND_FIELDS = FIELDS[FIELDS.index("headline") :]
 _ATTRIBUTION_FIELDS = ("source", "authors", "translators", "dateline", "with_agencies")
 
 # Page furniture around an article: never its headline, text, section link or images.
-_CHROME = re.compile(
-    r"menu|(?:^|[-_])nav|(?:^|[-_])side(?:bar)?(?:$|[-_])|footer|^(?:site-)?header$|^top$|most-?read|latest"
+_FURNITURE = (
+    r"menu|(?:^|[-_])nav|(?:^|[-_])side(?:bar)?(?:$|[-_])|most-?read|latest"
     r"|pager|paginat|related|social|share|banner|advert|^ads?$|widget|logo|search|news-?list|news-?item"
-    r"|not-?found|error|^e?404$",
-    re.I,
+    r"|not-?found|error|^e?404$"
 )
+# The site's own frame; inside the article a footer or header is the article's own (its source line).
+_SITE_FRAME = r"footer|^(?:site-)?header$|^top$"
+_CHROME = re.compile(rf"{_FURNITURE}|{_SITE_FRAME}", re.I)
+_CHROME_IN_ARTICLE = re.compile(_FURNITURE, re.I)
 _COMMENTS = re.compile(r"comment", re.I)
 _COMMENT_ITEM = re.compile(
     r"^comment(?:[-_]?(?:item|box|row|entry|block))?$|^(?:user-?)?comment[-_]?\d+$", re.I
@@ -169,6 +172,12 @@ class ArticlePage:
                 return False
             node = node.getparent()
         return True
+
+    def _chrome_around(self, element) -> re.Pattern[str]:
+        """Inside the article, a footer or header is the article's own (its source line), not the site's."""
+        scope = self._article_scope
+        inside = scope is not None and any(a is scope for a in element.iterancestors())
+        return _CHROME_IN_ARTICLE if inside else _CHROME
 
     def _in_comments(self, element) -> bool:
         node = element
@@ -739,7 +748,7 @@ class ArticlePage:
             or _TOTAL_COMMENTS.search(text)
             or parent is None
             or parent.tag == "a"
-            or not self._outside_chrome(parent)
+            or not self._outside_chrome(parent, self._chrome_around(parent))
             or self._in_comments(parent)
             or is_chrome(parent, re.compile(r"vote|like|count|date|tag", re.I))
             or parse_published(text)

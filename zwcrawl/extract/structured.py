@@ -72,7 +72,7 @@ class Declared:
     def fill(self, other: Declared) -> None:
         """Take from another declaration whatever this one lacks (the earlier source wins)."""
         for name, value in vars(other).items():
-            if value and not getattr(self, name):
+            if _missing(getattr(self, name)) and not _missing(value):
                 setattr(self, name, value)
 
 
@@ -269,7 +269,11 @@ def _microdata(root) -> Declared:
         item.published = _date(_first_value(props.get("datePublished")))
         body = (props.get("articleBody") or [None])[0]
         item.body = paragraphs(body) if body is not None else []
-        item.section = _first_value(props.get("articleSection"))
+        section = (props.get("articleSection") or [None])[0]
+        if section is not None and section.tag == "a":  # A link's value is its href; the name is printed.
+            item.section, item.section_url = text_of(section) or None, section.get("href")
+        elif section is not None:
+            item.section = _value(section)
         for person in props.get("author", []):
             name = person.xpath('.//*[@itemprop="name"]') if person.get("itemscope") is not None else [person]
             item.authors += [n for n in (_value(e) for e in name) if n]
@@ -311,6 +315,11 @@ def _meta(root) -> Declared:
 
 
 # -- values ------------------------------------------------------------------------------------------
+
+
+def _missing(value) -> bool:
+    """Nothing declared: None, False, "" or [] (a count of 0 is declared)."""
+    return value is None or value is False or value == "" or value == []
 
 
 def _loads(text: str | None):
