@@ -106,6 +106,8 @@ def _same_text(declared: list[str], printed: list[str]) -> bool:
 
 # When a declared value and a printed one say the same, the printed form is kept (see ArticlePage._found).
 _PRINTED_FORM: dict[str, Callable[[object, object], bool]] = {
+    # schema.org has one type for commentary (OpinionNewsArticle); the site's marker tells its two kinds.
+    "kind": lambda declared, printed: declared == "opinion" and printed == "perspective",
     "headline": lambda declared, printed: bool(_fold(declared)) and _fold(declared) in _fold(printed),
     "body": _same_text,
     "section": lambda declared, printed: _fold(declared[1]) == _fold(printed[1]) or declared[0] == printed[0],
@@ -356,7 +358,7 @@ class ArticlePage:
             }
         if name == "kind":
             return {
-                "structured": lambda: declared.kind or _kind_of(self._reading("headline", "structured")),
+                "structured": lambda: _kind_of(self._reading("headline", "structured")) or declared.kind,
                 **{s: (lambda s=s: _kind_of(self._reading("headline", s))) for s in printed},
             }
         if name == "section":

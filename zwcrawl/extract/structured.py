@@ -265,6 +265,7 @@ def _microdata(root) -> Declared:
                 for name in element.get("itemprop").split():
                     props.setdefault(name, []).append(element)
         item = Declared(is_article=True)
+        item.kind = _KINDS.get(re.sub(r".*[/#]", "", scope.get("itemtype", "").split()[0]).lower())
         item.headline = _first_value(props.get("headline") or props.get("name"))
         item.published = _date(_first_value(props.get("datePublished")))
         body = (props.get("articleBody") or [None])[0]
