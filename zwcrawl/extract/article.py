@@ -461,15 +461,14 @@ class ArticlePage:
                     found = self._reading("section", strategy)
                     readings[strategy] = found[0 if name == "section_id" else 1] if found else None
             elif name in _ATTRIBUTION_FIELDS:
-                for strategy in self._readers("body"):
-                    body = self._reading("body", strategy)
-                    if body:
-                        attribution = read_attribution(body, self.byline)
-                        if strategy == "structured":
-                            attribution = with_declared(
-                                attribution, self._declared.authors, self._declared.translators
-                            )
-                        readings[strategy] = getattr(attribution, name)
+                declared = self._declared
+                # What the declaration alone gives: its text, its byline and its names.
+                alone = read_attribution(declared.body, declared.byline)
+                alone = with_declared(alone, declared.authors, declared.translators)
+                readings["structured"] = getattr(alone, name)
+                for strategy in STRATEGIES[1:]:
+                    if body := self._reading("body", strategy):
+                        readings[strategy] = getattr(read_attribution(body, self.byline), name)
             else:
                 for strategy in self._readers(name):
                     readings[strategy] = self._reading(name, strategy)
