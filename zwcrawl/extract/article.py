@@ -131,6 +131,9 @@ class ArticlePage:
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
         self._read: dict[tuple[str, str], object] = {}
+        self._reader_table: dict[str, dict[str, Callable[[], object]]] = {}
+        self._headlines: dict[str, object] = {}
+        self._paragraphs_in: dict[object, list[str]] = {}
         self._chosen: dict[str, tuple[str | None, object]] = {}
 
     # -- identity ------------------------------------------------------------------------------
@@ -204,6 +207,11 @@ class ArticlePage:
 
     def _headline_in(self, strategy: str):
         """The headline element one strategy finds: the layout's class, the legacy cell, else landmarks."""
+        if strategy not in self._headlines:
+            self._headlines[strategy] = self._find_headline(strategy)
+        return self._headlines[strategy]
+
+    def _find_headline(self, strategy: str):
         candidates = {
             "layout": (lambda: self._classes.find("news-title", "h1"),),
             "legacy": (lambda: self._classes.find("NewsTitle", "td"),),
@@ -301,8 +309,12 @@ class ArticlePage:
         return best
 
     def _paragraphs_of(self, element) -> list[str]:
-        headline = self._headline_element
-        return paragraphs(element, skip=lambda el: el is headline or el.tag == "h1")
+        if element not in self._paragraphs_in:
+            headline = self._headline_element
+            self._paragraphs_in[element] = paragraphs(
+                element, skip=lambda el: el is headline or el.tag == "h1"
+            )
+        return self._paragraphs_in[element]
 
     @cached_property
     def _paragraphs(self) -> list[str]:
@@ -350,6 +362,11 @@ class ArticlePage:
 
     def _readers(self, name: str) -> dict[str, Callable[[], object]]:
         """How each strategy reads one field, in the order they are tried."""
+        if name not in self._reader_table:
+            self._reader_table[name] = self._make_readers(name)
+        return self._reader_table[name]
+
+    def _make_readers(self, name: str) -> dict[str, Callable[[], object]]:
         declared, printed = self._declared, STRATEGIES[1:]
         if name == "headline":
             return {
@@ -412,6 +429,9 @@ class ArticlePage:
         """
         if name in self._chosen:
             return self._chosen[name]
+        if name == "kind":
+            self._chosen[name] = self._kind_found()
+            return self._chosen[name]
         found: tuple[str | None, object] = (None, None)
         for strategy in self._readers(name):
             value = self._reading(name, strategy)
@@ -427,6 +447,14 @@ class ArticlePage:
                 break
         self._chosen[name] = found
         return found
+
+    def _kind_found(self) -> tuple[str | None, str | None]:
+        """A declared kind (OpinionNewsArticle), else the marker of the headline kept, and who found it."""
+        strategy, headline = self._found("headline")
+        marker, declared = _kind_of(headline), self._declared.kind
+        if declared and not (marker and _PRINTED_FORM["kind"](declared, marker)):
+            return "structured", declared
+        return (strategy, marker) if marker else (None, None)
 
     @property
     def strategies(self) -> dict[str, str | None]:

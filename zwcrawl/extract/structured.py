@@ -296,12 +296,14 @@ def _microdata(root) -> Declared:
 
 
 def _meta(root) -> Declared:
+    tags: dict[str, str] = {}
+    for element in root.iter("meta"):
+        key, value = element.get("property") or element.get("name"), clean_text(element.get("content"))
+        if key and value:
+            tags.setdefault(key, value)
+
     def meta(*names: str) -> str | None:
-        for name in names:
-            for value in root.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content'):
-                if value := clean_text(value):
-                    return value
-        return None
+        return next((tags[name] for name in names if name in tags), None)
 
     found = Declared()
     found.is_article = (meta("og:type") or "").lower() == "article"
