@@ -81,7 +81,9 @@ def read_declared(root, article_id: int) -> Declared:
     declared = Declared()
     if root is None:
         return declared
-    for source in (_json_ld(root), _app_data(root, article_id), _microdata(root), _meta(root)):
+    scripts = [s for s in root.iter("script") if s.get("src") is None and s.text and s.text.strip()]
+    linked = [s for s in scripts if "ld+json" in (s.get("type") or "").lower()]
+    for source in (_json_ld(linked), _app_data(scripts, article_id), _microdata(root), _meta(root)):
         declared.fill(source)
     return declared
 
@@ -89,10 +91,10 @@ def read_declared(root, article_id: int) -> Declared:
 # -- JSON-LD -----------------------------------------------------------------------------------------
 
 
-def _json_ld(root) -> Declared:
+def _json_ld(scripts: list) -> Declared:
     found = Declared()
     items = []
-    for script in root.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+    for script in scripts:
         data = _loads(script.text)
         stack = [data]
         while stack:  # Top-level lists, @graph and nested mainEntity all hold items.
@@ -183,17 +185,19 @@ def _comment(item) -> dict | None:
 # -- an app shell's own data -------------------------------------------------------------------------
 
 
-def _app_data(root, article_id: int) -> Declared:
+def _app_data(scripts: list, article_id: int) -> Declared:
     """The article object in the JSON an app shell embeds for its scripts (__NEXT_DATA__, window.__X__)."""
     blobs = []
-    for script in root.xpath("//script[not(@src)]"):
+    for script in scripts:
         kind = (script.get("type") or "").lower()
         text = script.text or ""
         if "ld+json" in kind:
             continue
         if "json" in kind:
             blobs.append(_loads(text))
-        elif not kind or "javascript" in kind:
+        elif (not kind or "javascript" in kind) and (
+            "window" in text or "self" in text or "globalThis" in text
+        ):
             for m in _ASSIGNED_STATE.finditer(text):
                 blobs.append(_raw_decode(text, m.end()))
     found = Declared()
@@ -255,9 +259,9 @@ def _says_not_found(node: dict) -> bool:
 
 def _microdata(root) -> Declared:
     found = Declared()
-    for scope in root.xpath(
-        '//*[@itemscope][contains(@itemtype, "Article") or contains(@itemtype, "Posting")]'
-    ):
+    for scope in root.xpath("//*[@itemtype]"):
+        if not re.search(r"Article|Posting", scope.get("itemtype")) or scope.get("itemscope") is None:
+            continue
         props: dict[str, list] = {}
         for element in scope.xpath(".//*[@itemprop]"):
             owner = next((a for a in element.iterancestors() if a.get("itemscope") is not None), None)
