@@ -138,6 +138,29 @@ def test_a_declared_body_that_is_another_text_wins_over_the_printed_one():
     assert page.explain()["body"]["readings"]["layout"] == expected["body"]
 
 
+def test_a_printed_block_that_holds_the_declared_text_and_much_more_is_not_taken_for_it():
+    """A layout strategy that took a whole column (text and more) does not replace the declared text."""
+    html, url, expected = _mirror("en", 34489)
+    column = "<p>" + "Most read: another story on another day. " * 60 + "</p>"
+    grown = html.decode().replace("(With Agencies)</p>", "(With Agencies)</p>" + column, 1)
+    page = ArticlePage(url, _with_head(grown, _json_ld(articleBody=expected["body"])))
+    assert page.body == expected["body"] and page.strategies["body"] == "structured"
+    assert page.explain()["body"]["readings"]["layout"].endswith("another day.")
+    # The same text cut short ("..."): the printed text that holds its beginning is the whole of it.
+    cut = expected["body"][:400] + "..."
+    page = ArticlePage(url, _with_head(html.decode(), _json_ld(articleBody=cut)))
+    assert page.body == expected["body"] and page.strategies["body"] == "layout"
+
+
+def test_a_printed_headline_that_holds_the_declared_one_among_other_text_is_not_taken_for_it():
+    html, url, expected = _mirror("en", 34489)
+    long_h1 = f"{expected['headline']} and a great deal of other text that no headline marker explains"
+    page = ArticlePage(
+        url, _with_head(html.decode().replace(expected["headline"] + "</h1>", long_h1 + "</h1>"), "")
+    )
+    assert page.headline == expected["headline"] and page.strategies["headline"] == "structured"
+
+
 # -- attribution: printed conventions and declared names ---------------------------------------------
 
 

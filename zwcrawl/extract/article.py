@@ -99,18 +99,30 @@ def _kind_of(headline: str | None) -> str | None:
 
 
 def _same_text(declared: list[str], printed: list[str]) -> bool:
-    # A declared body may be the text without its paragraphs, or its beginning only ("...").
+    """Whether a printed text is the declared one: it holds the declared beginning, and not much more."""
+    # A declared body may be the text without its paragraphs, or only its first lines ("...").
+    whole = _fold(" ".join(declared))
     start = _fold(" ".join(declared).rstrip(".… "))[:300]
-    return bool(start) and start in _fold(" ".join(printed))
+    cut = " ".join(declared).rstrip().endswith(("...", "…")) or len(whole) < 300
+    found = _fold(" ".join(printed))
+    return bool(start) and start in found and (cut or len(found) <= 1.3 * len(whole) + 200)
+
+
+def _same_headline(declared: str, printed: str) -> bool:
+    """Whether a printed headline is the declared one, with at most a marker ("Opinion- ") around it."""
+    declared, printed = _fold(declared), _fold(printed)
+    return bool(declared) and declared in printed and len(printed) <= len(declared) + 30
 
 
 # When a declared value and a printed one say the same, the printed form is kept (see ArticlePage._found).
 _PRINTED_FORM: dict[str, Callable[[object, object], bool]] = {
     # schema.org has one type for commentary (OpinionNewsArticle); the site's marker tells its two kinds.
     "kind": lambda declared, printed: declared == "opinion" and printed == "perspective",
-    "headline": lambda declared, printed: bool(_fold(declared)) and _fold(declared) in _fold(printed),
+    "headline": _same_headline,
     "body": _same_text,
-    "section": lambda declared, printed: _fold(declared[1]) == _fold(printed[1]) or declared[0] == printed[0],
+    "section": lambda declared, printed: (
+        _fold(declared[1]) == _fold(printed[1]) or (declared[0] is not None and declared[0] == printed[0])
+    ),
     "images": lambda declared, printed: {i["url"] for i in declared} <= {i["url"] for i in printed},
 }
 
