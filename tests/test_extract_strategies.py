@@ -124,7 +124,7 @@ def test_a_declaration_the_page_prints_more_fully_is_kept_as_printed():
     page = ArticlePage(url, _with_head(html.decode().replace(expected["headline"], bare_title, 1), declared))
     # Only the <h1> keeps the marker now (the <title> and og:title were replaced above).
     assert page.headline.startswith("Opinion- ") and page.kind == "opinion"
-    assert page.to_item() == expected
+    assert page.to_item().to_dict() == expected
     assert page.strategies["headline"] == page.strategies["body"] == "layout"
     assert page.strategies["published"] == "structured"
 
