@@ -296,6 +296,7 @@ def test_only_the_sites_not_found_pages_are_recognised_as_such(page: Path, expec
     soft_404 = page.stem.startswith("soft404") or page.stem == "34490"
     assert article.is_not_found == soft_404
     assert article.is_article == expected["is_article"]
+    assert article.to_item().not_found == soft_404  # what the crawl reads: a removal, never drift
 
 
 def test_a_page_that_lost_its_text_is_drift_not_a_removal():
