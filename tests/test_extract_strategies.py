@@ -20,6 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ZWSITE = FIXTURES / "zwsite"
 PAGES = FIXTURES / "pages"
 HOSTS = {"en": "en.zamanalwsl.net", "ar": "www.zamanalwsl.net"}
+_ORIGIN = "https://en.zamanalwsl.net"
 
 
 def _mirror(edition: str, article_id: int) -> tuple[bytes, str, dict]:
@@ -159,6 +160,34 @@ def test_a_printed_headline_that_holds_the_declared_one_among_other_text_is_not_
         url, _with_head(html.decode().replace(expected["headline"] + "</h1>", long_h1 + "</h1>"), "")
     )
     assert page.headline == expected["headline"] and page.strategies["headline"] == "structured"
+
+
+def test_the_social_card_image_is_the_articles_only_when_the_page_prints_none():
+    """og:image is often a crop or another picture: a declared image of last resort, unlike JSON-LD's."""
+    html, url, expected = _mirror("en", 34478)
+    card = '<meta property="og:image" content="https://en.zamanalwsl.net/CustomImage/get/1200/630/card.jpg">'
+    page = html.decode().replace('<meta property="og:image"', card + '<meta property="og:x"', 1)
+    assert extract_article(page, url)["images"] == expected["images"]
+    no_img = page.replace(f'<img src="{expected["images"][0]["url"].removeprefix(_ORIGIN)}"', "<img", 1)
+    assert extract_article(no_img, url)["images"] == [
+        {"url": "https://en.zamanalwsl.net/CustomImage/get/1200/630/card.jpg", "caption": None}
+    ]
+    declared = _with_head(page, _json_ld(image={"url": "/uploads/main.jpg", "caption": "The main photo"}))
+    assert extract_article(declared, url)["images"] == [
+        {"url": "https://en.zamanalwsl.net/uploads/main.jpg", "caption": "The main photo"}
+    ]
+
+
+class _BrokenDeclaration(ArticlePage):
+    def _declared_section(self):
+        raise RuntimeError("a parser bug")
+
+
+def test_a_strategy_that_raises_has_read_nothing_and_the_next_one_is_tried(caplog):
+    html, url, expected = _mirror("en", 34489)
+    page = _BrokenDeclaration(url, _with_head(html.decode(), _json_ld(articleSection="Syria")))
+    assert (page.section_id, page.section) == (3, "Syria") and page.strategies["section"] == "layout"
+    assert "section could not be read by structured: RuntimeError: a parser bug" in caplog.text
 
 
 # -- attribution: printed conventions and declared names ---------------------------------------------

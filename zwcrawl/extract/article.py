@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from functools import cached_property
@@ -15,6 +16,8 @@ from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, lines, paragr
 from zwcrawl.extract.structured import Declared, read_declared
 from zwcrawl.extract.text import clean_text, is_site_name, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
+
+log = logging.getLogger(__name__)
 
 FIELDS = Article.names()  # the archive's field order, named once in zwcrawl.article
 
@@ -422,11 +425,25 @@ class ArticlePage:
         return {"structured": structured, self._page_layout: page}
 
     def _reading(self, name: str, strategy: str):
-        """What one strategy reads for a field (None if it has no way to read it), computed once."""
+        """What one strategy reads for a field (None if it has no way to read it), computed once.
+
+        A strategy that raises (a parser bug, a page no one foresaw) has read nothing: the next one is tried.
+        """
         key = (name, strategy)
         if key not in self._read:
             read = self._readers(name).get(strategy)
-            self._read[key] = read() if read is not None else None
+            try:
+                self._read[key] = read() if read is not None else None
+            except Exception as exc:  # Any error: the point is that it costs this one reading only.
+                log.warning(
+                    "%s: %s could not be read by %s: %s: %s",
+                    self.url,
+                    name,
+                    strategy,
+                    type(exc).__name__,
+                    exc,
+                )
+                self._read[key] = None
         return self._read[key]
 
     def _found(self, name: str) -> tuple[str | None, object]:
@@ -936,10 +953,14 @@ class ArticlePage:
         return self._found("images")[1] or []
 
     def _declared_images(self) -> list[dict]:
-        """The declared images on the real origin, captioned as printed where the page prints them."""
+        """The declared images on the real origin, captioned as printed where the page prints them.
+
+        The social card (og:image) counts only where the page prints no image of its own.
+        """
         printed = {image["url"]: image["caption"] for image in self._printed_images}
+        declared = self._declared.images or ([] if printed else self._declared.share_images)
         found: list[dict] = []
-        for image in self._declared.images:
+        for image in declared:
             url = self._absolute(image["url"])
             site_url = classify(url)
             if site_url is not None and site_url.kind != "image":

@@ -68,6 +68,8 @@ class Declared:
     comments_count: int | None = None
     comments: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # {"url": as declared (maybe relative), "caption"}
+    # The social card (og:image): often a crop or another picture, so only an article's image of last resort.
+    share_images: list[dict] = field(default_factory=list)
 
     def fill(self, other: Declared) -> None:
         """Take from another declaration whatever this one lacks (the earlier source wins)."""
@@ -317,7 +319,7 @@ def _meta(root) -> Declared:
     author = meta("article:author", "author")
     found.authors = [author] if author and not re.match(r"https?:|//", author) else []
     image = meta("og:image", "twitter:image")
-    found.images = [{"url": image, "caption": None}] if image else []
+    found.share_images = [{"url": image, "caption": None}] if image else []
     return found
 
 
