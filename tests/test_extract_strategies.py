@@ -267,6 +267,12 @@ def test_an_article_held_only_in_embedded_data_extracts_the_same(expected_file: 
     assert got == expected
 
 
+def test_embedded_data_about_another_article_only_is_not_taken_for_this_one():
+    _, url, expected = _mirror("en", 34489)
+    shell = _shell(expected).replace('"id": 34489', '"id": 1, "url": "/news/article/34490"', 1)
+    assert extract_article(shell, url) == {"url": url, "is_article": False}
+
+
 def test_embedded_data_is_read_for_this_article_not_a_related_one():
     _, url, expected = _mirror("en", 34489)
     shell = _shell(expected).replace(

@@ -241,8 +241,11 @@ def _article_score(node: dict, article_id: int) -> int:
         if str(node.get(key, "")).strip() == str(article_id):
             score += 10
     for key in ("url", "link", "canonical", "canonicalUrl", "slug", "path"):
-        if re.search(rf"/news/article/{article_id}(?:\D|$)", str(node.get(key, ""))):
+        named = re.search(r"/news/article/(\d+)", str(node.get(key, "")))
+        if named and int(named.group(1)) == article_id:
             score += 10
+        elif named and score < 10:
+            return 0  # Another article's object (a related story with its text): never this one's fields.
     return score
 
 
