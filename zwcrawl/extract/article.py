@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from zwcrawl.article import Article, Comment, Image
-from zwcrawl.extract.attribution import Attribution, read_attribution, with_declared
+from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
 from zwcrawl.extract.dates import parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
 from zwcrawl.extract.links import links_in
@@ -522,7 +522,8 @@ class ArticlePage:
                 readings["structured"] = getattr(alone, name)
                 for strategy in STRATEGIES[1:]:
                     if body := self._reading("body", strategy):
-                        readings[strategy] = getattr(read_attribution(body, self.byline), name)
+                        printed = read_attribution([*self._header_credits(), *body], self.byline)
+                        readings[strategy] = getattr(printed, name)
             else:
                 for strategy in self._readers(name):
                     readings[strategy] = self._reading(name, strategy)
@@ -740,10 +741,35 @@ class ArticlePage:
     def _attribution(self) -> Attribution:
         # Read from the text the same way whichever strategy found it; declared names only fill gaps.
         return with_declared(
-            read_attribution(self._paragraphs, self.byline),
+            read_attribution([*self._header_credits(), *self._paragraphs], self.byline),
             self._declared.authors,
             self._declared.translators,
         )
+
+    def _header_credits(self) -> list[str]:
+        """Credit lines printed between the headline and the text ("By A and B" under a new title)."""
+        headline, body = self._headline_element, self._body_element
+        scope = self._article_scope
+        if headline is None or body is None or scope is None:
+            return []
+        found: list[str] = []
+        started = False
+        for element in scope.iter():
+            if element is headline:
+                started = True
+            elif element is body or len(found) == 2:
+                break
+            elif (
+                started
+                and isinstance(element.tag, str)
+                and element.tag.lower() in ("p", "div", "span", "address", "a", "li", "small")
+                and headline not in element.iterancestors()
+                and (text := text_of(element))
+                and is_credit_line(text)
+                and text not in found
+            ):
+                found.append(text)
+        return found
 
     @property
     def source(self) -> str | None:

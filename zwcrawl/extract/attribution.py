@@ -516,6 +516,11 @@ def read_attribution(paragraphs: list[str], byline: str | None = None) -> Attrib
     return attribution
 
 
+def is_credit_line(text: str) -> bool:
+    """Whether a short printed line only credits people ("By A and B", "بقلم: A", "Translated by C")."""
+    return len(text) <= 100 and _credits(text) is not None
+
+
 def with_declared(attribution: Attribution, authors: list[str], translators: list[str]) -> Attribution:
     """The printed attribution, with the names a page declares (JSON-LD author ...) where the text has none.
 
