@@ -553,7 +553,7 @@ class ArticlePage:
         links = {
             site_url.article_id
             for href in self._xpath("//a/@href")
-            if (site_url := classify(self._absolute(href))) is not None and site_url.kind == "article"
+            if (site_url := classify(self._absolute(href) or "")) is not None and site_url.kind == "article"
         }
         return (
             is_site_name(title)
@@ -643,7 +643,7 @@ class ArticlePage:
         declared = self._declared
         section_id = declared.section_id
         if section_id is None and declared.section_url:
-            site_url = classify(self._absolute(declared.section_url))
+            site_url = classify(self._absolute(declared.section_url) or "")
             section_id = site_url.section_id if site_url is not None and site_url.kind == "listing" else None
         if section_id is None and declared.section:
             for anchor in self._xpath("//a[@href]"):
@@ -987,7 +987,7 @@ class ArticlePage:
         declared = self._declared.images or ([] if printed else self._declared.share_images)
         found: list[dict] = []
         for image in declared:
-            url = self._absolute(image["url"])
+            url = self._absolute(image["url"]) or ""
             site_url = classify(url)
             if site_url is not None and site_url.kind != "image":
                 continue  # The site's logo or a page, never the article's photo.
