@@ -233,11 +233,24 @@ def _summary(archive: Path, result) -> None:
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read, "
+        f"{stats.get('removed', 0)} archived articles removed by the site"
     )
+    _health(result)
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
     if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
+
+
+def _health(result) -> None:
+    """Extraction health, one line per edition; each alarm one warning line on stderr."""
+    from zwcrawl.health import summary_lines
+    from zwcrawl.site import EDITIONS
+
+    for line in summary_lines(result.stats, EDITIONS):
+        click.echo(line)
+    for line in result.health_alarms:
+        click.echo(f"zwcrawl: warning: {line}", err=True)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:

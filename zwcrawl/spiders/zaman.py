@@ -12,6 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
+from zwcrawl.health import Reading
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
@@ -250,10 +251,15 @@ class ZamanSpider(scrapy.Spider):
             if not article.is_article:
                 yield self._cut_short(response)
                 return
+        # Every article page but the site's not-found page counts towards extraction health.
+        edition, article_id = response.meta["zw_edition"], response.meta["zw_article_id"]
+        reading = None if article.not_found else Reading.of(page, edition, article_id)
         if not article.is_article and not article.not_found:
-            # Neither an article nor the site's "not found" page: never recorded as missing, so a later
-            # crawl asks again, and `rebuild` reads the capture once zwcrawl can.
-            yield _unreadable(response, "parse error: not an article page, nor the site's not-found page")
+            # Neither an article nor the site's "not found" page (drift): never recorded as missing, so a
+            # later crawl asks again, and `rebuild` reads the capture once zwcrawl can.
+            failure = _unreadable(response, "parse error: not an article page, nor the site's not-found page")
+            failure.reading = reading
+            yield failure
             return
         yield ArticleFetched(
             article,
@@ -261,6 +267,7 @@ class ZamanSpider(scrapy.Spider):
             status=response.status,
             observed_at=utc_now(),
             capture=response.meta.get("zw_capture"),
+            reading=reading,
         )
         if article.is_article and self.ids is None:
             yield from self._follow(page.links(self._real(response)))

@@ -338,6 +338,41 @@ class Store:
         """Ids of the edition the site last answered as absent."""
         return self._ids("missing", "article_id", "edition = ?", edition)
 
+    def mark_removed(self, edition: str, article_id: int, how: str, at: str) -> bool:
+        """Record that the site removed an archived article (first time kept); False if none is archived."""
+        with self._write():
+            cursor = self._execute(
+                "UPDATE articles SET removed_at = coalesce(removed_at, ?), removed_how = ?"
+                " WHERE edition = ? AND article_id = ?",
+                (_utc(at, "at"), how, edition, article_id),
+            )
+            return cursor.rowcount > 0
+
+    def article(self, edition: str, article_id: int) -> dict | None:
+        """An article's row as stored, or None when the archive does not hold it."""
+        with self._lock:
+            return self._article_row((edition, article_id))
+
+    def coverage(self, edition: str, names: Sequence[str], before: str) -> dict:
+        """Of the edition's articles first seen before a time: how many, each column's share that is set,
+        and the mean body length ("body_chars")."""
+        shares = ", ".join(f"avg({name} IS NOT NULL) AS {name}" for name in names)
+        sql = (
+            f"SELECT count(*) AS articles, {shares}, avg(length(body)) AS body_chars FROM articles"
+            " WHERE edition = ? AND first_seen < ?"
+        )
+        with self._lock:
+            return self._one(sql, (edition, before)) or {}
+
+    def earlier_crawls(self, crawl_id: int) -> list[dict]:
+        """The finished crawls before one, newest first, with their stats read from JSON."""
+        with self._lock:
+            rows = self._all(
+                "SELECT id, stats FROM crawls WHERE id < ? AND status = 'finished' ORDER BY id DESC",
+                (crawl_id,),
+            )
+        return [{"id": row["id"], "stats": json.loads(row["stats"] or "{}")} for row in rows]
+
     def archived_ids(self, edition: str) -> set[int]:
         """Ids of the edition's articles in the archive."""
         return self._ids("articles", "article_id", "edition = ?", edition)
@@ -470,6 +505,9 @@ class Store:
             **parts.counters,
             "capture_id": fetch.capture_id,
             "crawl_id": fetch.crawl_id,
+            # The page answers as an article again: no longer removed.
+            "removed_at": None,
+            "removed_how": None,
         }
         if old is None:
             self.db.table("articles").insert(

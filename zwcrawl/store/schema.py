@@ -290,3 +290,19 @@ CREATE TABLE redirects (                 -- article ids the site answered with a
     PRIMARY KEY (edition, article_id)
 )"""
     )
+
+
+@MIGRATIONS(name="0036_removals")
+def _removals(db: Database) -> None:
+    """An archived article the site has since removed: when, and how the site said so (never `missing`)."""
+    # The comment ends before the column's last token (see 0004): SQLite appends ", name ..." after it.
+    db.execute(
+        "ALTER TABLE articles ADD COLUMN removed_at TEXT"
+        "  -- when the site first answered it as removed (404/410, its not-found page); NULL while online\n"
+        "    DEFAULT NULL"
+    )
+    db.execute(
+        "ALTER TABLE articles ADD COLUMN removed_how TEXT"
+        "  -- how the site said so: HTTP 404 | HTTP 410 | not-found page; NULL while online\n"
+        "    DEFAULT NULL"
+    )
