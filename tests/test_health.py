@@ -71,7 +71,7 @@ def test_a_refresh_over_pages_of_an_unknown_layout_raises_the_alarm_naming_them(
         assert len(named) == min(3, len(ids))
     # Drift, never a removal nor a missing id; the pages are archived as always, for `rebuild`.
     assert _db(archive, "select count(*) from missing") == [(0,)]
-    assert _db(archive, "select count(*) from articles where removed_at is not null") == [(0,)]
+    assert _db(archive, "select count(*) from removals") == [(0,)]
     (crawl_id,) = _db(archive, "select max(id) from crawls")[0]
     for ids in switched.values():
         for article_id in ids:
@@ -104,9 +104,7 @@ def test_removals_are_kept_apart_and_a_normal_refresh_or_a_tiny_sample_raises_no
     run = _crawl(gone, archive, "--edition", "en", "--refresh", "-s", "ZW_HEALTH_MIN_PAGES=5")
     assert run.returncode == 0 and run.stderr == "", run.stdout + run.stderr  # a removal is no drift
     (started,) = _db(archive, "select started_at from crawls order by id desc limit 1")[0]
-    rows = _db(
-        archive, "select article_id, removed_how, removed_at from articles where removed_at is not null"
-    )
+    rows = _db(archive, "select article_id, how, removed_at from removals")
     assert sorted((article_id, how) for article_id, how, _at in rows) == [
         (34444, "HTTP 410"),
         (34489, "not-found page"),
@@ -119,7 +117,7 @@ def test_removals_are_kept_apart_and_a_normal_refresh_or_a_tiny_sample_raises_no
     # A normal refresh: no alarm, and articles answering again are no longer removed.
     normal = _crawl(mirror_factory(), archive, "--edition", "en", "--refresh", "-s", "ZW_HEALTH_MIN_PAGES=5")
     assert normal.returncode == 0 and normal.stderr == "", normal.stdout + normal.stderr
-    assert _db(archive, "select count(*) from articles where removed_at is not null") == [(0,)]
+    assert _db(archive, "select count(*) from removals") == [(0,)]
     # The redesign on a copy this small is under the default minimum page count: no alarm, though its
     # pages are still failures zwcrawl could not read (exit 3), and never missing.
     redesigned(tmp_path / "redesign")

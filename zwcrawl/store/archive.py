@@ -294,6 +294,7 @@ class Store:
                 self._add_version(parts, fetch)
             self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
             self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
+            self.db.table("removals").delete_where("edition = ? AND article_id = ?", parts.key)  # back online
         return result
 
     def record_missing(
@@ -338,13 +339,16 @@ class Store:
         """Ids of the edition the site last answered as absent."""
         return self._ids("missing", "article_id", "edition = ?", edition)
 
-    def mark_removed(self, edition: str, article_id: int, how: str, at: str) -> bool:
+    def mark_removed(self, edition: str, article_id: int, how: str, crawl_id: int, at: str) -> bool:
         """Record that the site removed an archived article (first time kept); False if none is archived."""
+        at = _utc(at, "at")
         with self._write():
             cursor = self._execute(
-                "UPDATE articles SET removed_at = coalesce(removed_at, ?), removed_how = ?"
-                " WHERE edition = ? AND article_id = ?",
-                (_utc(at, "at"), how, edition, article_id),
+                "INSERT INTO removals (edition, article_id, removed_at, how, crawl_id, checked_at)"
+                " SELECT edition, article_id, ?, ?, ?, ? FROM articles WHERE edition = ? AND article_id = ?"
+                " ON CONFLICT (edition, article_id) DO UPDATE"
+                " SET how = excluded.how, crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
+                (at, how, crawl_id, at, edition, article_id),
             )
             return cursor.rowcount > 0
 
@@ -505,9 +509,6 @@ class Store:
             **parts.counters,
             "capture_id": fetch.capture_id,
             "crawl_id": fetch.crawl_id,
-            # The page answers as an article again: no longer removed.
-            "removed_at": None,
-            "removed_how": None,
         }
         if old is None:
             self.db.table("articles").insert(
