@@ -128,12 +128,13 @@ def crawl(
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
     from zwcrawl.crawl import parse_overrides, run_crawl
+    from zwcrawl.health import check_settings
     from zwcrawl.site import Sites
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
-        parse_overrides(list(overrides))
+        check_settings(parse_overrides(list(overrides)))
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:

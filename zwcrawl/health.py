@@ -60,6 +60,30 @@ class Thresholds:
         )
 
 
+# Each ZW_HEALTH_* setting, and what a value of it must be.
+_SETTINGS = {
+    "ZW_HEALTH_MIN_PAGES": (int, "a whole number of pages, 1 or more"),
+    "ZW_HEALTH_MAX_LOST": (float, "a share from 0 to 1"),
+    "ZW_HEALTH_MAX_DROP": (float, "a share from 0 to 1"),
+    "ZW_HEALTH_MAX_LANDMARK": (float, "a share from 0 to 1"),
+    "ZW_HEALTH_BODY_SHRINK": (float, "a share from 0 to 1"),
+}
+
+
+def check_settings(overrides: dict[str, str]) -> None:
+    """Refuse a ZW_HEALTH_* value out of its range; ValueError with a one-line reason."""
+    for name, value in overrides.items():
+        if name not in _SETTINGS:
+            continue
+        kind, expected = _SETTINGS[name]
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not (number >= 1 if kind is int else 0 <= number <= 1):
+            raise ValueError(f"-s {name}={value}: expected {expected}")
+
+
 def _key(edition: str, *parts: str) -> str:
     return "/".join(("health", edition, *parts))
 
