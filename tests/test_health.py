@@ -11,6 +11,7 @@ from pathlib import Path
 from conftest import ZWSITE, site_flags, zwcrawl
 
 from zwcrawl.health import Health, Reading, Thresholds
+from zwcrawl.store import Store
 
 HOSTS = {"en": "en.zamanalwsl.net", "ar": "www.zamanalwsl.net"}
 _NEWS_TEXT = re.compile(r'(<div class="news-text">).*?(</div>)', re.S)
@@ -184,3 +185,21 @@ def test_new_pages_alarm_against_the_archive_share_and_never_on_a_tiny_sample():
     for i in range(10):
         small.observe(_reading(i, source=None), None)
     assert small.judge(few, ("en",), archive, []) == []
+
+
+def test_a_removal_is_cleared_by_a_later_fetch_only_never_by_an_older_capture_read_again(tmp_path):
+    item = json.loads((ZWSITE / "expected/en/34489.json").read_text("utf-8"))
+    with Store(tmp_path / "zwcrawl.db") as store:
+        crawl = store.start_crawl({}, "2026-01-01T00:00:00Z")
+        store.save_article(item, crawl_id=crawl, capture_id=None, observed_at="2026-01-01T00:00:00Z")
+        assert store.mark_removed("en", 34489, "HTTP 404", crawl, "2026-02-01T00:00:00Z")
+        assert store.mark_removed("en", 34489, "not-found page", crawl, "2026-03-01T00:00:00Z")
+        assert not store.mark_removed("en", 1, "HTTP 404", crawl, "2026-03-01T00:00:00Z")  # not archived
+        rows = list(store.db["removals"].rows)
+        assert [(r["removed_at"], r["how"], r["checked_at"]) for r in rows] == [
+            ("2026-02-01T00:00:00Z", "not-found page", "2026-03-01T00:00:00Z")
+        ]
+        store.save_article(item, crawl_id=crawl, capture_id=None, observed_at="2026-01-15T00:00:00Z")
+        assert store.db["removals"].count == 1  # an older capture read again (a rebuild)
+        store.save_article(item, crawl_id=crawl, capture_id=None, observed_at="2026-04-01T00:00:00Z")
+        assert store.db["removals"].count == 0

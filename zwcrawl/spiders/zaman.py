@@ -257,9 +257,9 @@ class ZamanSpider(scrapy.Spider):
         if not article.is_article and not article.not_found:
             # Neither an article nor the site's "not found" page (drift): never recorded as missing, so a
             # later crawl asks again, and `rebuild` reads the capture once zwcrawl can.
-            failure = _unreadable(response, "parse error: not an article page, nor the site's not-found page")
-            failure.reading = reading
-            yield failure
+            yield _unreadable(
+                response, "parse error: not an article page, nor the site's not-found page", reading
+            )
             return
         yield ArticleFetched(
             article,
@@ -338,7 +338,7 @@ class ZamanSpider(scrapy.Spider):
         yield FetchFailed(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
 
 
-def _unreadable(response, reason: str) -> FetchFailed:
+def _unreadable(response, reason: str, reading: Reading | None = None) -> FetchFailed:
     """A fetched page zwcrawl could not read: a failure naming its capture, for `rebuild`."""
     capture = response.meta.get("zw_capture")
     return FetchFailed(
@@ -347,4 +347,5 @@ def _unreadable(response, reason: str) -> FetchFailed:
         status=response.status,
         capture_id=capture.capture_id if capture else None,
         parse_error=True,
+        reading=reading,
     )

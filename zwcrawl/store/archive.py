@@ -294,7 +294,10 @@ class Store:
                 self._add_version(parts, fetch)
             self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
             self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
-            self.db.table("removals").delete_where("edition = ? AND article_id = ?", parts.key)  # back online
+            # Back online, unless this is an older capture read again (a rebuild) than the removal's.
+            self.db.table("removals").delete_where(
+                "edition = ? AND article_id = ? AND checked_at < ?", [*parts.key, fetch.observed_at]
+            )
         return result
 
     def record_missing(
