@@ -90,6 +90,11 @@ def test_a_refresh_over_pages_of_an_unknown_layout_raises_the_alarm_naming_them(
     assert stats["health/alarms"] == [line.removeprefix("zwcrawl: warning: ") for line in warnings]
     assert stats["health/en/had/body"] == len(archived["en"])
     assert stats["health/en/lost/body"] == len(switched["en"])
+    assert stats["health/en/drift"] == len(switched["en"])
+    assert (
+        f"health en: {len(archived['en'])} article pages, {len(switched['en'])} unreadable (drift)"
+        in run.stdout
+    )
     assert "health en:" in run.stdout and "health ar:" in run.stdout
     assert zwcrawl("verify", "--archive", archive).returncode == 0
 

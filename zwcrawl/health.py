@@ -17,6 +17,7 @@ class _Page(Protocol):
     url: str
     strategies: dict[str, str | None]
     body: str | None
+    is_article: bool
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Reading:
     article_id: int
     found: dict[str, str | None]  # core field -> the strategy that found it, None when none did
     body_chars: int  # 0 when no body was found
+    drift: bool = False  # neither an article nor the site's not-found page: a layout nothing reads
 
     @classmethod
     def of(cls, page: _Page, edition: str, article_id: int) -> Reading:
@@ -35,7 +37,7 @@ class Reading:
         strategies = page.strategies
         return cls(
             page.url, edition, article_id, {name: strategies.get(name) for name in CORE_FIELDS},
-            len(page.body or ""),
+            len(page.body or ""), drift=not page.is_article,
         )  # fmt: skip
 
 
@@ -91,9 +93,10 @@ def _key(edition: str, *parts: str) -> str:
 class Health:
     """Counts readings into the crawl's figures (health/EDITION/...) and judges them against history.
 
-    Figures per edition: pages; found/F and by/F/STRATEGY; body_chars (their sum); new and new_found/F
-    (pages the archive did not hold); had/F and lost/F (refreshed pages whose stored row had F, and those
-    where F is now not found, or for the body, shorter than ZW_HEALTH_BODY_SHRINK of the stored one).
+    Figures per edition: pages; drift (pages read as no article); found/F and by/F/STRATEGY; body_chars
+    (their sum); new and new_found/F (pages the archive did not hold); had/F and lost/F (refreshed pages
+    whose stored row had F, and those where F is now not found, or for the body, shorter than
+    ZW_HEALTH_BODY_SHRINK of the stored one).
     """
 
     def __init__(self, count, thresholds: Thresholds):
@@ -105,6 +108,8 @@ class Health:
         """Count one article page; `stored` is the archive's row for it before this crawl saved it."""
         edition = reading.edition
         self._count(_key(edition, "pages"), 1)
+        if reading.drift:
+            self._count(_key(edition, "drift"), 1)
         if stored is None:
             self._count(_key(edition, "new"), 1)
         for name, strategy in reading.found.items():
@@ -207,7 +212,8 @@ def summary_lines(figures: dict, editions: tuple[str, ...]) -> list[str]:
             parts.append(
                 f"{name} {figures.get(_key(edition, 'found', name), 0)}" + (f" ({by})" if by else "")
             )
-        line = f"health {edition}: {pages} article pages; " + "; ".join(parts)
+        drift = figures.get(_key(edition, "drift"), 0)
+        line = f"health {edition}: {pages} article pages, {drift} unreadable (drift); " + "; ".join(parts)
         bodies = figures.get(_key(edition, "found", "body"), 0)
         if bodies:
             line += f"; body {figures.get(_key(edition, 'body_chars'), 0) // bodies} chars on average"
