@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -120,6 +121,13 @@ def test_removals_are_kept_apart_and_a_normal_refresh_or_a_tiny_sample_raises_no
     stats = _stats(archive)
     assert stats["removed"] == 2 and "health/alarms" not in stats
     assert "2 archived articles removed by the site" in run.stdout
+    # A rebuild from the WARC files gives the removals back, as the crawl recorded them.
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(archive, rebuilt)
+    assert zwcrawl("rebuild", "--archive", rebuilt).returncode == 0
+    removals = "select edition, article_id, how, removed_at, checked_at, crawl_id from removals order by 2"
+    assert _db(rebuilt, removals) == _db(archive, removals)
+    assert _db(rebuilt, "select count(*) from missing") == [(0,)]
     # A normal refresh: no alarm, and articles answering again are no longer removed.
     normal = _crawl(mirror_factory(), archive, "--edition", "en", "--refresh", "-s", "ZW_HEALTH_MIN_PAGES=5")
     assert normal.returncode == 0 and normal.stderr == "", normal.stdout + normal.stderr
@@ -197,9 +205,9 @@ def test_a_removal_is_cleared_by_a_later_fetch_only_never_by_an_older_capture_re
     with Store(tmp_path / "zwcrawl.db") as store:
         crawl = store.start_crawl({}, "2026-01-01T00:00:00Z")
         store.save_article(item, crawl_id=crawl, capture_id=None, observed_at="2026-01-01T00:00:00Z")
-        assert store.mark_removed("en", 34489, "HTTP 404", crawl, "2026-02-01T00:00:00Z")
-        assert store.mark_removed("en", 34489, "not-found page", crawl, "2026-03-01T00:00:00Z")
-        assert not store.mark_removed("en", 1, "HTTP 404", crawl, "2026-03-01T00:00:00Z")  # not archived
+        assert store.mark_removed("en", 34489, 404, crawl, "2026-02-01T00:00:00Z")
+        assert store.mark_removed("en", 34489, 200, crawl, "2026-03-01T00:00:00Z")
+        assert not store.mark_removed("en", 1, 404, crawl, "2026-03-01T00:00:00Z")  # not archived
         rows = list(store.db["removals"].rows)
         assert [(r["removed_at"], r["how"], r["checked_at"]) for r in rows] == [
             ("2026-02-01T00:00:00Z", "not-found page", "2026-03-01T00:00:00Z")

@@ -16,8 +16,6 @@ logger = logging.getLogger(__name__)
 
 Item = ArticleFetched | SectionWalked | IdMissing | ArticleRedirected | FetchFailed
 
-# How a removal reads in removals.how, by the site's answer.
-_REMOVED_HOW = {404: "HTTP 404", 410: "HTTP 410"}
 HEALTH_ALARMS = "health/alarms"  # the crawl figure listing the alarm lines
 
 
@@ -82,8 +80,9 @@ class ArchivePipeline:
         if isinstance(item, ArticleFetched):
             self._save_article(item)
         elif isinstance(item, IdMissing):
-            how = _REMOVED_HOW.get(item.status, "not-found page")
-            if store.mark_removed(item.edition, item.article_id, how, archive.crawl_id, item.observed_at):
+            if store.mark_removed(
+                item.edition, item.article_id, item.status, archive.crawl_id, item.observed_at
+            ):
                 archive.count("removed")  # an article the archive holds: the site removed it
                 return
             archive.count("missing")

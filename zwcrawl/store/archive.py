@@ -388,8 +388,10 @@ class Store:
         """Ids of the edition the site last answered as absent."""
         return self._ids("missing", "article_id", "edition = ?", edition)
 
-    def mark_removed(self, edition: str, article_id: int, how: str, crawl_id: int, at: str) -> bool:
-        """Record that the site removed an archived article (first time kept); False if none is archived."""
+    def mark_removed(self, edition: str, article_id: int, status: int, crawl_id: int, at: str) -> bool:
+        """Record that the site answered an archived article as removed (a 404/410, or with status 200 its
+        not-found page), the first time kept; False, and nothing written, when none is archived."""
+        how = f"HTTP {status}" if status in (404, 410) else "not-found page"
         at = _utc(at, "at")
         with self._write():
             cursor = self._execute(
