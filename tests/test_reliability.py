@@ -243,7 +243,27 @@ BAD_INPUTS = [
     (["import"], "Missing argument 'FILES...'", 2),
     (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
+    # An archive someone else prepared, with a trigger of their own: refused before any write could fire it.
+    (["crawl", "--archive", "{planted}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "holds a trigger planted that zwcrawl did not make", 1),
+    (["search", "--archive", "{planted}", "Daraa"], "holds a trigger planted that zwcrawl did not make", 1),
+    (["verify", "--archive", "{planted}"], None, 1),  # on stdout: "holds a trigger planted ..."
 ]  # fmt: skip
+
+
+def planted_archive(directory: Path) -> Path:
+    """An archive whose database carries a trigger zwcrawl never made, writing to a canary table."""
+    from zwcrawl.store import Store
+
+    directory.mkdir()
+    Store(directory / "zwcrawl.db").close()
+    with sqlite3.connect(directory / "zwcrawl.db") as conn:
+        conn.execute("CREATE TABLE canary (fired TEXT)")
+        conn.execute(
+            "CREATE TRIGGER planted AFTER INSERT ON crawls BEGIN INSERT INTO canary VALUES ('x'); END"
+        )
+    conn.close()
+    return directory
 
 
 @pytest.mark.parametrize(
@@ -256,7 +276,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     (damaged / "zwcrawl.db").write_bytes(b"not SQLite: a disk gone bad\n" * 100)
     fill = {
         "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
-        "{damaged}": str(damaged),
+        "{damaged}": str(damaged), "{planted}": str(planted_archive(tmp_path / "planted")),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
@@ -271,6 +291,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
         assert lines[0].startswith("zwcrawl: ") and message in lines[0]
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
+    assert query(tmp_path / "planted" / "zwcrawl.db", "select count(*) from canary") == [(0,)]  # never fired
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import index_path, scan_warc, target_uri
 from zwcrawl.warc.paths import inside_archive
 
@@ -176,8 +177,12 @@ class _Verifier:
             tables = {
                 r[0] for r in self.db.execute("SELECT name FROM archive.sqlite_master WHERE type='table'")
             }
+            foreign = foreign_objects(self.db, "archive")
         except sqlite3.DatabaseError as exc:
             self.problem(DB_NAME, f"cannot be opened read-only ({exc})")
+            return
+        if foreign:
+            self.problem(DB_NAME, f"holds a {foreign[0]} that zwcrawl did not make: not read further")
             return
         self.has_db = True
         self.tables = tables

@@ -21,7 +21,7 @@ from sqlite_utils.db import NotFoundError
 from zwcrawl.article import Article, Comment
 from zwcrawl.site import classify
 from zwcrawl.store.query import search_query
-from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
+from zwcrawl.store.schema import MIGRATIONS, fold_search_text, foreign_objects, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
@@ -92,6 +92,11 @@ class Store:
         self._batching = False
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if foreign := foreign_objects(conn):
+                raise ValueError(
+                    f"{self.path} holds a {foreign[0]} that zwcrawl did not make: refused, "
+                    "as it would run on the archive's reads and writes"
+                )
             if read_only:
                 if MIGRATIONS.pending(self.db):
                     raise ValueError(f"{self.path} is not a zwcrawl archive of this version")

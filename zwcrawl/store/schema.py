@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -327,3 +330,32 @@ CREATE TABLE removals (                  -- archived articles the site answers a
     FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
 )"""
     )
+
+
+# -- a database someone else prepared ---------------------------------------------------------------
+
+
+@functools.cache
+def _made_by_migrations() -> frozenset[tuple[str, str, str]]:
+    """Every trigger and view some migration makes (as it stands after each step): all zwcrawl trusts."""
+    db = Database(memory=True)
+    names = [migration.name for migration in MIGRATIONS._migrations]
+    made = set()
+    for next_name in [*names[1:], None]:
+        MIGRATIONS.apply(db, stop_before=next_name) if next_name else MIGRATIONS.apply(db)
+        made |= set(db.execute(_TRIGGERS_AND_VIEWS.format(schema="main")).fetchall())
+    db.close()
+    return frozenset(made)
+
+
+_TRIGGERS_AND_VIEWS = "SELECT type, name, sql FROM {schema}.sqlite_master WHERE type IN ('trigger', 'view')"
+
+
+def foreign_objects(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Triggers and views that zwcrawl's migrations did not make, as 'trigger NAME'; read before any write.
+
+    A trigger runs on every write it watches, a view on every read of it: one planted in an archive someone
+    else prepared would run with the user's rights, so such a database is refused, not opened."""
+    rows = conn.execute(_TRIGGERS_AND_VIEWS.format(schema=schema)).fetchall()
+    known = _made_by_migrations()
+    return [f"{kind} {name}" for kind, name, sql in rows if (kind, name, sql) not in known]
