@@ -248,7 +248,26 @@ BAD_INPUTS = [
      "holds a trigger planted that zwcrawl did not make", 1),
     (["search", "--archive", "{planted}", "Daraa"], "holds a trigger planted that zwcrawl did not make", 1),
     (["verify", "--archive", "{planted}"], None, 1),  # on stdout: "holds a trigger planted ..."
+    # A WARC "file" that is a symbolic link out of the archive: never read, written or cut back.
+    (["crawl", "--archive", "{linked}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "outside the archive: refused", 1),
+    (["rebuild", "--archive", "{linked}"], "outside the archive: refused", 2),
+    (["import", "--archive", "{linked}", "{page}"], "outside the archive: refused", 2),
+    (["verify", "--archive", "{linked}"], None, 1),  # on stdout: "a symbolic link out of the archive"
 ]  # fmt: skip
+
+OUTSIDE = b"a file of the user's, outside any archive\n" * 50
+
+
+def linked_archive(directory: Path) -> Path:
+    """An archive whose warc/ holds a symbolic link to a file outside it."""
+    (directory / "warc").mkdir(parents=True)
+    (directory.parent / "outside.warc.gz").write_bytes(OUTSIDE)
+    (directory / "warc" / "zwcrawl-1.warc.gz").symlink_to(directory.parent / "outside.warc.gz")
+    from zwcrawl.store import Store
+
+    Store(directory / "zwcrawl.db").close()
+    return directory
 
 
 def planted_archive(directory: Path) -> Path:
@@ -277,6 +296,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     fill = {
         "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
         "{damaged}": str(damaged), "{planted}": str(planted_archive(tmp_path / "planted")),
+        "{linked}": str(linked_archive(tmp_path / "linked")),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
@@ -292,6 +312,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
     assert query(tmp_path / "planted" / "zwcrawl.db", "select count(*) from canary") == [(0,)]  # never fired
+    assert (tmp_path / "outside.warc.gz").read_bytes() == OUTSIDE  # never cut back, never appended to
 
 
 @pytest.mark.parametrize(

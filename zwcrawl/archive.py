@@ -29,6 +29,7 @@ from zwcrawl.warc import (
     merge_indexes,
     recover_archive,
 )
+from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class Archive:
         """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
-        except (ArchiveBusy, OSError) as exc:
+        except (ArchiveBusy, OutsideLink, OSError) as exc:
             self._refuse(self._open_error_line(exc))
         except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
             if not is_disk_full(exc):
@@ -145,7 +146,7 @@ class Archive:
             self._refuse(self._open_error_line(exc))
 
     def _open_error_line(self, exc: Exception) -> str:
-        if isinstance(exc, ArchiveBusy):
+        if isinstance(exc, ArchiveBusy | OutsideLink):
             return str(exc)
         if is_disk_full(exc):
             return disk_full_message(*_what_filled(exc, self.directory))
@@ -176,6 +177,7 @@ class Archive:
         """Lock the archive, repair a killed crawl's WARC tails, and start a crawl row."""
         (self.directory / "warc").mkdir(parents=True, exist_ok=True)
         self._lock.acquire()  # ArchiveBusy names the process holding it
+        refuse_links_leaving(self.directory)  # before recovery, which may truncate what it finds there
         for report in recover_archive(self.directory / "warc", self.directory / "quarantine"):
             self.count("recovered_files")
             if report.set_aside_bytes:

@@ -47,6 +47,7 @@ from zwcrawl.warc import (
 )
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.index import index_warc
+from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HTTP_RECORDS = ("response", "revisit")
@@ -91,6 +92,10 @@ def import_files(archive_dir: Path, files: list[Path], *, sites: Sites | None = 
         (archive_dir / "warc").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImportFailed(f"cannot create the archive {archive_dir}: {exc.strerror or exc}") from None
+    try:
+        refuse_links_leaving(archive_dir)
+    except OutsideLink as exc:
+        raise ImportFailed(str(exc)) from None
     lock = ArchiveLock(archive_dir).acquire()
     try:
         with Store(archive_dir / DB_NAME) as store:

@@ -15,6 +15,7 @@ from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import CrawlInfo, parse_warc_fields, read_crawl_warcinfo, recover_archive
 from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
 
 WARC_SUBDIR = "warc"
 # What the crawl row of a rebuilt crawl says: the WARC files hold no end, status or statistics of a crawl.
@@ -64,6 +65,10 @@ def rebuild_archive(
     warc_dir = archive_dir / WARC_SUBDIR
     if not warc_dir.is_dir() or not any(warc_dir.glob("*.warc.gz")):
         raise RebuildError(f"no WARC files in {warc_dir}: nothing to rebuild from")
+    try:
+        refuse_links_leaving(archive_dir)
+    except OutsideLink as exc:
+        raise RebuildError(str(exc)) from None
     started = time.monotonic()
     lock = ArchiveLock(archive_dir).acquire()  # ArchiveBusy names the crawl holding it
     try:

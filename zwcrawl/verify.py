@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from zwcrawl.store import DB_NAME, read_only_uri
 from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import index_path, scan_warc, target_uri
-from zwcrawl.warc.paths import inside_archive
+from zwcrawl.warc.paths import inside_archive, links_leaving
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
@@ -97,6 +97,12 @@ class _Verifier:
             """
         )
         warc_dir = self.archive_dir / WARC_SUBDIR
+        if leaving := links_leaving(self.archive_dir):
+            for link in leaving:
+                self.problem(
+                    link.relative_to(self.archive_dir).as_posix(), "a symbolic link out of the archive"
+                )
+            return  # nothing read through them: the rest is checked once they are gone
         for path in sorted(warc_dir.rglob("*.warc.gz")) if warc_dir.is_dir() else []:
             self.scan(path.relative_to(self.archive_dir).as_posix())
         self.attach()
