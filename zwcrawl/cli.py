@@ -201,6 +201,45 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
             click.echo(f"    {' '.join(hit['snippet'].split())}")  # paragraph breaks would split a hit
 
 
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0: any free port."
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open it in the web browser.")
+def serve(archive: Path, port: int, open_browser: bool) -> None:
+    """Browse and query the archive in Datasette, read-only, on 127.0.0.1 (safe beside a running crawl)."""
+    from zwcrawl.serve import serve_archive
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+
+    def started(url: str) -> None:
+        click.echo(f"serving {archive / 'zwcrawl.db'} read-only at {url} (Ctrl-C stops)")
+
+    serve_archive(archive / "zwcrawl.db", port, open_browser=open_browser, started=started)
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (one self-contained file).",
+)
+def report(archive: Path, output: Path) -> None:
+    """Write a one-file HTML report of the archive: crawls, articles, sources, authors, counters, health."""
+    from zwcrawl.report import write_report
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    if not output.parent.is_dir():
+        raise click.UsageError(f"no directory {output.parent} for --output")
+    write_report(archive, output)
+    click.echo(f"wrote {output}")
+
+
 @cli.group()
 def export() -> None:
     """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""
