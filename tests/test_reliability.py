@@ -229,6 +229,13 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["serve", "--archive", "{missing}"], "no archive at", 2),
+    (["serve", "--archive", "{damaged}"], "file is not a database", 1),
+    (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
+    (["report", "--archive", "{missing}", "--output", "report.html"], "no archive at", 2),
+    (["report", "--archive", "{damaged}"], "Missing option '--output'", 2),
+    (["report", "--archive", "{damaged}", "--output", "{missing}/report.html"], "no directory", 2),
+    (["report", "--archive", "{damaged}", "--output", "report.html"], "file is not a database", 1),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
 
