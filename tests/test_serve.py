@@ -113,18 +113,19 @@ def test_search_folds_the_query_like_zwcrawl_search(client, small_archive, query
 
 def test_facets_edition_section_source_author_and_month(client):
     facets = client.get("/zwcrawl/articles.json?_facet_size=max").json()["facet_results"]
-    assert {"edition", "section", "source", "author", "month"} <= set(facets)
+    # Shown as "authors (author)" and "published (month)".
+    assert {"edition", "section", "source", "authors", "published"} <= set(facets)
     editions = {r["value"]: r["count"] for r in facets["edition"]["results"]}
     assert editions == {e: sum(1 for k in ARTICLES if k[0] == e) for e in ("en", "ar")}
-    months = [r["value"] for r in facets["month"]["results"]]
+    months = [r["value"] for r in facets["published"]["results"]]
     assert months == sorted(months, reverse=True) and "2018-04" in months
     # Choosing an author keeps that author's articles, and the facet shows it chosen.
     wrote = {k for k, d in ARTICLES.items() if "Paul Keane" in (d.get("authors") or [])}
-    (keane,) = [r for r in facets["author"]["results"] if r["value"] == "Paul Keane"]
+    (keane,) = [r for r in facets["authors"]["results"] if r["value"] == "Paul Keane"]
     assert keane["count"] == len(wrote) > 0
     chosen = client.get(keane["toggle_url"].replace("http://localhost", "")).json()
     assert {(r[0], r[1]) for r in chosen["rows"]} == wrote
-    selected = {r["value"]: r["selected"] for r in chosen["facet_results"]["author"]["results"]}
+    selected = {r["value"]: r["selected"] for r in chosen["facet_results"]["authors"]["results"]}
     assert selected["Paul Keane"] and sum(selected.values()) == 1  # co-authors are listed, not chosen
     april = client.rows("/zwcrawl/articles.json?published__startswith=2018-04")
     assert april and all(r["published"].startswith("2018-04") for r in april)

@@ -15,7 +15,7 @@ _ARTICLES = {
     "fts_pk": "rowid",
     "sort_desc": "published",
     "label_column": "headline",
-    "facets": ["edition", "section", "source", {"author": "article_authors"}, {"month": "published"}],
+    "facets": ["edition", "section", "source", {"author": "authors"}, {"month": "published"}],
 }
 
 

@@ -150,7 +150,7 @@ class _ValueFacet(Facet):
                 }
             )
         facet = {
-            "name": self.type,
+            "name": self.get_configs()[0]["config"]["simple"],  # shown as "NAME (TYPE)"
             "type": self.type,
             "hideable": False,
             "toggle_url": self.ds.urls.path(

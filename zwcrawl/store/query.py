@@ -53,4 +53,5 @@ def literal_search_query(text: str) -> str:
             parts.append(_with_or_without_article(word))
         else:
             parts.append(f'"{word}"')
-    return " ".join(parts)
+    # Explicit AND: FTS5 takes no implicit AND next to a bracketed group ("a" (b OR c) is a syntax error).
+    return " AND ".join(parts)
