@@ -204,7 +204,11 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
 @cli.command()
 @ARCHIVE_OPTION
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0: any free port."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8003,  # not 8001 or 8002, the mirror's: both may run at once
+    show_default=True,
+    help="0: any free port.",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open it in the web browser.")
 def serve(archive: Path, port: int, open_browser: bool) -> None:
