@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote
@@ -244,3 +246,23 @@ def test_the_command_serves_on_loopback_and_stops_quietly(small_archive, stop):
     assert server.returncode == 0, err
     assert err == ""
     assert _digest(small_archive) == before
+
+
+def test_open_shows_the_archive_in_the_browser_once_it_answers(small_archive, tmp_path):
+    opened = tmp_path / "opened.txt"
+    # webbrowser runs $BROWSER with the URL for %s: here a script that writes it down.
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[2], 'w').write(sys.argv[1])\" %s {opened}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "serve", "--archive", small_archive, "--port", "0", "--open"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "BROWSER": browser},
+    )  # fmt: skip
+    try:
+        url = server.stdout.readline().split(" at ")[1].split()[0]
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text() == url
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert server.returncode == 0
