@@ -26,6 +26,9 @@ _SETTINGS = {
     "facet_time_limit_ms": 2000,
     "truncate_cells_html": 160,  # bodies are long; the row page shows them whole
     "default_page_size": 50,
+    # The five facets people use are configured; suggesting others runs a query per column on every page,
+    # which on a large archive costs more than the page itself.
+    "suggest_facets": False,
 }
 
 
