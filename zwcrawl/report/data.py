@@ -68,6 +68,8 @@ def read_report_data(archive: Path) -> ReportData:
     with Store(archive / DB_NAME, read_only=True) as store:
         conn = store.db.conn
         conn.row_factory = sqlite3.Row
+        # One read transaction: beside a running crawl every figure comes from the same committed state.
+        conn.execute("BEGIN")
         warcs = sorted((archive / "warc").glob("*.warc.gz"))
         return ReportData(
             as_of=_one(conn, "select max(fetched_at) from captures"),
