@@ -43,9 +43,11 @@ def filters_from_request(request, database, table, datasette):
         return None
     clauses, params = [], {}
     for i, name in enumerate(names):
+        # A row-value IN, not a correlated EXISTS: SQLite starts from the author's few rows (by index)
+        # instead of testing every article; 10 ms against 0.02 ms on 2,000 articles.
         clauses.append(
-            "exists (select 1 from article_authors p where p.edition = articles.edition"
-            f" and p.article_id = articles.article_id and p.name = :author_{i})"
+            "(articles.edition, articles.article_id) in"
+            f" (select edition, article_id from article_authors where name = :author_{i})"
         )
         params[f"author_{i}"] = name
     return FilterArguments(clauses, params, [f'author is "{name}"' for name in names])
