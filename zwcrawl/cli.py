@@ -221,7 +221,7 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
     type=click.IntRange(0, 65535),
     default=8003,  # not 8001 or 8002, the mirror's: both may run at once
     show_default=True,
-    help="0: any free port.",
+    help="The port on 127.0.0.1 (0: any free one).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open it in the web browser.")
 def serve(archive: Path, port: int, open_browser: bool) -> None:
