@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -149,3 +151,22 @@ def small_archive(tmp_path_factory) -> Path:
             server.stop()
         assert run.returncode == 0, run.stderr
     return archive
+
+
+@contextmanager
+def serving(archive: Path, *extra: str, stop: int = signal.SIGINT, env: dict[str, str] | None = None):
+    """Run `zwcrawl serve --port 0` on an archive, yield (process, URL), then stop it (Ctrl-C by default).
+
+    Once stopped, the process carries what it wrote: `process.out` and `process.err`.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "serve", "--archive", archive, "--port", "0", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"serving {archive / 'zwcrawl.db'} read-only at http://127.0.0.1:"), line
+        yield server, line.split(" at ")[1].split()[0]
+    finally:
+        server.send_signal(stop)
+        server.out, server.err = server.communicate(timeout=30)

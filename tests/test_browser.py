@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import serving
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
 
@@ -36,17 +36,8 @@ def browser():
 @pytest.fixture(scope="module")
 def served(small_archive):
     """`zwcrawl serve --port 0` on the small archive; its URL."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zwcrawl", "serve", "--archive", small_archive, "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = server.stdout.readline()
-        assert " read-only at http://127.0.0.1:" in line, server.stderr.read()
-        yield line.split(" at ")[1].split()[0]
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+    with serving(small_archive) as (_, url):
+        yield url
 
 
 def test_datasette_articles_search_and_a_canned_query(browser, served, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -17,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import serving
 
 from zwcrawl.serve import archive_datasette
 from zwcrawl.serve.queries import CANNED_QUERIES
@@ -219,14 +219,7 @@ def test_it_reads_beside_a_crawl_writing_in_wal_mode(small_archive, tmp_path):
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_command_serves_on_loopback_and_stops_quietly(small_archive, stop):
     before = _digest(small_archive)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zwcrawl", "serve", "--archive", small_archive, "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = server.stdout.readline()
-        assert line.startswith(f"serving {small_archive / 'zwcrawl.db'} read-only at http://127.0.0.1:")
-        url = line.split(" at ")[1].split()[0]
+    with serving(small_archive, stop=stop) as (server, url):
         assert url.endswith("/zwcrawl")
         with urllib.request.urlopen(f"{url}/articles.json?_shape=array&_size=max") as response:
             assert len(json.load(response)) == len(ARTICLES)
@@ -240,11 +233,8 @@ def test_the_command_serves_on_loopback_and_stops_quietly(small_archive, stop):
         assert busy.stderr.strip().splitlines() == [
             f"zwcrawl: cannot listen on 127.0.0.1:{port}: Address already in use"
         ]
-    finally:
-        server.send_signal(stop)
-        out, err = server.communicate(timeout=30)
-    assert server.returncode == 0, err
-    assert err == ""
+    assert server.returncode == 0, server.err
+    assert server.err == ""
     assert _digest(small_archive) == before
 
 
@@ -252,17 +242,9 @@ def test_open_shows_the_archive_in_the_browser_once_it_answers(small_archive, tm
     opened = tmp_path / "opened.txt"
     # webbrowser runs $BROWSER with the URL for %s: here a script that writes it down.
     browser = f"{sys.executable} -c \"import sys; open(sys.argv[2], 'w').write(sys.argv[1])\" %s {opened}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "zwcrawl", "serve", "--archive", small_archive, "--port", "0", "--open"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "BROWSER": browser},
-    )  # fmt: skip
-    try:
-        url = server.stdout.readline().split(" at ")[1].split()[0]
+    with serving(small_archive, "--open", env={"BROWSER": browser}) as (server, url):
         deadline = time.monotonic() + 30
         while not opened.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert opened.read_text() == url
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
     assert server.returncode == 0
