@@ -238,6 +238,13 @@ BAD_INPUTS = [
     (["report", "--archive", "{damaged}"], "Missing option '--output'", 2),
     (["report", "--archive", "{damaged}", "--output", "{missing}/report.html"], "no directory", 2),
     (["report", "--archive", "{damaged}", "--output", "report.html"], "file is not a database", 1),
+    (["rebuild", "--archive", "{missing}"], "no WARC files in", 2),
+    (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
+    (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["rebuild", "--workers", "0"], "Invalid value for '--workers'", 2),
+    (["import", "{missing}"], "no such file", 2),
+    (["import"], "Missing argument 'FILES...'", 2),
+    (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
 
