@@ -11,7 +11,15 @@ from zwcrawl import __version__
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites, classify
 from zwcrawl.store import DB_NAME, Store
-from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
+from zwcrawl.warc import (
+    Exchange,
+    Original,
+    RecordLocation,
+    WarcWriter,
+    described_url,
+    merge_indexes,
+    recover_archive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +134,9 @@ class CrawlSession:
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write the extracted fields as a metadata record beside their response, and its row."""
         location = self.writer.write_metadata(url, concurrent_to, fields)
-        return self.store.add_capture(
-            self._row(location, status=None, content_type="application/json", concurrent_to=concurrent_to)
-        )
+        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
+        row = self._row(location, status=None, content_type="application/json", concurrent_to=concurrent_to)
+        return self.store.add_capture({**row, "url": described_url(location.url)})
 
     def save_article(self, item: dict) -> None:
         """Store an article page's extraction beside a metadata record of it; a soft 404 is missing."""

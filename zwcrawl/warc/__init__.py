@@ -5,10 +5,19 @@ from __future__ import annotations
 from zwcrawl.warc.index import index_path, index_warc, merge_indexes
 from zwcrawl.warc.reader import ScannedRecord, WarcFormatError, iter_records, scan_warc
 from zwcrawl.warc.recover import RecoveryReport, recover_archive, recover_warc
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.types import (
+    FIELDS_URI_PREFIX,
+    Exchange,
+    Original,
+    RecordLocation,
+    described_url,
+    fields_uri,
+    sha1_digest,
+)
 from zwcrawl.warc.writer import WarcWriter
 
 __all__ = [
+    "FIELDS_URI_PREFIX",
     "Exchange",
     "Original",
     "RecordLocation",
@@ -16,6 +25,8 @@ __all__ = [
     "ScannedRecord",
     "WarcFormatError",
     "WarcWriter",
+    "described_url",
+    "fields_uri",
     "index_path",
     "index_warc",
     "iter_records",

@@ -23,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.index import index_warc
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -44,6 +44,14 @@ class _WireHeaders(StatusAndHeaders):
         except UnicodeEncodeError:
             # Not from the wire (a str beyond latin-1): warcio's RFC 8187 percent-encoding.
             super().compute_headers_buffer(header_filter)
+
+
+class _RecordBuilder(WARCWriter):
+    """warcio's writer, leaving WARC-Payload-Digest off metadata records too: they hold no HTTP payload."""
+
+    # warcio adds one to every record but warcinfo and revisit; FastWARC's `check -p` rejects it on a
+    # record without HTTP headers, and wget leaves it off such records too.
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
 
 
 class WarcWriter:
@@ -158,10 +166,11 @@ class WarcWriter:
         )
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> RecordLocation:
-        """Write a `metadata` record holding `fields` as JSON, concurrent to a response or revisit record."""
+        """Write a `metadata` record of the fields extracted from page `url`, concurrent to its response."""
         body = json.dumps(fields, ensure_ascii=False, default=_json_default).encode("utf-8")
+        uri = fields_uri(_safe_uri(url))
         record = self._builder().create_warc_record(
-            _safe_uri(url),
+            uri,
             "metadata",
             payload=BytesIO(body),
             length=len(body),
@@ -170,7 +179,7 @@ class WarcWriter:
                 "WARC-Type": "metadata",
                 "WARC-Record-ID": self.make_record_id(),
                 "WARC-Date": _warc_date(self.clock()),
-                "WARC-Target-URI": _safe_uri(url),
+                "WARC-Target-URI": uri,
                 "WARC-Concurrent-To": concurrent_to,
             },
         )
@@ -184,9 +193,9 @@ class WarcWriter:
             self._close_file()
         return list(self.files)
 
-    def _builder(self) -> WARCWriter:
+    def _builder(self) -> _RecordBuilder:
         if self._warc is None:
-            self._warc = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
+            self._warc = _RecordBuilder(None, gzip=True, warc_version=WARC_VERSION)
         return self._warc
 
     def _write(self, records: list) -> list[tuple[str, int, int]]:
