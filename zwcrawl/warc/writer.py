@@ -187,6 +187,13 @@ class WarcWriter:
             (span,) = self._write([record])
         return self._location(record, span, concurrent_to=concurrent_to)
 
+    def write_copy(self, member: bytes, *, may_roll: bool = True) -> None:
+        """Append one record exactly as read from another WARC file (a whole gzip member of its own)."""
+        with self._lock:
+            if may_roll and self._fh is not None and self._fh.tell() >= self.max_size:
+                self._close_file()
+            self._write([member])
+
     def close(self) -> list[Path]:
         """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
         with self._lock:
@@ -199,7 +206,7 @@ class WarcWriter:
         return self._warc
 
     def _write(self, records: list) -> list[tuple[str, int, int]]:
-        """Append records, one gzip member each, and sync; on failure cut the file back to where it was."""
+        """Append records (warcio's, or gzip members as bytes) and sync; on failure cut the file back."""
         if self._fh is None:
             self._open_file()
         fh, warc = self._fh, self._builder()
@@ -209,8 +216,11 @@ class WarcWriter:
         try:
             for record in records:
                 at = fh.tell()
-                warc.out = fh
-                warc.write_record(record)
+                if isinstance(record, bytes):
+                    fh.write(record)  # a record copied as it was, gzip member and all
+                else:
+                    warc.out = fh
+                    warc.write_record(record)
                 spans.append((warc_file, at, fh.tell() - at))
             self._sync(fh)
         except BaseException:
