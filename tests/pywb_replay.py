@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-COLLECTION = "zw"
 
 
 @dataclass
@@ -30,28 +29,35 @@ class Replayed:
 
 
 class Pywb:
-    """A pywb root in `root` with one collection, filled by `wb-manager add` or given a CDXJ index."""
+    """A pywb root in `root`; each collection made by `wb-manager init` while it runs, as pywb allows."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._process: subprocess.Popen | None = None
         self.port = 0
-        _run(BIN / "wb-manager", "init", COLLECTION, cwd=self.root)
+        self._made = 0
 
-    @property
-    def collection(self) -> Path:
-        return self.root / "collections" / COLLECTION
+    def add(self, *warcs: Path) -> str:
+        """A new collection filled by `wb-manager add`: pywb copies the files and indexes every record."""
+        name = self._new_collection()
+        _run(BIN / "wb-manager", "add", name, *warcs, cwd=self.root)
+        return name
 
-    def add(self, *warcs: Path) -> None:
-        """`wb-manager add`: pywb copies the files and indexes every record itself."""
-        _run(BIN / "wb-manager", "add", COLLECTION, *warcs, cwd=self.root)
-
-    def use_index(self, index: Path, warcs: list[Path]) -> None:
-        """Serve `warcs` through a given CDXJ index (zwcrawl's own, or a WACZ's) instead of pywb's."""
+    def use_index(self, index: Path, warcs: list[Path]) -> str:
+        """A new collection serving `warcs` through a given CDXJ index (zwcrawl's own, or a WACZ's)."""
+        name = self._new_collection()
+        collection = self.root / "collections" / name
         for warc in warcs:
-            shutil.copy(warc, self.collection / "archive" / warc.name)
-        shutil.copy(index, self.collection / "indexes" / "index.cdxj")
+            shutil.copy(warc, collection / "archive" / warc.name)
+        shutil.copy(index, collection / "indexes" / "index.cdxj")
+        return name
+
+    def _new_collection(self) -> str:
+        self._made += 1
+        name = f"c{self._made}"
+        _run(BIN / "wb-manager", "init", name, cwd=self.root)
+        return name
 
     def start(self) -> Pywb:
         """Run `wayback` bound to 127.0.0.1 (its default is every interface) on a free port."""
@@ -93,9 +99,9 @@ class Pywb:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def get(self, url: str, timestamp: str = "", mode: str = "mp_") -> Replayed:
+    def get(self, collection: str, url: str, timestamp: str = "", mode: str = "mp_") -> Replayed:
         """Replay `url` as of `timestamp` (14 digits or fewer) in `mode`: mp_ the page, id_ its bytes."""
-        address = f"http://127.0.0.1:{self.port}/{COLLECTION}/{timestamp}{mode}/{url}"
+        address = f"http://127.0.0.1:{self.port}/{collection}/{timestamp}{mode}/{url}"
         try:
             with urllib.request.urlopen(address, timeout=30) as answer:
                 return Replayed(answer.status, dict(answer.headers.items()), answer.read())

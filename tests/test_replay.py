@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import shutil
 import sqlite3
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,13 +13,11 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import site_flags, zwcrawl
-from pywb_replay import Pywb, Replayed, warc_timestamp
+from pywb_replay import Replayed, warc_timestamp
 from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
 from zwcrawl.extract import extract_article
-from zwcrawl.mirror import MirrorServer
 from zwcrawl.site import Sites
 from zwcrawl.warc import Exchange, WarcWriter, described_url, index_warc
 
@@ -60,26 +57,11 @@ def memento_time(answer: Replayed) -> str:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory):
-    """Crawl a copy of both editions (English gzip-encoded), change one page, refresh; pywb over the files."""
-    tmp = tmp_path_factory.mktemp("replay")
-    site = tmp / "site"
-    shutil.copytree(ZWSITE, site)
-    server = MirrorServer(site, faults={"en": {"*": {"gzip": True}}}, log_path=tmp / "mirror.jsonl").start()
-    archive = tmp / "archive"
-    try:
-        assert zwcrawl("crawl", "--archive", archive, *site_flags(server)).returncode == 0
-        page = site / "en.zamanalwsl.net/news/article/34489.html"
-        page.write_text(page.read_text().replace('class="like-count">(55)', 'class="like-count">(56)'))
-        assert zwcrawl("crawl", "--archive", archive, "--refresh", *site_flags(server)).returncode == 0
-    finally:
-        server.stop()
-    warcs = sorted((archive / "warc").glob("*.warc.gz"))
-    with Pywb(tmp / "pywb") as pywb:
-        pywb.add(*warcs)
-        yield SimpleNamespace(
-            archive=archive, db=archive / "zwcrawl.db", warcs=warcs, pywb=pywb, sites=Sites(server.base_urls)
-        )
+def crawled(refreshed_archive, pywb):
+    """The shared two-crawl archive, its WARC files added to a pywb collection (wb-manager add)."""
+    warcs = sorted((refreshed_archive.archive / "warc").glob("*.warc.gz"))
+    added = pywb.add(*warcs)
+    return SimpleNamespace(**vars(refreshed_archive), warcs=warcs, replay=lambda *a: pywb.get(added, *a))
 
 
 def captures(crawled, kind: str, record_type: str) -> list[dict]:
@@ -95,7 +77,7 @@ def test_every_article_capture_replays_as_its_page(crawled):
     replayed = 0
     for capture in captures(crawled, "article", "response"):
         stamp = warc_timestamp(capture["fetched_at"])
-        answer = crawled.pywb.get(capture["url"], stamp, "id_")
+        answer = crawled.replay(capture["url"], stamp, "id_")
         assert answer.status == 200, capture["url"]
         assert answer.headers["Content-Type"].startswith("text/html"), (capture["url"], answer.headers)
         assert memento_time(answer) == capture["fetched_at"]
@@ -106,7 +88,7 @@ def test_every_article_capture_replays_as_its_page(crawled):
         assert fields["headline"] == ARTICLES[fields["url"]]["headline"]
         replayed += 1
         # The page as a browser gets it in pywb's frame (rewritten), still the article.
-        framed = crawled.pywb.get(capture["url"], stamp, "mp_")
+        framed = crawled.replay(capture["url"], stamp, "mp_")
         assert framed.status == 200 and framed.headers["Content-Type"].startswith("text/html")
         assert extract_article(framed.body, fields["url"])["headline"] == fields["headline"]
     assert replayed == len(ARTICLES) + 1  # every article, and 34489 twice (it changed)
@@ -117,7 +99,7 @@ def test_the_changed_page_replays_each_version_at_its_time(crawled):
         c for c in captures(crawled, "article", "response") if c["url"].endswith("/news/article/34489")
     ]
     for capture, likes in ((first, "(55)"), (second, "(56)")):
-        answer = crawled.pywb.get(capture["url"], warc_timestamp(capture["fetched_at"]), "id_")
+        answer = crawled.replay(capture["url"], warc_timestamp(capture["fetched_at"]), "id_")
         assert memento_time(answer) == capture["fetched_at"]
         assert f'class="like-count">{likes}' in payload(answer).decode()
 
@@ -126,7 +108,7 @@ def test_a_revisit_replays_the_original_page(crawled):
     revisits = captures(crawled, "article", "revisit")
     assert revisits
     for revisit in revisits:
-        answer = crawled.pywb.get(revisit["url"], warc_timestamp(revisit["fetched_at"]), "id_")
+        answer = crawled.replay(revisit["url"], warc_timestamp(revisit["fetched_at"]), "id_")
         assert answer.status == 200
         # Replayed as the revisit (its own time), with the original's bytes.
         assert memento_time(answer) == revisit["fetched_at"]
@@ -140,7 +122,7 @@ def test_listings_replay_as_they_were_served(crawled):
     listings = captures(crawled, "listing", "response") + captures(crawled, "listing", "revisit")
     assert len({c["url"] for c in listings}) >= 4
     for capture in listings:
-        answer = crawled.pywb.get(capture["url"], warc_timestamp(capture["fetched_at"]), "id_")
+        answer = crawled.replay(capture["url"], warc_timestamp(capture["fetched_at"]), "id_")
         assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")
         assert memento_time(answer) == capture["fetched_at"]
         assert payload(answer) == saved_page(crawled.sites, capture["url"])
@@ -151,13 +133,13 @@ def test_the_canonical_url_of_a_copy_is_not_what_pywb_knows(crawled):
     capture = captures(crawled, "article", "response")[0]
     fields = json.loads(_metadata_body(crawled, capture))
     assert fields["url"].startswith("https://") and fields["url"] != capture["url"]
-    assert crawled.pywb.get(fields["url"], "", "id_").status == 404
-    assert crawled.pywb.get(capture["url"], "", "id_").status == 200
+    assert crawled.replay(fields["url"], "", "id_").status == 404
+    assert crawled.replay(capture["url"], "", "id_").status == 200
 
 
 def test_metadata_is_kept_apart_under_its_urn(crawled):
     capture = captures(crawled, "article", "response")[0]
-    answer = crawled.pywb.get(
+    answer = crawled.replay(
         "urn:zwcrawl:fields:" + capture["url"], warc_timestamp(capture["fetched_at"]), "id_"
     )
     assert answer.status == 200 and answer.headers["Content-Type"].startswith("application/json")
@@ -176,7 +158,7 @@ def _metadata_body(crawled, capture: dict) -> bytes:
         return record.content_stream().read()
 
 
-def test_a_crawl_of_the_real_site_replays_under_the_canonical_url(tmp_path):
+def test_a_crawl_of_the_real_site_replays_under_the_canonical_url(tmp_path, pywb):
     """Crawling the real site, the URL fetched is the canonical one: pywb replays the article under it."""
     url = "https://en.zamanalwsl.net/news/article/34489"
     body = (ZWSITE / "en.zamanalwsl.net/news/article/34489.html").read_bytes()
@@ -190,11 +172,10 @@ def test_a_crawl_of_the_real_site_replays_under_the_canonical_url(tmp_path):
         _, response = writer.write_exchange(exchange)
         writer.write_metadata(url, response.record_id, extract_article(body, url))
         (warc,) = writer.close()
-    with Pywb(tmp_path / "pywb") as pywb:
-        pywb.add(warc)
-        answer = pywb.get(url, "2026", "mp_")
-        assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")
-        assert extract_article(answer.body, url)["headline"] == ARTICLES[url]["headline"]
+    collection = pywb.add(warc)
+    answer = pywb.get(collection, url, "2026", "mp_")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert extract_article(answer.body, url)["headline"] == ARTICLES[url]["headline"]
 
 
 def _legacy_copy(source: Path, target: Path) -> None:
@@ -225,7 +206,7 @@ def _legacy_copy(source: Path, target: Path) -> None:
             )
 
 
-def test_files_written_before_replay_through_zwcrawls_own_index(crawled, tmp_path):
+def test_files_written_before_replay_through_zwcrawls_own_index(crawled, tmp_path, pywb):
     """Older files name the page in metadata records: wb-manager add replays the JSON, our index the page."""
     legacy = tmp_path / "legacy" / crawled.warcs[0].name
     legacy.parent.mkdir()
@@ -238,11 +219,9 @@ def test_files_written_before_replay_through_zwcrawls_own_index(crawled, tmp_pat
     )
     capture = next(c for c in same_second if crawled.sites.classify(c["url"]).kind == "article")
     stamp = warc_timestamp(capture["fetched_at"])
-    with Pywb(tmp_path / "added") as added:
-        added.add(legacy)
-        assert added.get(capture["url"], stamp, "id_").headers["Content-Type"] == "application/json"
-    with Pywb(tmp_path / "indexed") as indexed:
-        indexed.use_index(index_warc(legacy), [legacy])
-        answer = indexed.get(capture["url"], stamp, "id_")
-        assert answer.headers["Content-Type"].startswith("text/html")
-        assert extract_article(payload(answer), crawled.sites.to_real(capture["url"]))["is_article"]
+    added = pywb.add(legacy)
+    assert pywb.get(added, capture["url"], stamp, "id_").headers["Content-Type"] == "application/json"
+    indexed = pywb.use_index(index_warc(legacy), [legacy])
+    answer = pywb.get(indexed, capture["url"], stamp, "id_")
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert extract_article(payload(answer), crawled.sites.to_real(capture["url"]))["is_article"]
