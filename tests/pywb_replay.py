@@ -44,6 +44,14 @@ class Pywb:
         _run(BIN / "wb-manager", "add", name, *warcs, cwd=self.root)
         return name
 
+    def add_wacz(self, wacz: Path) -> str:
+        """A new collection from a WACZ (`wb-manager add --unpack-wacz`): its WARC files and its index."""
+        name = self._new_collection()
+        _run(BIN / "wb-manager", "add", "--unpack-wacz", name, wacz, cwd=self.root)
+        if not any((self.root / "collections" / name / "archive").iterdir()):
+            raise RuntimeError(f"pywb took nothing from {wacz}")
+        return name
+
     def use_index(self, index: Path, warcs: list[Path]) -> str:
         """A new collection serving `warcs` through a given CDXJ index (zwcrawl's own, or a WACZ's)."""
         name = self._new_collection()

@@ -120,7 +120,8 @@ def export_wacz(
             raise ExportError(f"nothing to export: no capture matches ({chosen.describe()})")
         warcs, records = _copy_records(archive_dir, work, wanted, files, chosen, max_warc_size, clock)
         (work / "indexes").mkdir()
-        os.replace(merge_indexes(work / "archive"), work / "indexes" / "index.cdxj")
+        # CDXJ lines under the name WACZ readers look for: pywb's --unpack-wacz takes .cdx or .cdx.gz only.
+        os.replace(merge_indexes(work / "archive"), work / "indexes" / "index.cdx")
         (work / "pages").mkdir()
         pages = _write_pages(db, work / "pages" / "pages.jsonl")
         _zip(work, warcs, partial, chosen, clock)
@@ -298,7 +299,7 @@ def _zip(
     """The package: WARCs stored (replay tools read them by offset), text deflated, then the datapackage."""
     entries = [(f"archive/{p.name}", p, zipfile.ZIP_STORED) for p in warcs]
     entries += [
-        ("indexes/index.cdxj", work / "indexes" / "index.cdxj", zipfile.ZIP_DEFLATED),
+        ("indexes/index.cdx", work / "indexes" / "index.cdx", zipfile.ZIP_DEFLATED),
         ("pages/pages.jsonl", work / "pages" / "pages.jsonl", zipfile.ZIP_DEFLATED),
     ]
     created = clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
