@@ -21,7 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from zwcrawl.extract import extract_article
 from zwcrawl.wacz_export import CaptureFilter, export_wacz
-from zwcrawl.warc import scan_warc
+from zwcrawl.warc import index_path, scan_warc
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BIN = Path(sys.executable).parent
@@ -288,6 +288,19 @@ def test_a_failed_export_leaves_no_half_file_and_keeps_the_old_one(crawled, tmp_
     assert line.startswith(f"zwcrawl: warc/{warc.name} offset ") and "damaged record" in line
     assert output.read_bytes() == b"the package of last week"
     assert [p.name for p in output.parent.iterdir()] == ["zaman.wacz"]  # no temporary left behind
+
+
+def test_beside_a_running_crawl_the_unfinished_tail_of_an_open_file_is_left_out(crawled, full, tmp_path):
+    archive = tmp_path / "archive"
+    shutil.copytree(crawled.archive, archive)
+    warc = sorted((archive / "warc").glob("*.warc.gz"))[-1]
+    index_path(warc).unlink()  # not closed yet: a crawl is writing it
+    with open(warc, "ab") as fh:
+        fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 5000\r\n\r\n<html>")[:40])
+    result = zwcrawl("export", "wacz", "--archive", archive, "--output", tmp_path / "live.wacz")
+    assert result.returncode == 0, result.stderr
+    package = Package(tmp_path / "live.wacz", tmp_path / "live")
+    assert set(package.captures()) == set(full.captures())
 
 
 def test_an_interrupted_export_leaves_nothing_under_the_final_name(crawled, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from pathlib import Path
 from zwcrawl import __version__
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
-from zwcrawl.warc import WarcWriter, merge_indexes, scan_warc
+from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
 
 WACZ_VERSION = "1.1.1"
@@ -246,6 +246,10 @@ def _copy_file(archive_dir: Path, rel: str, wanted: set[str], writer: WarcWriter
     with open(path, "rb") as raw:
         for scanned in scan_warc(path, digests=False):
             if not scanned.sound:
+                if not index_path(path).exists():
+                    # A file still being written (a crawl is running) or never closed: its unfinished tail
+                    # holds nothing a row points at yet, since a row is written only after its record.
+                    break
                 raise ExportError(
                     f"{rel} offset {scanned.offset}: damaged record ({'; '.join(scanned.problems)}); "
                     "see zwcrawl verify"
