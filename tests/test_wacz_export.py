@@ -266,7 +266,7 @@ def test_an_unknown_crawl_or_an_empty_choice_is_refused(crawled):
     result, path = export(crawled, "none.wacz", "--since", "2100-01-01")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "zwcrawl: nothing to export: no capture matches (since 2100-01-01T00:00:00Z)"
+        "zwcrawl: nothing to export: no capture matches (published from 2100-01-01T00:00:00Z)"
     ]
     assert not path.exists() and not list(crawled.tmp.glob(".none.wacz*"))
 

@@ -69,7 +69,13 @@ class CaptureFilter:
 
     def describe(self) -> str:
         """The filter in words, for the package's title and warcinfo."""
-        parts = [f"{name} {value}" for name, value in vars(self).items() if value is not None]
+        words = {
+            "edition": "edition",
+            "since": "published from",
+            "until": "published before",
+            "crawl_id": "crawl",
+        }
+        parts = [f"{words[name]} {value}" for name, value in vars(self).items() if value is not None]
         return ", ".join(parts) or "all captures"
 
 
