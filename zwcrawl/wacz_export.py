@@ -20,6 +20,7 @@ from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc.paths import inside_archive
 
 WACZ_VERSION = "1.1.1"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -244,7 +245,10 @@ def _copy_records(
     return warcs, copied
 
 
-def _copy_file(archive_dir: Path, rel: str, wanted: set[str], writer: WarcWriter) -> int:
+def _copy_file(archive_dir: Path, name: str, wanted: set[str], writer: WarcWriter) -> int:
+    rel = inside_archive(name)
+    if rel is None:
+        raise ExportError(f"captures name {name!r} as a WARC file, which is not a path inside the archive")
     path = archive_dir / rel
     if not path.is_file():
         raise ExportError(f"{rel}: WARC file named by the captures table does not exist")
