@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -188,6 +189,18 @@ class WarcWriter:
                 self._close_file()
             self._write([member])
 
+    def copy_record(self, record: bytes) -> tuple[str, int, int]:
+        """Append a whole record read from another WARC file, byte for byte, as one gzip member, synced.
+
+        Returns where it landed: (file relative to the archive dir, gzip member offset, length).
+        """
+        member = gzip.compress(record, compresslevel=6, mtime=0)
+        with self._lock:
+            if self._fh is not None and self._fh.tell() >= self.max_size:
+                self._close_file()
+            (span,) = self._write([member])
+        return span
+
     def close(self) -> list[Path]:
         """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
         with self._lock:
@@ -211,7 +224,7 @@ class WarcWriter:
             for record in records:
                 at = fh.tell()
                 if isinstance(record, bytes):
-                    fh.write(record)  # a record copied as it was, gzip member and all
+                    fh.write(record)  # a gzip member as it was (write_copy) or made by copy_record
                 else:
                     warc.out = fh
                     warc.write_record(record)
