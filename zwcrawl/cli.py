@@ -76,9 +76,13 @@ def main(argv: list[str] | None = None) -> None:
 @cli.command()
 @click.argument("page", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The article's URL (any spelling of it).")
-def extract(page: Path, url: str) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Print, per field, which strategy found it and what the others read."
+)
+def extract(page: Path, url: str, explain: bool) -> None:
     """Extract one saved article page and print its fields as JSON."""
-    from zwcrawl.extract import extract_article
+    from zwcrawl.extract import ArticlePage, extract_article
+    from zwcrawl.extract.explain import explain_text
     from zwcrawl.site import canonical_article_url
 
     if canonical_article_url(url) is None:
@@ -87,6 +91,9 @@ def extract(page: Path, url: str) -> None:
         html = page.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {page}: {exc.strerror or exc}") from None
+    if explain:
+        click.echo(explain_text(ArticlePage(url, html)))
+        return
     click.echo(json.dumps(extract_article(html, url), ensure_ascii=False, indent=2))
 
 
@@ -121,12 +128,13 @@ def crawl(
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
     from zwcrawl.crawl import parse_overrides, run_crawl
+    from zwcrawl.health import check_settings
     from zwcrawl.site import Sites
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
-        parse_overrides(list(overrides))
+        check_settings(parse_overrides(list(overrides)))
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
@@ -314,11 +322,24 @@ def _summary(archive: Path, result) -> None:
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read, "
+        f"{stats.get('removed', 0)} archived articles removed by the site"
     )
+    _health(result)
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
     if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
+
+
+def _health(result) -> None:
+    """Extraction health, one line per edition; each alarm one warning line on stderr."""
+    from zwcrawl.health import summary_lines
+    from zwcrawl.site import EDITIONS
+
+    for line in summary_lines(result.stats, EDITIONS):
+        click.echo(line)
+    for line in result.health_alarms:
+        click.echo(f"zwcrawl: warning: {line}", err=True)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:
