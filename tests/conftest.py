@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -170,3 +171,61 @@ def serving(archive: Path, *extra: str, stop: int = signal.SIGINT, env: dict[str
     finally:
         server.send_signal(stop)
         server.out, server.err = server.communicate(timeout=30)
+
+
+def fastwarc_check(path: Path, revisit_ids: set[str]) -> list[str]:
+    """`fastwarc check -p` on one WARC file: what it finds wrong, less its known revisit mistake."""
+    report = path.with_name(path.name + ".fastwarc")
+    run = subprocess.run(
+        [Path(sys.executable).parent / "fastwarc", "check", "-p", "-q", "-o", report, path],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    statuses = dict(line.split(": ", 1) for line in report.read_text().splitlines())
+    report.unlink()
+    # FastWARC 2.0 hashes a revisit's own (empty) payload, though WARC 1.1 (6.7.2) says a revisit's payload
+    # digest is its original's, and requires it there. Every other record must pass outright.
+    wrong = [
+        f"{record_id}: {status}"
+        for record_id, status in statuses.items()
+        if status not in ("OK, PAYLOAD_OK", "OK, PAYLOAD_NO_DIGEST")
+        and not (record_id in revisit_ids and status == "OK, PAYLOAD_FAIL")
+    ]
+    if not statuses or (run.returncode != 0) != any(s.endswith("FAIL") for s in statuses.values()):
+        wrong.append(f"fastwarc exited {run.returncode}: {run.stdout}{run.stderr}")
+    return wrong
+
+
+@pytest.fixture(scope="session")
+def refreshed_archive(tmp_path_factory):
+    """Both editions of a copy (English gzip) crawled, a page changed, crawled again with --refresh."""
+    from types import SimpleNamespace
+
+    from zwcrawl.site import Sites
+
+    tmp = tmp_path_factory.mktemp("refreshed")
+    site = tmp / "site"
+    shutil.copytree(ZWSITE, site)
+    server = MirrorServer(site, faults={"en": {"*": {"gzip": True}}}, log_path=tmp / "mirror.jsonl").start()
+    archive = tmp / "archive"
+    try:
+        first = zwcrawl("crawl", "--archive", archive, *site_flags(server))
+        assert first.returncode == 0, first.stderr
+        page = site / "en.zamanalwsl.net/news/article/34489.html"
+        page.write_text(page.read_text().replace('class="like-count">(55)', 'class="like-count">(56)'))
+        second = zwcrawl("crawl", "--archive", archive, "--refresh", *site_flags(server))
+        assert second.returncode == 0, second.stderr
+    finally:
+        server.stop()
+    return SimpleNamespace(
+        tmp=tmp, archive=archive, db=archive / "zwcrawl.db", sites=Sites(server.base_urls),
+        bases=dict(server.base_urls),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pywb(tmp_path_factory):
+    """One pywb (`wayback` on 127.0.0.1) for the session; tests add collections to it."""
+    from pywb_replay import Pywb
+
+    with Pywb(tmp_path_factory.mktemp("pywb")) as server:
+        yield server

@@ -250,6 +250,17 @@ BAD_INPUTS = [
     (["import"], "Missing argument 'FILES...'", 2),
     (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz"], "no archive at", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "nodir/out.wacz"],
+     "directory nodir does not exist", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--since", "2018-13-01"],
+     "--since '2018-13-01' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--until", "last week"],
+     "--until 'last week' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--crawl", "0"],
+     "Invalid value for '--crawl'", 2),
+    (["export", "wacz", "--archive", "{missing}"], "Missing option '--output'", 2),
+    (["export", "wacz", "--archive", "{damaged}", "--output", "out.wacz"], "file is not a database", 1),
 ]  # fmt: skip
 
 
@@ -278,6 +289,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
         assert lines[0].startswith("zwcrawl: ") and message in lines[0]
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
+    assert not [p.name for p in tmp_path.iterdir() if "wacz" in p.name]  # no package, not even a partial one
 
 
 @pytest.mark.parametrize(

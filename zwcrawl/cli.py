@@ -335,6 +335,29 @@ def export() -> None:
     """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""
 
 
+@export.command("wacz")
+@ARCHIVE_OPTION
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The .wacz file to write.")
+@click.option("--edition", type=click.Choice(EDITIONS), help="Only this edition.")
+@click.option("--since", metavar="DATE", help="Articles published on or after DATE (YYYY-MM-DD, UTC).")
+@click.option("--until", metavar="DATE", help="Articles published on or before DATE (YYYY-MM-DD, UTC).")
+@click.option("--crawl", "crawl_id", type=click.IntRange(min=1), help="Only what this crawl captured.")
+def export_wacz(archive: Path, output: Path, **filters) -> None:
+    """Package captures (their WARC records, a CDXJ index and a page list) as a WACZ for replay tools."""
+    from zwcrawl.wacz_export import CaptureFilter, ExportError, UsageError, export_wacz
+
+    try:
+        result = export_wacz(archive, output, CaptureFilter.parse(**filters))
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"wrote {result.path}: {result.pages} article captures, {result.records} WARC records copied "
+        f"into {result.warc_files} file(s), {result.size:,} bytes"
+    )
+
+
 def _summary(archive: Path, result) -> None:
     stats = result.stats  # the crawl row's figures: crawler.stats' zwcrawl/ keys
     failures, parse_errors = stats.get("failures", 0), stats.get("parse_errors", 0)
