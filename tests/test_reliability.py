@@ -235,6 +235,13 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["serve", "--archive", "{missing}"], "no archive at", 2),
+    (["serve", "--archive", "{damaged}"], "file is not a database", 1),
+    (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
+    (["report", "--archive", "{missing}", "--output", "report.html"], "no archive at", 2),
+    (["report", "--archive", "{damaged}"], "Missing option '--output'", 2),
+    (["report", "--archive", "{damaged}", "--output", "{missing}/report.html"], "no directory", 2),
+    (["report", "--archive", "{damaged}", "--output", "report.html"], "file is not a database", 1),
     (["rebuild", "--archive", "{missing}"], "no WARC files in", 2),
     (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
     (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
@@ -254,6 +261,17 @@ BAD_INPUTS = [
     (["rebuild", "--archive", "{linked}"], "outside the archive: refused", 2),
     (["import", "--archive", "{linked}", "{page}"], "outside the archive: refused", 2),
     (["verify", "--archive", "{linked}"], None, 1),  # on stdout: "a symbolic link out of the archive"
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz"], "no archive at", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "nodir/out.wacz"],
+     "directory nodir does not exist", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--since", "2018-13-01"],
+     "--since '2018-13-01' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--until", "last week"],
+     "--until 'last week' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--crawl", "0"],
+     "Invalid value for '--crawl'", 2),
+    (["export", "wacz", "--archive", "{missing}"], "Missing option '--output'", 2),
+    (["export", "wacz", "--archive", "{damaged}", "--output", "out.wacz"], "file is not a database", 1),
 ]  # fmt: skip
 
 OUTSIDE = b"a file of the user's, outside any archive\n" * 50
@@ -313,6 +331,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
     assert query(tmp_path / "planted" / "zwcrawl.db", "select count(*) from canary") == [(0,)]  # never fired
     assert (tmp_path / "outside.warc.gz").read_bytes() == OUTSIDE  # never cut back, never appended to
+    assert not [p.name for p in tmp_path.iterdir() if "wacz" in p.name]  # no package, not even a partial one
 
 
 @pytest.mark.parametrize(

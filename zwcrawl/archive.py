@@ -26,6 +26,7 @@ from zwcrawl.warc import (
     RecordLocation,
     WarcWriter,
     crawl_warcinfo,
+    described_url,
     merge_indexes,
     recover_archive,
 )
@@ -301,12 +302,16 @@ class Archive:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
         with self.writing("a WARC record", self.directory / "warc"):
             location = self.writer.write_metadata(url, concurrent_to, fields)
+        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
+        row = self._capture_row(
+            location,
+            url=described_url(location.url),
+            status=None,
+            content_type="application/json",
+            concurrent_to=concurrent_to,
+        )
         with self.writing("the database", self.directory / DB_NAME):
-            return self.store.add_capture(
-                self._capture_row(
-                    location, status=None, content_type="application/json", concurrent_to=concurrent_to
-                )
-            )
+            return self.store.add_capture(row)
 
     def record_failure(
         self,

@@ -27,7 +27,7 @@ from zwcrawl.diskfull import is_disk_full
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, target_uri
+from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, target_uri
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,8 @@ def capture_row(record: WarcRecord, crawl_id: int) -> dict:
     revisit = record.record_type == "revisit"
     return {
         "crawl_id": crawl_id,
-        "url": record.url,
+        # A metadata record names its page as urn:zwcrawl:fields:URL; its row holds the page's URL.
+        "url": described_url(record.url) if record.record_type == "metadata" else record.url,
         "fetched_at": record.date,
         "record_type": record.record_type,
         "warc_file": record.warc_file,
