@@ -203,3 +203,16 @@ def test_a_full_disk_stops_import_and_the_next_import_completes_it(small_disk, c
     )
     check = zwcrawl("verify", "--archive", archive)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_full_disk_stops_the_wacz_export_leaving_no_file_under_its_name(small_disk, crawled):
+    disk = small_disk(64)  # the archive's records alone are ~110 KB
+    run = zwcrawl("export", "wacz", "--archive", crawled, "--output", disk / "out.wacz")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.startswith("zwcrawl: the disk is full"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert list(disk.iterdir()) == []  # neither out.wacz nor its partial or working files
+    grow(disk, 4096)
+    again = zwcrawl("export", "wacz", "--archive", crawled, "--output", disk / "out.wacz")
+    assert again.returncode == 0, again.stderr
+    assert (disk / "out.wacz").is_file()

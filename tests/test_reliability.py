@@ -261,6 +261,9 @@ BAD_INPUTS = [
     (["rebuild", "--archive", "{linked}"], "outside the archive: refused", 2),
     (["import", "--archive", "{linked}", "{page}"], "outside the archive: refused", 2),
     (["verify", "--archive", "{linked}"], None, 1),  # on stdout: "a symbolic link out of the archive"
+    (["export", "wacz", "--archive", "{linked}", "--output", "out.wacz"], "outside the archive: refused", 1),
+    (["export", "wacz", "--archive", "{planted}", "--output", "out.wacz"],
+     "holds a trigger planted that zwcrawl did not make", 1),
     (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz"], "no archive at", 2),
     (["export", "wacz", "--archive", "{missing}", "--output", "nodir/out.wacz"],
      "directory nodir does not exist", 2),

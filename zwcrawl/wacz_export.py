@@ -18,9 +18,10 @@ from pathlib import Path
 from zwcrawl import __version__
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
-from zwcrawl.warc.paths import inside_archive
+from zwcrawl.warc.paths import OutsideLink, inside_archive, refuse_links_leaving
 
 WACZ_VERSION = "1.1.1"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -115,11 +116,17 @@ def export_wacz(
     db_path = archive_dir / DB_NAME
     if not db_path.is_file():
         raise UsageError(f"no archive at {archive_dir} (no {DB_NAME} there)")
+    try:
+        refuse_links_leaving(archive_dir)  # a record copied through such a link would be anyone's file
+    except OutsideLink as exc:
+        raise ExportError(str(exc)) from None
     # Beside the output, so the last step is a rename within one file system.
     work = output.parent / f".{output.name}.{os.getpid()}.tmp.d"
     partial = output.parent / f".{output.name}.{os.getpid()}.tmp"
     db = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
+        if foreign := foreign_objects(db):
+            raise ExportError(f"{db_path} holds a {foreign[0]} that zwcrawl did not make: refused")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         wanted, files, primaries = _choose(db, chosen)
