@@ -238,6 +238,7 @@ BAD_INPUTS = [
     (["serve", "--archive", "{missing}"], "no archive at", 2),
     (["serve", "--archive", "{damaged}"], "file is not a database", 1),
     (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
+    (["serve", "--archive", "{planted}"], "holds a trigger planted that zwcrawl did not make", 1),
     (["report", "--archive", "{missing}", "--output", "report.html"], "no archive at", 2),
     (["report", "--archive", "{damaged}"], "Missing option '--output'", 2),
     (["report", "--archive", "{damaged}", "--output", "{missing}/report.html"], "no directory", 2),
