@@ -1,10 +1,11 @@
-"""A full disk: a small tmpfs fills at different points of a crawl; the crawl stops saying so and resumes."""
+"""A full disk (a small tmpfs filling at different points: the command stops, saying so); hostile records."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import subprocess
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,3 +217,39 @@ def test_a_full_disk_stops_the_wacz_export_leaving_no_file_under_its_name(small_
     again = zwcrawl("export", "wacz", "--archive", crawled, "--output", disk / "out.wacz")
     assert again.returncode == 0, again.stderr
     assert (disk / "out.wacz").is_file()
+
+
+def _gzip_member(*parts: bytes, repeat: tuple[bytes, int] = (b"", 0)) -> bytes:
+    """One gzip member of parts[0], then `repeat` bytes repeated, then the rest, compressed as it goes."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [z.compress(parts[0])]
+    chunk, times = repeat
+    out += [z.compress(chunk) for _ in range(times)]
+    out += [z.compress(p) for p in parts[1:]] + [z.flush()]
+    return b"".join(out)
+
+
+def test_records_with_a_huge_header_line_or_content_length_are_reported_not_read(crawled, tmp_path):
+    archive = tmp_path / "archive"
+    subprocess.run(["cp", "-a", str(crawled), str(archive)], check=True)
+    head = (
+        b"WARC/1.1\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:%d>\r\n"
+        b"WARC-Date: 2020-01-01T00:00:00Z\r\n"
+    )
+    terabytes = _gzip_member(head % 1 + b"Content-Length: 10000000000000\r\n\r\nabc\r\n\r\n")
+    # A 64 MB header line, compressed to a few hundred KB: a reader holding it would hold all of it.
+    long_line = _gzip_member(
+        head % 2 + b"X-Long: ", b"\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n", repeat=(b"a" * 65536, 1024)
+    )
+    [warc] = sorted((archive / "warc").glob("*.warc.gz"))
+    with open(warc, "ab") as fh:
+        fh.write(terabytes + long_line)
+    check = zwcrawl("verify", "--archive", archive)
+    assert check.returncode == 1
+    assert "block shorter than its Content-Length (7 of 10000000000000 bytes)" in check.stdout
+    assert "record header too long" in check.stdout
+    rebuilt = zwcrawl("rebuild", "--archive", archive)
+    assert rebuilt.returncode == 1, rebuilt.stderr
+    assert "block shorter than its Content-Length (7 of 10000000000000 bytes); left out" in rebuilt.stdout
+    assert "record header too long; left out" in rebuilt.stdout
+    assert rows(archive / "zwcrawl.db", "select count(*) from articles") == [(len(EXPECTED),)]

@@ -27,7 +27,7 @@ from zwcrawl.diskfull import is_disk_full
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, target_uri
+from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, scan_warc, target_uri
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +62,61 @@ class WarcRecord:
     block: bytes | None = None  # the block of warcinfo and derived records (small), else None
 
 
-def read_warc(path: Path, warc_file: str) -> Iterator[WarcRecord]:
-    """The records of one WARC file in order, with each gzip member's offset and length (FastWARC)."""
-    size = path.stat().st_size
+def read_warc(path: Path, warc_file: str, spans: list[tuple[int, int]] | None = None) -> Iterator[WarcRecord]:
+    """The records of one WARC file in order, with each gzip member's offset and length (FastWARC).
+
+    With `spans` (from sound_spans), only those byte ranges are read: FastWARC never sees the others."""
     with open(path, "rb") as fh:
-        held: WarcRecord | None = None
-        for record in ArchiveIterator(fh, parse_http=True):
-            at = record.stream_pos
+        for start, end in spans if spans is not None else [(0, path.stat().st_size)]:
+            fh.seek(start)
+            held: WarcRecord | None = None
+            for record in ArchiveIterator(_Window(fh, end - start), parse_http=True):
+                at = start + record.stream_pos
+                if held is not None:
+                    yield _with_length(held, at - held.offset)
+                held = _facts(record, warc_file, at)
             if held is not None:
-                yield _with_length(held, at - held.offset)
-            held = _facts(record, warc_file, at)
-        if held is not None:
-            yield _with_length(held, size - held.offset)
+                yield _with_length(held, end - held.offset)
+
+
+def sound_spans(path: Path) -> tuple[list[tuple[int, int]], list[tuple[int, str]]]:
+    """The byte ranges of a file's whole, well-formed records, and (offset, why) for each other member.
+
+    Streamed with bounded memory (zwcrawl's own reader): a header line of gigabytes or a Content-Length of
+    terabytes is reported here, never handed to a reader that would hold it in memory."""
+    spans: list[tuple[int, int]] = []
+    bad: list[tuple[int, str]] = []
+    for scanned in scan_warc(path, digests=False):
+        end = scanned.offset + scanned.length
+        if not scanned.sound:
+            bad.append((scanned.offset, "; ".join(scanned.problems)))
+        elif spans and spans[-1][1] == scanned.offset:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((scanned.offset, end))
+    return spans, bad
+
+
+class _Window:
+    """The next `size` bytes of a file, as a file: FastWARC reads one run of sound records and stops."""
+
+    def __init__(self, fh, size: int):
+        self._fh, self._size, self._left = fh, size, size
+
+    def tell(self) -> int:
+        return self._size - self._left  # from the window's start: read_warc adds where it begins
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
 
 
 def _with_length(record: WarcRecord, length: int) -> WarcRecord:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zwcrawl.diskfull import is_disk_full
-from zwcrawl.ingest import Ingest, read_warc
+from zwcrawl.ingest import Ingest, read_warc, sound_spans
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, Store
@@ -112,8 +112,11 @@ def _load(
             rel = path.relative_to(archive_dir).as_posix()
             result.files += 1
             crawl_id = None
+            spans, bad = sound_spans(path)
+            for offset, why in bad:
+                result.problems.append(f"{rel} offset {offset}: {why}; left out")
             try:
-                for record in read_warc(path, rel):
+                for record in read_warc(path, rel, spans):
                     result.records += 1
                     if crawl_id is None:
                         info = _crawl_of(record, rel, result)
