@@ -253,3 +253,6 @@ def test_records_with_a_huge_header_line_or_content_length_are_reported_not_read
     assert "block shorter than its Content-Length (7 of 10000000000000 bytes); left out" in rebuilt.stdout
     assert "record header too long; left out" in rebuilt.stdout
     assert rows(archive / "zwcrawl.db", "select count(*) from articles") == [(len(EXPECTED),)]
+    imported = zwcrawl("import", "--archive", tmp_path / "other", "--site", "en=http://127.0.0.1:1", warc)
+    assert imported.returncode == 1, imported.stderr
+    assert "record header too long" in imported.stdout and "2 bad" in imported.stdout
