@@ -179,20 +179,56 @@ def verify(archive: Path) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+def _article_filters(command):
+    """The options that choose articles, shared by search and the exports."""
+    options = [
+        click.option("--edition", type=click.Choice(EDITIONS), help="Only this edition."),
+        click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD, UTC)."),
+        click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD, UTC)."),
+        click.option("--section", metavar="NAME", help="Only this section (its name or number)."),
+        click.option("--source", metavar="NAME", help="Only articles from this source (outlet or byline)."),
+        click.option("--author", metavar="NAME", help="Only articles by this author."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filter(**options):
+    """The article filter the options name; a bad date is a usage error."""
+    from zwcrawl.store import ArticleFilter
+
+    try:
+        return ArticleFilter.parse(**options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _need_archive(archive: Path) -> None:
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+
+
 @cli.command()
 @ARCHIVE_OPTION
 @click.argument("query")
-@click.option("--edition", type=click.Choice(EDITIONS), help="Only this edition.")
+@_article_filters
+@click.option(
+    "--order", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search(archive: Path, query: str, edition: str | None, limit: int, as_json: bool) -> None:
+def search(archive: Path, query: str, order: str, limit: int, as_json: bool, **filters) -> None:
     """Full-text search of headlines and bodies, English or Arabic, best matches first."""
-    from zwcrawl.store import Store
+    from zwcrawl.store import SearchQueryError, Store
 
-    if not (archive / "zwcrawl.db").is_file():
-        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    chosen = _filter(**filters)
+    _need_archive(archive)
     with Store(archive / "zwcrawl.db", read_only=True) as store:  # a search never writes, even mid-crawl
-        hits = store.search(query, limit, edition=edition)
+        try:
+            hits = store.search(query, limit, filters=chosen, order=order)
+        except SearchQueryError as exc:
+            raise click.UsageError(str(exc)) from None
     for hit in hits:
         if as_json:
             click.echo(json.dumps(hit, ensure_ascii=False))
@@ -204,6 +240,42 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
 @cli.group()
 def export() -> None:
     """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""
+
+
+def _export_articles(archive: Path, output: str, fmt: str, filters: dict) -> None:
+    from zwcrawl.article_export import ExportError, export_articles
+
+    chosen = _filter(**filters)
+    _need_archive(archive)
+    try:
+        count = export_articles(archive, output, fmt, chosen)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from None
+    if output != "-":
+        click.echo(f"{count} articles written to {output}")
+
+
+_OUTPUT_OPTION = click.option(
+    "--output", "-o", required=True, metavar="PATH", help="The file to write, or - for stdout."
+)
+
+
+@export.command("jsonl")
+@ARCHIVE_OPTION
+@_OUTPUT_OPTION
+@_article_filters
+def export_jsonl(archive: Path, output: str, **filters) -> None:
+    """Articles as JSON Lines: one per line, people, images, comments and counters nested."""
+    _export_articles(archive, output, "jsonl", filters)
+
+
+@export.command("csv")
+@ARCHIVE_OPTION
+@_OUTPUT_OPTION
+@_article_filters
+def export_csv(archive: Path, output: str, **filters) -> None:
+    """Articles as CSV: one per row, lists joined with "; "."""
+    _export_articles(archive, output, "csv", filters)
 
 
 def _summary(archive: Path, result) -> None:

@@ -313,7 +313,7 @@ CREATE TABLE schedule_runs (             -- each time a schedule came due: start
     id INTEGER PRIMARY KEY,              -- run id
     schedule TEXT NOT NULL,              -- the schedule's name
     due_at TEXT NOT NULL,                -- the due time this run answers (missed ones collapse into one)
-    claimed_at TEXT NOT NULL,            -- when a runner claimed it, in the transaction that moved next_due on
+    claimed_at TEXT NOT NULL,            -- when a runner claimed it, moving next_due on in one transaction
     runner_pid INTEGER NOT NULL,         -- id of the `schedule run` process that claimed it
     outcome TEXT NOT NULL                -- running | finished | interrupted | failed | skipped
         CHECK (outcome IN ('running', 'finished', 'interrupted', 'failed', 'skipped')),
