@@ -73,6 +73,17 @@ def _flat_lists(article: dict) -> list[str]:
     ]
 
 
+def check_output(output: str) -> None:
+    """ExportError unless `output` is - or a file name in a directory that exists."""
+    if output == "-":
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: the directory {path.parent} does not exist")
+
+
 @contextmanager
 def _opened(output: str, newline: str | None) -> Iterator[IO[str]]:
     """stdout for -, else a temporary file beside `output` renamed into place once whole."""
@@ -80,11 +91,8 @@ def _opened(output: str, newline: str | None) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    check_output(output)
     path = Path(output)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a directory")
-    if not path.parent.is_dir():
-        raise ExportError(f"cannot write {path}: the directory {path.parent} does not exist")
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:

@@ -94,6 +94,7 @@ def extract(page: Path, url: str) -> None:
 @click.option("--refresh", is_flag=True, help="Also re-fetch every archived article of the editions.")
 @click.option("--full", is_flag=True, help="Walk every section listing to its end.")
 @click.option("-s", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting.")
+@click.option("--schedule", hidden=True, help="The schedule that started this crawl (set by schedule run).")
 def crawl(
     archive: Path,
     editions: tuple[str, ...],
@@ -102,9 +103,34 @@ def crawl(
     refresh: bool,
     full: bool,
     overrides: tuple[str, ...],
+    schedule: str | None,
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
-    from zwcrawl.crawl import parse_overrides, run_crawl
+    from zwcrawl.crawl import run_crawl
+
+    editions, sites = _checked_crawl_options(editions, site_specs, ids, overrides)
+    result = run_crawl(
+        archive,
+        editions=editions,
+        sites=sites,
+        ids=ids,
+        refresh=refresh,
+        full=full,
+        overrides=list(overrides),
+        progress=sys.stderr.isatty(),
+        schedule=schedule,
+    )
+    _summary(archive, result)
+    if result.reached_nothing:
+        click.echo("zwcrawl: the site answered nothing: every fetch failed (listed above)", err=True)
+    sys.exit(result.exit_code)
+
+
+def _checked_crawl_options(
+    editions: tuple[str, ...], site_specs: tuple[str, ...], ids: str | None, overrides: tuple[str, ...]
+):
+    """The editions and sites a crawl's options name; a usage error when they do not fit together."""
+    from zwcrawl.crawl import parse_overrides
     from zwcrawl.site import Sites
     from zwcrawl.spiders.zaman import parse_ids
 
@@ -118,20 +144,7 @@ def crawl(
                 raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    result = run_crawl(
-        archive,
-        editions=editions,
-        sites=sites,
-        ids=ids,
-        refresh=refresh,
-        full=full,
-        overrides=list(overrides),
-        progress=sys.stderr.isatty(),
-    )
-    _summary(archive, result)
-    if result.reached_nothing:
-        click.echo("zwcrawl: the site answered nothing: every fetch failed (listed above)", err=True)
-    sys.exit(result.exit_code)
+    return editions, sites
 
 
 @cli.command()
@@ -243,11 +256,12 @@ def export() -> None:
 
 
 def _export_articles(archive: Path, output: str, fmt: str, filters: dict) -> None:
-    from zwcrawl.article_export import ExportError, export_articles
+    from zwcrawl.article_export import ExportError, check_output, export_articles
 
     chosen = _filter(**filters)
-    _need_archive(archive)
     try:
+        check_output(output)
+        _need_archive(archive)
         count = export_articles(archive, output, fmt, chosen)
     except ExportError as exc:
         raise click.UsageError(str(exc)) from None
@@ -276,6 +290,100 @@ def export_jsonl(archive: Path, output: str, **filters) -> None:
 def export_csv(archive: Path, output: str, **filters) -> None:
     """Articles as CSV: one per row, lists joined with "; "."""
     _export_articles(archive, output, "csv", filters)
+
+
+@cli.group()
+def schedule() -> None:
+    """Crawls on a plan, kept in the archive: add, list, remove, and run what is due."""
+
+
+@schedule.command(
+    "add", context_settings={"ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
+)
+@ARCHIVE_OPTION
+@click.argument("name")
+@click.option("--every", metavar="DURATION", help="Run every DURATION: 30m, 6h, 1d, 1h30m.")
+@click.option("--cron", metavar="EXPRESSION", help='Run at the times of a cron expression: "0 * * * *".')
+@click.option("--tz", metavar="ZONE", help="The time zone --cron is read in (default UTC).")
+@click.argument("crawl_options", nargs=-1, type=click.UNPROCESSED)
+def schedule_add(
+    archive: Path, name: str, every: str | None, cron: str | None, tz: str | None, crawl_options: tuple
+) -> None:
+    """Add schedule NAME, due at once; crawl options (--edition, --site, --ids, ...) follow the plan."""
+    from datetime import UTC, datetime
+
+    from zwcrawl.schedule import Plan, ScheduleBook
+
+    try:
+        plan = Plan.parse(every=every, cron=cron, tz=tz)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    # The crawl's own parser checks the options now, so a mistake shows here, not at 3 a.m.
+    params = crawl.make_context("zwcrawl crawl", list(crawl_options)).params
+    if params["schedule"] is not None or params["archive"] != Path("archive"):
+        raise click.UsageError("give --archive before the crawl options, and no --schedule")
+    _checked_crawl_options(params["editions"], params["site_specs"], params["ids"], params["overrides"])
+    with ScheduleBook(archive, create=True) as book:
+        try:
+            book.add(name, plan, list(crawl_options), datetime.now(UTC))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"schedule {name} added: {plan.describe()}, due now; zwcrawl schedule run starts it")
+
+
+@schedule.command("list")
+@ARCHIVE_OPTION
+def schedule_list(archive: Path) -> None:
+    """Each schedule: its plan, its last run and how it ended, and when it is next due."""
+    import shlex
+
+    from zwcrawl.schedule import ScheduleBook
+
+    _need_archive(archive)
+    with ScheduleBook(archive) as book:
+        rows = [("NAME", "PLAN", "LAST RUN", "OUTCOME", "NEXT DUE", "CRAWL OPTIONS")]
+        for entry, last in book.schedules():
+            outcome = "-" if last is None else last["outcome"]
+            if last is not None and last["crawl_id"] is not None:
+                outcome += f" (crawl {last['crawl_id']})"
+            rows.append(
+                (entry.name, entry.plan.describe(), "-" if last is None else last["claimed_at"], outcome,
+                 entry.next_due, shlex.join(entry.crawl_args))
+            )  # fmt: skip
+    if len(rows) == 1:
+        click.echo("no schedules (add one with zwcrawl schedule add)")
+        return
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@schedule.command("remove")
+@ARCHIVE_OPTION
+@click.argument("name")
+def schedule_remove(archive: Path, name: str) -> None:
+    """Remove schedule NAME; its past runs stay on record."""
+    from zwcrawl.schedule import ScheduleBook
+
+    _need_archive(archive)
+    with ScheduleBook(archive) as book:
+        try:
+            book.remove(name)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"schedule {name} removed")
+
+
+@schedule.command("run")
+@ARCHIVE_OPTION
+@click.option("--once", is_flag=True, help="Start what is due, one crawl at a time, then exit (for cron).")
+def schedule_run(archive: Path, once: bool) -> None:
+    """Start due crawls, each as its own process; without --once keep running until SIGTERM."""
+    from zwcrawl.schedule.runner import ScheduleRunner
+
+    _need_archive(archive)
+    runner = ScheduleRunner(archive, say=lambda line: click.echo(line))
+    sys.exit(runner.run(once=once))
 
 
 def _summary(archive: Path, result) -> None:

@@ -102,6 +102,7 @@ def run_crawl(
     full: bool = False,
     overrides: list[str] | None = None,
     progress: bool = False,
+    schedule: str | None = None,
 ) -> CrawlResult:
     """Crawl the editions into the archive; raises CrawlError when the crawl cannot start."""
     try:
@@ -126,13 +127,15 @@ def run_crawl(
         crawl_id = session.crawl_id if session else None
         if crawl_id is None:
             raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
-        return _result(archive_dir, crawl_id, log_file)
+        return _result(archive_dir, crawl_id, log_file, schedule)
     finally:
         lock.release()
 
 
-def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:
+def _result(archive_dir: Path, crawl_id: int, log_file: Path, schedule: str | None) -> CrawlResult:
     with sqlite3.connect(archive_dir / DB_NAME) as conn:
+        if schedule is not None:  # the crawl row names the schedule that started it (zwcrawl schedule run)
+            conn.execute("update crawls set schedule = ? where id = ?", (schedule, crawl_id))
         row = conn.execute("select status, stats from crawls where id = ?", (crawl_id,)).fetchone()
     status, stats = row if row else ("failed", "{}")
     return CrawlResult(crawl_id, status, json.loads(stats or "{}"), log_file)
