@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -332,10 +334,27 @@ def _schedules(db: Database) -> None:
     """Schedules of crawls, each time one came due, and the schedule that started a crawl."""
     for statement in _SCHEDULES:
         db.execute(statement)
-    # SQLite splices the new column's text, trailing blanks trimmed, before the table's ")": a constraint
-    # after the comment's line keeps that ")" out of the comment.
     db.execute(
-        "ALTER TABLE crawls ADD COLUMN\n"
-        "    schedule TEXT                        -- the schedule that started it; NULL for a crawl by hand\n"
+        "ALTER TABLE crawls ADD COLUMN schedule TEXT"
+        "                        -- the schedule that started it; NULL for a crawl by hand\n"
         "        CHECK (schedule <> '')"
     )
+    _tidy_added_column(db, "crawls", "schedule")
+
+
+def _tidy_added_column(db: Database, table: str, column: str) -> None:
+    """Give a column added by ALTER TABLE a line of its own in the table's CREATE text, like the others."""
+    # SQLite splices "\n, COLUMN ..." after the last column's comment: a reader of .schema (and the
+    # Datasette metadata, which reads each column's `--` comment on its line) would miss it. Moving the
+    # comma before the comment is a change of layout only, which writable_schema allows.
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
+    tidy = re.sub(rf"([^\n,]*?) ?(\s+--[^\n]*)\n, {column} ", rf"\1,\2\n    {column} ", sql, count=1)
+    if tidy == sql:
+        return
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", [tidy, table])
+        db.execute(f"PRAGMA schema_version = {version + 1}")  # other connections read the schema anew
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
