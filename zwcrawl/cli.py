@@ -340,7 +340,7 @@ def schedule_list(archive: Path) -> None:
     from zwcrawl.schedule import ScheduleBook
 
     _need_archive(archive)
-    with ScheduleBook(archive) as book:
+    with ScheduleBook(archive, read_only=True) as book:  # a listing never writes, even mid-crawl
         rows = [("NAME", "PLAN", "LAST RUN", "OUTCOME", "NEXT DUE", "CRAWL OPTIONS")]
         for entry, last in book.schedules():
             outcome = "-" if last is None else last["outcome"]

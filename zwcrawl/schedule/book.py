@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zwcrawl.schedule.plan import Plan
-from zwcrawl.store import DB_NAME, Store
+from zwcrawl.store import DB_NAME, Store, read_only_uri
 
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -51,15 +51,18 @@ class Run:
 class ScheduleBook:
     """The schedules and schedule_runs tables of one archive."""
 
-    def __init__(self, archive_dir: Path, *, create: bool = False) -> None:
-        """Open the archive's database (creating the archive only when `create`); migrates it first."""
+    def __init__(self, archive_dir: Path, *, create: bool = False, read_only: bool = False) -> None:
+        """Open the archive's database (created only when `create`), migrated first unless read_only."""
         path = Path(archive_dir) / DB_NAME
         if not create and not path.is_file():
             raise FileNotFoundError(f"no archive at {archive_dir} (no zwcrawl.db there)")
-        Path(archive_dir).mkdir(parents=True, exist_ok=True)
-        Store(path).close()  # applies pending migrations, the schedules tables among them
-        # Autocommit, so each write below is its own explicit IMMEDIATE transaction.
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        if read_only:
+            self._conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=30, isolation_level=None)
+        else:
+            Path(archive_dir).mkdir(parents=True, exist_ok=True)
+            Store(path).close()  # applies pending migrations, the schedules tables among them
+            # Autocommit, so each write below is its own explicit IMMEDIATE transaction.
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA busy_timeout = 30000")
 
@@ -97,6 +100,8 @@ class ScheduleBook:
 
     def schedules(self) -> list[tuple[Schedule, sqlite3.Row | None]]:
         """Every schedule by name, with its latest run (None before the first)."""
+        if not self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schedules'").fetchone():
+            return []  # an archive from before schedules, read without migrating it
         rows = self._conn.execute("SELECT * FROM schedules ORDER BY name").fetchall()
         return [
             (
