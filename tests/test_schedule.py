@@ -207,3 +207,28 @@ def test_a_running_runner_stops_gracefully_on_sigterm(mirror, tmp_path):
     (run,) = rows(archive, "select outcome, crawl_id from schedule_runs")
     assert run == {"outcome": "finished", "crawl_id": 1}
     assert rows(archive, "select schedule from crawls") == [{"schedule": "hourly"}]
+
+
+def test_sigterm_during_a_run_stops_its_crawl_and_records_it(mirror_factory, tmp_path):
+    mirror = mirror_factory(faults=SLOW)
+    archive = tmp_path / "archive"
+    added = zwcrawl("schedule", "add", "--archive", archive, "latest", "--every", "1h", *site_flags(mirror))
+    assert added.returncode == 0, added.stderr
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "schedule", "run", "--archive", archive],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not rows(archive, "select id from captures limit 1"):  # the crawl is under way
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGTERM)
+    stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert rows(archive, "select status, schedule from crawls") == [
+        {"status": "interrupted", "schedule": "latest"}
+    ]
+    (run,) = rows(archive, "select outcome, exit_code from schedule_runs")
+    assert run == {"outcome": "interrupted", "exit_code": 130}
+    assert "schedule latest: crawl 1 interrupted (exit 130)" in stdout
