@@ -76,6 +76,7 @@ QUERIES = [
     ("الحجر", {87640}, 87640),
     ("يرموك", {87640, 90001}, None),
     ("مخيم NOT يرموك", set(), None),
+    ("حجر يرموك", {87640}, 87640),  # two bare words, each with or without its article (والحجر, اليرموك)
     # Arabic-Indic and Persian digits are Western digits, in the text and in the query.
     ("2011", {90002, 34444, 87640}, None),
     ("٢٠١١", {90002, 34444, 87640}, None),
@@ -105,7 +106,7 @@ def test_search(store, query, found, first):
         ("حجر", "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
         ("بالحجر", "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
         ("الله", "(الله OR والالله OR بالالله OR فالالله OR كالالله OR الالله OR للالله)"),  # never stripped
-        ("Daraa الحجر", "Daraa (حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("Daraa الحجر", "Daraa AND (حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
         ("أحمد", "(احمد OR والاحمد OR بالاحمد OR فالاحمد OR كالاحمد OR الاحمد OR للاحمد)"),  # folded first
         ('"الحجر الأسود"', '"الحجر الاسود"'),  # a phrase is FTS5 written on purpose: left alone
         ("اليرم*", "اليرم*"),
@@ -113,6 +114,12 @@ def test_search(store, query, found, first):
 )
 def test_search_query(typed, sent):
     assert search_query(typed) == sent
+
+
+@pytest.mark.parametrize("query", [q for q, _, _ in QUERIES if q not in ("al-Wasl", "50%")])
+def test_expanded_queries_are_fts5(store, query):
+    """Each query is searched as expanded, not through the as-typed fallback (which drops the expansion)."""
+    store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [search_query(query)])
 
 
 def test_result_fields(store):
@@ -180,7 +187,8 @@ def test_the_expansion_grows_with_the_distinct_words_only():
     """A pasted paragraph repeats its common words: each is searched once (FTS5 cost grew with the square)."""
     once = search_query("مخيم اليرموك في دمشق")
     assert search_query(" ".join(["مخيم اليرموك في دمشق"] * 40)) == once
-    assert len(search_query(" ".join(f"word{n % 7}" for n in range(MAX_QUERY_WORDS))).split()) == 7
+    many = search_query(" ".join(f"word{n % 7}" for n in range(MAX_QUERY_WORDS)))
+    assert many == " AND ".join(f"word{n}" for n in range(7))
     # With operators the words keep their places: "a OR b OR c" is not "a OR b c".
     assert search_query("Idlib OR Daraa OR Homs") == "Idlib OR Daraa OR Homs"
 

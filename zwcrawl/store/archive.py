@@ -410,8 +410,9 @@ class Store:
             try:
                 rows = self._all(sql, (expanded, *params, limit))
             except sqlite3.OperationalError:
-                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
-                quoted = self.db.quote_fts(fold_search_text(query))
+                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead,
+                # each once (see search_query).
+                quoted = self.db.quote_fts(" ".join(dict.fromkeys(fold_search_text(query).split())))
                 if not quoted:
                     raise SearchQueryError(
                         f"nothing to search for in {query.strip()!r}: give words"

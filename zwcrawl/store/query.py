@@ -41,7 +41,17 @@ def search_query(text: str) -> str:
         # Each term once: FTS5 weighs every repeat against every other, so a pasted paragraph (its common
         # words many times over) took time growing with the square of its length; AND of a term twice is it.
         terms = list(dict.fromkeys(terms))
-    return " ".join(terms)
+    return " ".join(_with_and(terms))
+
+
+def _with_and(terms: list[str]) -> list[str]:
+    """AND between two terms side by side: FTS5 reads `(a OR b) (c OR d)` as a syntax error, not an AND."""
+    joined: list[str] = []
+    for term in terms:
+        if joined and joined[-1] not in _OPERATORS and term not in _OPERATORS:
+            joined.append("AND")
+        joined.append(term)
+    return joined
 
 
 def _with_or_without_article(word: str) -> str:
