@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -289,6 +287,18 @@ def _people_views(db: Database) -> None:
         )
 
 
+@MIGRATIONS(name="0004_failure_captures")
+def _failure_captures(db: Database) -> None:
+    """A page zwcrawl could not read names its capture, so `rebuild` can read it again once fixed."""
+    # SQLite appends an added column after the table's last line as ", name ...": the comment must end
+    # before the column's last token, or it would swallow the closing parenthesis.
+    db.execute(
+        "ALTER TABLE failures ADD COLUMN capture_id INTEGER"
+        "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
+        "    REFERENCES captures(id)"
+    )
+
+
 @MIGRATIONS(name="0025_search_stems_and_digits")
 def _search_stems_and_digits(db: Database) -> None:
     """Rebuild the search index with Porter stemming for English and Eastern digits read as Western ones."""
@@ -334,27 +344,9 @@ def _schedules(db: Database) -> None:
     """Schedules of crawls, each time one came due, and the schedule that started a crawl."""
     for statement in _SCHEDULES:
         db.execute(statement)
+    # The comment ends before the column's last token (see 0004): it would swallow the closing parenthesis.
     db.execute(
         "ALTER TABLE crawls ADD COLUMN schedule TEXT"
-        "                        -- the schedule that started it; NULL for a crawl by hand\n"
-        "        CHECK (schedule <> '')"
+        "  -- the schedule that started it (zwcrawl schedule run); NULL for a crawl by hand\n"
+        "    CHECK (schedule <> '')"
     )
-    _tidy_added_column(db, "crawls", "schedule")
-
-
-def _tidy_added_column(db: Database, table: str, column: str) -> None:
-    """Give a column added by ALTER TABLE a line of its own in the table's CREATE text, like the others."""
-    # SQLite splices "\n, COLUMN ..." after the last column's comment: a reader of .schema (and the
-    # Datasette metadata, which reads each column's `--` comment on its line) would miss it. Moving the
-    # comma before the comment is a change of layout only, which writable_schema allows.
-    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
-    tidy = re.sub(rf"([^\n,]*?) ?(\s+--[^\n]*)\n, {column} ", rf"\1,\2\n    {column} ", sql, count=1)
-    if tidy == sql:
-        return
-    (version,) = db.execute("PRAGMA schema_version").fetchone()
-    db.execute("PRAGMA writable_schema = ON")
-    try:
-        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", [tidy, table])
-        db.execute(f"PRAGMA schema_version = {version + 1}")  # other connections read the schema anew
-    finally:
-        db.execute("PRAGMA writable_schema = OFF")
