@@ -132,8 +132,10 @@ def test_schedule_commands_run_crawls_of_the_mirror(mirror, tmp_path):
     assert listed.stdout.splitlines()[1].split()[:4] == ["latest", "every", "1h", "-"]
     first = zwcrawl("schedule", "run", "--once", "--archive", archive)
     assert first.returncode == 0, first.stderr
-    (crawl,) = rows(archive, "select id, status, schedule from crawls")
-    assert crawl == {"id": 1, "status": "finished", "schedule": "latest"}
+    (crawl,) = rows(archive, "select id, status, schedule, stats from crawls")
+    assert crawl.pop("stats") and crawl == {"id": 1, "status": "finished", "schedule": "latest"}, (
+        first.stdout + first.stderr + str(rows(archive, "select stats from crawls"))
+    )
     assert "schedule latest: crawl 1 finished (exit 0)" in first.stdout
     (run,) = rows(archive, "select * from schedule_runs")
     assert (run["schedule"], run["outcome"], run["crawl_id"], run["exit_code"]) == (
