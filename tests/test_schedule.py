@@ -244,3 +244,18 @@ def test_sigterm_during_a_run_stops_its_crawl_and_records_it(mirror_factory, tmp
     (run,) = rows(archive, "select outcome, exit_code from schedule_runs")
     assert run == {"outcome": "interrupted", "exit_code": 130}
     assert "schedule latest: crawl 1 interrupted (exit 130)" in stdout
+
+
+def test_a_crawl_that_reaches_nothing_is_a_failed_run(tmp_path):
+    archive = tmp_path / "archive"
+    added = zwcrawl("schedule", "add", "--archive", archive, "latest", "--every", "1h", "--edition", "en",
+                    "--site", "en=http://127.0.0.1:9")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    ran = zwcrawl("schedule", "run", "--once", "--archive", archive)
+    assert ran.returncode == 1  # for cron's mail or systemd's failed state
+    assert "schedule latest: crawl 1 failed (exit 1)" in ran.stdout
+    (run,) = rows(archive, "select outcome, crawl_id, exit_code, detail from schedule_runs")
+    assert run == {
+        "outcome": "failed", "crawl_id": 1, "exit_code": 1,
+        "detail": "the site answered nothing: every fetch failed (listed above)",
+    }  # fmt: skip

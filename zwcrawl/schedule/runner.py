@@ -81,6 +81,8 @@ class ScheduleRunner:
         detail = last_line.removeprefix("zwcrawl: ").strip() or None
         if crawl is not None:
             outcome = crawl["status"] if crawl["status"] in _END_STATUSES else "failed"
+            if outcome == "finished" and child.returncode == 1:
+                outcome = "failed"  # it ran to its end but reached nothing: every fetch failed
             self.say(f"schedule {run.schedule.name}: crawl {crawl['id']} {outcome} (exit {child.returncode})")
         elif _BUSY in stderr:
             outcome = "skipped"  # recorded, so `schedule list` and the table show the run that did not happen
