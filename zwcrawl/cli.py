@@ -76,9 +76,13 @@ def main(argv: list[str] | None = None) -> None:
 @cli.command()
 @click.argument("page", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The article's URL (any spelling of it).")
-def extract(page: Path, url: str) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Print, per field, which strategy found it and what the others read."
+)
+def extract(page: Path, url: str, explain: bool) -> None:
     """Extract one saved article page and print its fields as JSON."""
-    from zwcrawl.extract import extract_article
+    from zwcrawl.extract import ArticlePage, extract_article
+    from zwcrawl.extract.explain import explain_text
     from zwcrawl.site import canonical_article_url
 
     if canonical_article_url(url) is None:
@@ -87,6 +91,9 @@ def extract(page: Path, url: str) -> None:
         html = page.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {page}: {exc.strerror or exc}") from None
+    if explain:
+        click.echo(explain_text(ArticlePage(url, html)))
+        return
     click.echo(json.dumps(extract_article(html, url), ensure_ascii=False, indent=2))
 
 
