@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from zwcrawl.interrupts import hand_over_interrupts, raise_if_interrupted, restore_interrupts
 from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
@@ -117,18 +118,38 @@ def run_crawl(
         )
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(ZamanSpider)
+        raise_if_interrupted()  # a Ctrl-C while Scrapy was loading: no crawl row, exit 130
         process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
+        _stop_if_interrupted_at_start(process)
         process.start()
+        restore_interrupts()  # the reactor has returned, and with it Twisted's handlers
+        _close_after_forced_stop(crawler)
         error = crawler.stats.get_value("zwcrawl/open_error")
         if error:
             raise CrawlError(f"cannot open the archive: {error}")
         session = getattr(crawler, "zw_session", None)
         crawl_id = session.crawl_id if session else None
         if crawl_id is None:
+            raise_if_interrupted()  # stopped by the user before the crawl row was written
             raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
         return _result(archive_dir, crawl_id, log_file)
     finally:
         lock.release()
+
+
+def _stop_if_interrupted_at_start(process: CrawlerProcess) -> None:
+    """Interrupts noted after the last check but before Scrapy's handlers: hand them on to Scrapy."""
+    from twisted.internet import reactor
+
+    # callLater(0): run after Scrapy's own "after startup" trigger has installed its signal handlers.
+    reactor.callWhenRunning(reactor.callLater, 0, hand_over_interrupts)
+
+
+def _close_after_forced_stop(crawler) -> None:
+    """A second Ctrl-C stops the reactor before the spider closes: close the WARC file and the crawl row."""
+    session = getattr(crawler, "zw_session", None)
+    if session is not None and session.is_open:
+        session.close("interrupted")
 
 
 def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:
