@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 from zwcrawl.mirror import MirrorError, MirrorServer
-from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 # Fixed ports make a second demo revisit the same URLs (and so write revisit records); any free port will do.
@@ -24,7 +25,7 @@ def serve_demo_site() -> MirrorServer:
 def demo_report(archive: Path) -> str:
     """What the archive now holds, and what to try next."""
     db = archive / DB_NAME
-    with sqlite3.connect(read_only_uri(db), uri=True) as conn:
+    with leaving_no_sidecars(db), contextlib.closing(sqlite3.connect(read_only_uri(db), uri=True)) as conn:
         per_edition = conn.execute(
             "select edition, count(*) from articles group by edition order by edition"
         ).fetchall()

@@ -41,7 +41,9 @@ class ArchiveLock:
             fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
             if self.path.is_symlink():
-                raise LockRefused(f"{self.path} is a symbolic link, not a zwcrawl lock file; remove it") from None
+                raise LockRefused(
+                    f"{self.path} is a symbolic link, not a zwcrawl lock file; remove it"
+                ) from None
             raise LockRefused(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from None
         try:
             self._check_ours(fd)

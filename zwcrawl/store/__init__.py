@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from zwcrawl.store.archive import DB_NAME, SaveResult, Store, read_only_uri
+from zwcrawl.store.archive import DB_NAME, SaveResult, Store, leaving_no_sidecars, read_only_uri
 
-__all__ = ["DB_NAME", "SaveResult", "Store", "read_only_uri"]
+__all__ = ["DB_NAME", "SaveResult", "Store", "leaving_no_sidecars", "read_only_uri"]
