@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
 from zwcrawl.warc import index_path, scan_warc
 from zwcrawl.warc._fs import NotRegularFile, open_regular
+from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.writer import OPEN_SUFFIX
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
@@ -276,7 +276,7 @@ class _Verifier:
     def scan_files_named_by_rows(self) -> None:
         """Rows may name WARC files outside warc/ (another layout): read those too, if inside the archive."""
         for (name,) in self.db.execute("SELECT DISTINCT warc_file FROM captures").fetchall():
-            rel = _inside(name)
+            rel = inside_archive(name)
             if rel and rel not in self.scanned and (self.archive_dir / rel).is_file():
                 self.scan(rel)
 
@@ -345,7 +345,7 @@ class _Verifier:
         for row_id, url, status, record_type, warc_file, offset, length, record_id, digest in rows:
             self.report.captures += 1
             where = f"captures row {row_id} ({url})"
-            rel = _inside(warc_file)
+            rel = inside_archive(warc_file)
             if rel is None:
                 self.problem(where, f"warc_file {warc_file!r} is not a path inside the archive")
                 continue
@@ -475,13 +475,3 @@ def _crawl_id_of(path: Path) -> int | None:
         if name.strip() == "zwcrawl-crawl-id" and value.strip().isdigit():
             return int(value.strip())
     return None
-
-
-def _inside(name: str | None) -> str | None:
-    """A row's warc_file as a normalised relative path, or None when it would leave the archive."""
-    if not name or "\\" in name or "\x00" in name:
-        return None
-    normal = posixpath.normpath(name)
-    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
-        return None
-    return normal
