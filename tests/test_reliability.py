@@ -126,11 +126,12 @@ def _append_partial_record(archive: Path) -> None:
         archive / "zwcrawl.db",
         "select warc_file, warc_offset, warc_length from captures order by id desc limit 1",
     )[0]
-    with open(archive / name, "rb") as fh:
+    # The killed crawl's file is still named NAME.warc.gz.open: it was never closed.
+    killed = archive / f"{name}.open"
+    with open(killed, "rb") as fh:
         fh.seek(offset)
         member = fh.read(length)
-    newest = max((archive / "warc").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime)
-    with open(newest, "ab") as fh:
+    with open(killed, "ab") as fh:
         fh.write(member[: length // 2])
 
 
