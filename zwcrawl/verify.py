@@ -234,6 +234,8 @@ class _Verifier:
         if not db_path.is_file():
             self.note(DB_NAME, "no database: only the WARC files were checked")
             return
+        # Not through Store: verify must read a damaged or half-migrated archive (Store would refuse it, or
+        # migrate it), and it copies the archive's rows into its own scratch tables by ATTACH, read-only.
         with leaving_no_sidecars(db_path):
             try:
                 self.db.execute("ATTACH DATABASE ? AS archive", (read_only_uri(db_path),))

@@ -10,7 +10,16 @@ from zwcrawl.extract.attribution import Attribution, read_attribution
 from zwcrawl.extract.dates import parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
 from zwcrawl.extract.links import links_in
-from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, lines, paragraphs, parse_html, text_of
+from zwcrawl.extract.markup import (
+    ClassIndex,
+    classes,
+    from_url,
+    is_chrome,
+    lines,
+    paragraphs,
+    parse_html,
+    text_of,
+)
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -85,15 +94,8 @@ class ArticlePage:
 
     # -- identity ------------------------------------------------------------------------------
 
-    @property
-    def article_id(self) -> int:
-        """The article's number in its edition."""
-        return self._site.article_id
-
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
+    article_id = from_url("article_id", "The article's number in its edition.")
+    edition = from_url("edition", "'en' or 'ar'.")
 
     @property
     def whole(self) -> bool:

@@ -11,7 +11,7 @@ from parsel import Selector
 
 from zwcrawl.extract.dates import parse_feed_date
 from zwcrawl.extract.decode import decode_html
-from zwcrawl.extract.markup import looks_binary
+from zwcrawl.extract.markup import from_url, looks_binary, page_url
 from zwcrawl.extract.text import clean_text
 from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
 
@@ -24,9 +24,7 @@ class FeedPage:
     """An RSS feed (`/news/rss/{id}/`): `to_item()` gives its items."""
 
     def __init__(self, url: str, xml: bytes | str | None):
-        site_url = classify(repair_url(url))
-        if site_url is None or site_url.kind != "feed":
-            raise ValueError(f"not a Zaman al-Wasl feed URL: {url}")
+        site_url = page_url(url, "feed")
         self.url = site_url.canonical
         self._site = site_url
         text = decode_html(xml) if isinstance(xml, bytes | bytearray | memoryview) else (xml or "")
@@ -52,15 +50,8 @@ class FeedPage:
                 return items
         return []
 
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
-
-    @property
-    def feed_id(self) -> int:
-        """The feed's id, from the URL."""
-        return self._site.feed_id
+    edition = from_url("edition", "'en' or 'ar'.")
+    feed_id = from_url("feed_id", "The feed's id, from the URL.")
 
     @property
     def title(self) -> str | None:

@@ -6,7 +6,7 @@ import re
 from functools import cached_property
 
 from zwcrawl.extract.dates import parse_day
-from zwcrawl.extract.markup import classes, is_chrome, parse_html, text_of
+from zwcrawl.extract.markup import classes, from_url, is_chrome, page_url, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -24,9 +24,7 @@ class ListingPage:
     """A section listing page (`/news/articles/{section}/{page}`): `to_item()` gives its entries."""
 
     def __init__(self, url: str, html: bytes | str | None):
-        site_url = classify(repair_url(url))
-        if site_url is None or site_url.kind != "listing":
-            raise ValueError(f"not a Zaman al-Wasl listing URL: {url}")
+        site_url = page_url(url, "listing")
         self.url = site_url.canonical
         self._site = site_url
         self._sel = parse_html(html)
@@ -38,15 +36,8 @@ class ListingPage:
     def _outside_chrome(self, element) -> bool:
         return not any(isinstance(a.tag, str) and is_chrome(a, _CHROME) for a in element.iterancestors())
 
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
-
-    @property
-    def section_id(self) -> int:
-        """The section's id, from the URL."""
-        return self._site.section_id
+    edition = from_url("edition", "'en' or 'ar'.")
+    section_id = from_url("section_id", "The section's id, from the URL.")
 
     @property
     def page(self) -> int:
