@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from zwcrawl.article import Article, Comment
+from zwcrawl.site import classify
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
@@ -333,6 +334,7 @@ class Store:
             ):
                 self._add_version(parts, fetch)
             self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
+            self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
         return result
 
     def record_missing(
@@ -352,6 +354,26 @@ class Store:
         }  # fmt: skip
         with self._write():
             self.db.table("missing").upsert(row, pk=("edition", "article_id"))
+
+    def record_redirect(
+        self, edition: str, article_id: int, url: str, status: int, target_url: str, crawl_id: int, at: str
+    ) -> None:
+        """Record that the site answered an article id with a redirect to another page."""
+        target = classify(target_url)
+        is_article = target is not None and target.kind == "article"
+        row = {
+            "edition": edition, "article_id": article_id, "url": url, "status": status,
+            "target_url": target_url,
+            "target_edition": target.edition if is_article else None,
+            "target_article_id": target.article_id if is_article else None,
+            "crawl_id": crawl_id, "checked_at": _utc(at, "checked_at"),
+        }  # fmt: skip
+        with self._write():
+            self.db.table("redirects").upsert(row, pk=("edition", "article_id"))
+
+    def redirected_ids(self, edition: str) -> set[int]:
+        """Ids of the edition the site last answered with a redirect to another page."""
+        return self._ids("redirects", "article_id", "edition = ?", edition)
 
     def missing_ids(self, edition: str) -> set[int]:
         """Ids of the edition the site last answered as absent."""
