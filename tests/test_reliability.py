@@ -244,6 +244,13 @@ BAD_INPUTS = [
      "is a symbolic link, not a zwcrawl lock file; remove it", 1),
     (["crawl", "--archive", "{foreignlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
      "holds something other than a pid, not a zwcrawl lock file", 1),
+    (["rebuild", "--archive", "{missing}"], "no WARC files in", 2),
+    (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
+    (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["rebuild", "--workers", "0"], "Invalid value for '--workers'", 2),
+    (["import", "{missing}"], "no such file", 2),
+    (["import"], "Missing argument 'FILES...'", 2),
+    (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
 

@@ -11,7 +11,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
-from zwcrawl.warc import index_path, scan_warc
+from zwcrawl.warc import index_path, parse_warc_fields, read_crawl_warcinfo, scan_warc, target_uri
 from zwcrawl.warc._fs import NotRegularFile, open_regular
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.writer import OPEN_SUFFIX
@@ -187,11 +187,11 @@ class _Verifier:
                         scanned.length,
                         h.get_header("WARC-Type"),
                         record_id,
-                        h.get_header("WARC-Target-URI"),
+                        target_uri(h.get_header("WARC-Target-URI")),
                         h.get_header("WARC-Date"),
                         h.get_header("WARC-Payload-Digest"),
                         h.get_header("WARC-Refers-To"),
-                        h.get_header("WARC-Refers-To-Target-URI"),
+                        target_uri(h.get_header("WARC-Refers-To-Target-URI")),
                         h.get_header("WARC-Refers-To-Date"),
                         h.get_header("WARC-Concurrent-To"),
                         scanned.http_status,
@@ -469,11 +469,7 @@ def _crawl_id_of(path: Path) -> int | None:
             record = next(iter(ArchiveIterator(fh)), None)
             if record is None or record.rec_type != "warcinfo":
                 return None
-            info = record.content_stream().read(1 << 16).decode("utf-8", "replace")
+            info = read_crawl_warcinfo(parse_warc_fields(record.content_stream().read(1 << 16)))
     except Exception:  # noqa: BLE001 - a file too broken to say is reported by the scan itself
         return None
-    for line in info.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == "zwcrawl-crawl-id" and value.strip().isdigit():
-            return int(value.strip())
-    return None
+    return info.crawl_id if info else None
