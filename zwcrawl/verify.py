@@ -11,7 +11,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
-from zwcrawl.warc import index_path, parse_warc_fields, read_crawl_warcinfo, scan_warc, target_uri
+from zwcrawl.warc import CrawlInfo, index_path, parse_warc_fields, read_crawl_warcinfo, scan_warc, target_uri
 from zwcrawl.warc._fs import NotRegularFile, open_regular
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.writer import OPEN_SUFFIX
@@ -108,7 +108,8 @@ class _Verifier:
             CREATE TABLE records (file TEXT, offset INTEGER, length INTEGER, type TEXT, id TEXT, url TEXT,
                 date TEXT, digest TEXT, refers_id TEXT, refers_url TEXT, refers_date TEXT,
                 concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT);
-            CREATE TABLE files (file TEXT PRIMARY KEY, crawl_id INTEGER, still_open INTEGER);
+            CREATE TABLE files (file TEXT PRIMARY KEY, crawl_id INTEGER, still_open INTEGER,
+                imported INTEGER);
             """
         )
         # Rows first, then files: a record is synced before its row is committed, so every committed row's
@@ -161,8 +162,12 @@ class _Verifier:
             )
         elif not index_path(path).exists():
             self.note(rel, "has no CDXJ index: it was not closed cleanly (the next crawl recovers it)")
-        crawl_id = _crawl_id_of(path)
-        self.db.execute("INSERT INTO files VALUES (?, ?, ?)", (rel, crawl_id, int(still_open)))
+        info = _crawl_of(path)
+        crawl_id = info.crawl_id if info else None
+        imported = bool(info and (info.options or {}).get("import"))
+        self.db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?)", (rel, crawl_id, int(still_open), int(imported))
+        )
         in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
         rows = []
         try:
@@ -413,6 +418,7 @@ class _Verifier:
         query = f"""SELECT r.file, r.offset, r.id, r.type, r.url, r.offset > coalesce(l.offset, -1) AS tail
                    FROM records r LEFT JOIN last_rowed l ON l.file = r.file
                    WHERE r.type IN {_ROWED} AND r.id NOT IN (SELECT id FROM captured)
+                   AND r.file NOT IN (SELECT file FROM files WHERE imported)
                    ORDER BY r.file, r.offset"""
         tails: dict[str, list[tuple]] = {}
         for rel, offset, record_id, record_type, url, tail in self._all(query):
@@ -462,8 +468,8 @@ def _not_ours(db: sqlite3.Connection, tables: set[str]) -> str | None:
     return None
 
 
-def _crawl_id_of(path: Path) -> int | None:
-    """The crawl id a zwcrawl writer put in the file's warcinfo record, if it did."""
+def _crawl_of(path: Path) -> CrawlInfo | None:
+    """The crawl (or import: only its HTML captures get rows) a file's warcinfo record names, if any."""
     try:
         with open(open_regular(path), "rb") as fh:
             record = next(iter(ArchiveIterator(fh)), None)
@@ -472,4 +478,4 @@ def _crawl_id_of(path: Path) -> int | None:
             info = read_crawl_warcinfo(parse_warc_fields(record.content_stream().read(1 << 16)))
     except Exception:  # noqa: BLE001 - a file too broken to say is reported by the scan itself
         return None
-    return info.crawl_id if info else None
+    return info

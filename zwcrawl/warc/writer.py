@@ -335,6 +335,17 @@ def open_name(path: Path) -> Path:
     return path.with_name(path.name + OPEN_SUFFIX)
 
 
+def open_warc_file(path: str | Path) -> IO[bytes]:
+    """Open a WARC file a row names for reading, under its `.open` name while a writer still has it."""
+    path = Path(path)
+    for candidate in (path, open_name(path), path):  # the last try: renamed while we looked
+        try:
+            return open(candidate, "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(f"no WARC file {path} (nor {open_name(path).name})")
+
+
 def _response_headers(exchange: Exchange) -> _WireHeaders:
     """The response's status line and headers as stored: de-chunked, Content-Length true to the body."""
     reason = exchange.reason or reason_phrase(exchange.status)
