@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -110,3 +112,61 @@ def forbidden_requests(requests: Iterable[LoggedRequest | dict]) -> list[LoggedR
         ):
             bad.append(request)
     return bad
+
+
+def _bump_counters(overlay: Path, likes: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """Copy article pages into an overlay root with their like counter changed: {(host, id): (old, new)}."""
+    for (host, article_id), (old, new) in likes.items():
+        page = ZWSITE / host / "news/article" / f"{article_id}.html"
+        target = overlay / host / "news/article" / page.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        html = page.read_text("utf-8")
+        assert f'<span class="like-count">({old})</span>' in html
+        target.write_text(html.replace(f'like-count">({old})', f'like-count">({new})'), "utf-8")
+
+
+@pytest.fixture(scope="session")
+def small_archive(tmp_path_factory) -> Path:
+    """An archive of three real crawls, for the read-only tools (serve, report): never write to it."""
+    # Crawl 1 of the misbehaving copy leaves failures and missing ids; crawls 2 and 3 (--refresh) see
+    # like counters rise, so a few articles have a time series of three observations.
+    tmp = tmp_path_factory.mktemp("small-archive")
+    archive = tmp / "archive"
+    en, ar = ("en.zamanalwsl.net", "34489"), ("www.zamanalwsl.net", "87640")
+    steps = [
+        (FIXTURES / "faultsite", {}),
+        (tmp / "overlay-2", {en: ("55", "58"), ar: ("120", "131")}),
+        (tmp / "overlay-3", {en: ("55", "64"), ar: ("120", "150")}),
+    ]
+    for number, (root, likes) in enumerate(steps, 1):
+        roots = root
+        if likes:
+            _bump_counters(root, likes)
+            roots = [root, ZWSITE]
+        server = MirrorServer(roots, log_path=tmp / f"mirror-{number}.jsonl").start()
+        try:
+            refresh = ["--refresh"] if number > 1 else []
+            run = zwcrawl("crawl", "--archive", archive, *refresh, *site_flags(server))
+        finally:
+            server.stop()
+        assert run.returncode == 0, run.stderr
+    return archive
+
+
+@contextmanager
+def serving(archive: Path, *extra: str, stop: int = signal.SIGINT, env: dict[str, str] | None = None):
+    """Run `zwcrawl serve --port 0` on an archive, yield (process, URL), then stop it (Ctrl-C by default).
+
+    Once stopped, the process carries what it wrote: `process.out` and `process.err`.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "serve", "--archive", archive, "--port", "0", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"serving {archive / 'zwcrawl.db'} read-only at http://127.0.0.1:"), line
+        yield server, line.split(" at ")[1].split()[0]
+    finally:
+        server.send_signal(stop)
+        server.out, server.err = server.communicate(timeout=30)

@@ -81,9 +81,13 @@ def main(argv: list[str] | None = None) -> None:
 @cli.command()
 @click.argument("page", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The article's URL (any spelling of it).")
-def extract(page: Path, url: str) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Print, per field, which strategy found it and what the others read."
+)
+def extract(page: Path, url: str, explain: bool) -> None:
     """Extract one saved article page and print its fields as JSON."""
-    from zwcrawl.extract import extract_article
+    from zwcrawl.extract import ArticlePage, extract_article
+    from zwcrawl.extract.explain import explain_text
     from zwcrawl.site import canonical_article_url
 
     if canonical_article_url(url) is None:
@@ -92,6 +96,9 @@ def extract(page: Path, url: str) -> None:
         html = page.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {page}: {exc.strerror or exc}") from None
+    if explain:
+        click.echo(explain_text(ArticlePage(url, html)))
+        return
     click.echo(json.dumps(extract_article(html, url), ensure_ascii=False, indent=2))
 
 
@@ -127,13 +134,16 @@ def crawl(
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
     defer_interrupts()  # before the slow imports: a Ctrl-C now is one line and exit 130
     from zwcrawl.crawl import parse_overrides, run_crawl
+    from zwcrawl.health import check_settings
     from zwcrawl.setting_values import check_setting_values
     from zwcrawl.site import Sites
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
-        check_setting_values(parse_overrides(list(overrides)))
+        values = parse_overrides(list(overrides))
+        check_setting_values(values)
+        check_settings(values)
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
@@ -225,6 +235,49 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
 @cli.command()
 @ARCHIVE_OPTION
 @click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8003,  # not 8001 or 8002, the mirror's: both may run at once
+    show_default=True,
+    help="The port on 127.0.0.1 (0: any free one).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open it in the web browser.")
+def serve(archive: Path, port: int, open_browser: bool) -> None:
+    """Browse and query the archive in Datasette, read-only, on 127.0.0.1 (safe beside a running crawl)."""
+    from zwcrawl.serve import serve_archive
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+
+    def started(url: str) -> None:
+        click.echo(f"serving {archive / 'zwcrawl.db'} read-only at {url} (Ctrl-C stops)")
+
+    serve_archive(archive / "zwcrawl.db", port, open_browser=open_browser, started=started)
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (one self-contained file).",
+)
+def report(archive: Path, output: Path) -> None:
+    """Write a one-file HTML report of the archive: crawls, articles, sources, authors, counters, health."""
+    from zwcrawl.report import write_report
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    if not output.parent.is_dir():
+        raise click.UsageError(f"no directory {output.parent} for --output")
+    write_report(archive, output)
+    click.echo(f"wrote {output}")
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
     "--from-metadata",
     is_flag=True,
     help="Take each article's fields from its metadata record (as extracted at capture time).",
@@ -299,11 +352,24 @@ def _summary(archive: Path, result) -> None:
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read, "
+        f"{stats.get('removed', 0)} archived articles removed by the site"
     )
+    _health(result)
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
     if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
+
+
+def _health(result) -> None:
+    """Extraction health, one line per edition; each alarm one warning line on stderr."""
+    from zwcrawl.health import summary_lines
+    from zwcrawl.site import EDITIONS
+
+    for line in summary_lines(result.stats, EDITIONS):
+        click.echo(line)
+    for line in result.health_alarms:
+        click.echo(f"zwcrawl: warning: {line}", err=True)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:

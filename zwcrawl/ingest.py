@@ -541,6 +541,10 @@ class Ingest:
         self.stats.counts["captures"] += 1
 
     def _missing(self, capture: _Capture, edition: str, article_id: int, url: str, reason: str) -> None:
+        status, at = capture.record.status, capture.record.date
+        if self.store.mark_removed(edition, article_id, status, capture.crawl_id, at):
+            self.stats.counts["removed"] += 1  # as a crawl does: an archived article the site removed
+            return
         self.stats.counts["missing"] += 1
         self.store.record_missing(
             edition, article_id, url, capture.record.status, reason, capture.crawl_id, capture.record.date
