@@ -142,8 +142,8 @@ def crawl(
     try:
         sites = Sites.parse(list(site_specs))
         values = parse_overrides(list(overrides))
+        check_settings(values)  # the ZW_HEALTH_* ranges, in their own words
         check_setting_values(values)
-        check_settings(values)
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
