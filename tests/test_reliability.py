@@ -126,11 +126,12 @@ def _append_partial_record(archive: Path) -> None:
         archive / "zwcrawl.db",
         "select warc_file, warc_offset, warc_length from captures order by id desc limit 1",
     )[0]
-    with open(archive / name, "rb") as fh:
+    # The killed crawl's file is still named NAME.warc.gz.open: it was never closed.
+    killed = archive / f"{name}.open"
+    with open(killed, "rb") as fh:
         fh.seek(offset)
         member = fh.read(length)
-    newest = max((archive / "warc").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime)
-    with open(newest, "ab") as fh:
+    with open(killed, "ab") as fh:
         fh.write(member[: length // 2])
 
 
@@ -235,6 +236,18 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["crawl", "-s", "CONCURRENT_REQUESTS=abc", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s CONCURRENT_REQUESTS='abc': expected a whole number", 2),
+    (["crawl", "-s", "DOWNLOAD_DELAY=x", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s DOWNLOAD_DELAY='x': expected a number", 2),
+    (["crawl", "-s", "ZW_WARC_MAX_SIZE=abc", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s ZW_WARC_MAX_SIZE='abc': expected a whole number", 2),
+    (["crawl", "-s", "ROBOTSTXT_OBEY=maybe", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "expected True or False", 2),
+    (["crawl", "--archive", "{symlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "is a symbolic link, not a zwcrawl lock file; remove it", 1),
+    (["crawl", "--archive", "{foreignlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "holds something other than a pid, not a zwcrawl lock file", 1),
     (["serve", "--archive", "{missing}"], "no archive at", 2),
     (["serve", "--archive", "{damaged}"], "file is not a database", 1),
     (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
@@ -276,6 +289,24 @@ BAD_INPUTS = [
      "Invalid value for '--crawl'", 2),
     (["export", "wacz", "--archive", "{missing}"], "Missing option '--output'", 2),
     (["export", "wacz", "--archive", "{damaged}", "--output", "out.wacz"], "file is not a database", 1),
+    (["search", "--archive", "{missing}", "Daraa", "--since", "2018-13-01"], "is not a date", 2),
+    (["search", "--archive", "{missing}", "Daraa", "--order", "random"], "Invalid value for '--order'", 2),
+    (["export", "jsonl", "--archive", "{missing}", "-o", "x.jsonl"], "no archive at", 2),
+    (["export", "csv", "--archive", "{missing}", "-o", "{missing}/x.csv"], "does not exist", 2),
+    (["export", "csv", "-o", "x.csv", "--until", "soon"], "is not a date", 2),
+    (["export", "jsonl"], "Missing option '--output'", 2),
+    (["schedule", "add", "x", "--every", "5x"], "give a duration such as 30m", 2),
+    (["schedule", "add", "x", "--every", "0m"], "at most once a minute", 2),
+    (["schedule", "add", "x", "--cron", "61 * * * *"], "--cron '61 * * * *'", 2),
+    (["schedule", "add", "x", "--every", "1h", "--cron", "0 * * * *"], "give either --every", 2),
+    (["schedule", "add", "x"], "give either --every", 2),
+    (["schedule", "add", "x", "--cron", "0 * * * *", "--tz", "Mars/Olympus"], "not a time zone", 2),
+    (["schedule", "add", "x", "--every", "1h", "--edition", "fr"], "Invalid value for '--edition'", 2),
+    (["schedule", "add", "x", "--every", "1h", "--ids", "1-5"], "give exactly one --edition", 2),
+    (["schedule", "add", "x", "--every", "1h", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["schedule", "list", "--archive", "{missing}"], "no archive at", 2),
+    (["schedule", "remove", "--archive", "{missing}", "x"], "no archive at", 2),
+    (["schedule", "run", "--once", "--archive", "{missing}"], "no archive at", 2),
 ]  # fmt: skip
 
 OUTSIDE = b"a file of the user's, outside any archive\n" * 50
@@ -315,10 +346,16 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / "zwcrawl.db").write_bytes(b"not SQLite: a disk gone bad\n" * 100)
+    symlock, foreignlock = tmp_path / "symlock", tmp_path / "foreignlock"
+    symlock.mkdir()
+    foreignlock.mkdir()
+    (tmp_path / "precious").write_text("a user's file\n")
+    (symlock / ".lock").symlink_to(tmp_path / "precious")
+    (foreignlock / ".lock").write_text("a user's file\n")
     fill = {
         "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
-        "{damaged}": str(damaged), "{planted}": str(planted_archive(tmp_path / "planted")),
-        "{linked}": str(linked_archive(tmp_path / "linked")),
+        "{damaged}": str(damaged), "{symlock}": str(symlock), "{foreignlock}": str(foreignlock),
+        "{planted}": str(planted_archive(tmp_path / "planted")), "{linked}": str(linked_archive(tmp_path / "linked")),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
@@ -336,6 +373,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     assert query(tmp_path / "planted" / "zwcrawl.db", "select count(*) from canary") == [(0,)]  # never fired
     assert (tmp_path / "outside.warc.gz").read_bytes() == OUTSIDE  # never cut back, never appended to
     assert not [p.name for p in tmp_path.iterdir() if "wacz" in p.name]  # no package, not even a partial one
+    assert (tmp_path / "precious").read_text() == (foreignlock / ".lock").read_text() == "a user's file\n"
 
 
 @pytest.mark.parametrize(

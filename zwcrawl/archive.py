@@ -18,7 +18,7 @@ from scrapy.statscollectors import StatsCollector
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
 from zwcrawl.items import CaptureRef
-from zwcrawl.lock import ArchiveBusy, ArchiveLock
+from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import (
     Exchange,
@@ -139,7 +139,7 @@ class Archive:
         """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
-        except (ArchiveBusy, OutsideLink, OSError) as exc:
+        except (ArchiveBusy, LockRefused, OutsideLink, OSError) as exc:
             self._refuse(self._open_error_line(exc))
         except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
             if not is_disk_full(exc):
@@ -147,7 +147,7 @@ class Archive:
             self._refuse(self._open_error_line(exc))
 
     def _open_error_line(self, exc: Exception) -> str:
-        if isinstance(exc, ArchiveBusy | OutsideLink):
+        if isinstance(exc, ArchiveBusy | LockRefused | OutsideLink):
             return str(exc)
         if is_disk_full(exc):
             return disk_full_message(*_what_filled(exc, self.directory))
