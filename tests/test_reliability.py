@@ -355,7 +355,8 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     fill = {
         "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
         "{damaged}": str(damaged), "{symlock}": str(symlock), "{foreignlock}": str(foreignlock),
-        "{planted}": str(planted_archive(tmp_path / "planted")), "{linked}": str(linked_archive(tmp_path / "linked")),
+        "{planted}": str(planted_archive(tmp_path / "planted")),
+        "{linked}": str(linked_archive(tmp_path / "linked")),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
