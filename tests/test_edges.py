@@ -93,18 +93,23 @@ def test_files_zwcrawl_did_not_leave_open_survive_a_crawl_and_verify(built, tmp_
     foreign.write_bytes(gzip.compress(gzip.decompress(good.read_bytes()))[:-9])
     os.mkfifo(warc / "pipe.warc.gz")
     before = {p: p.read_bytes() for p in (elsewhere, foreign)}
+    # A link leading out of the archive is refused outright (issue 12), by crawl and verify alike.
+    refused = zwcrawl("crawl", "--archive", archive, *site_flags(server), timeout=120)
+    assert refused.returncode == 1 and "outside the archive: refused" in refused.stderr, refused.stderr
+    assert "a symbolic link out of the archive" in zwcrawl("verify", "--archive", archive).stdout
+    assert elsewhere.read_bytes() == before[elsewhere]
+    os.unlink(warc / "linked.warc.gz")
     result = zwcrawl("crawl", "--archive", archive, *site_flags(server), timeout=120)
     assert result.returncode == 0, result.stderr
     assert {p: p.read_bytes() for p in before} == before
-    assert (warc / "linked.warc.gz").is_symlink() and stat.S_ISFIFO((warc / "pipe.warc.gz").lstat().st_mode)
+    assert stat.S_ISFIFO((warc / "pipe.warc.gz").lstat().st_mode)
     assert not (archive / "quarantine").exists()
     log = max((archive / "logs").glob("crawl-*.log")).read_text()
-    for name in ("linked.warc.gz", "other-tool.warc.gz", "pipe.warc.gz"):
+    for name in ("other-tool.warc.gz", "pipe.warc.gz"):
         assert log.count(f"left {name} untouched") == 1
     # verify reads the foreign files (and names their damage) but does not wait on the pipe.
     report = zwcrawl("verify", "--archive", archive, timeout=60)
     assert "pipe.warc.gz" not in report.stdout
-    os.unlink(warc / "linked.warc.gz")
     os.unlink(foreign)
     report = zwcrawl("verify", "--archive", archive, timeout=60)
     assert report.returncode == 0, report.stdout
