@@ -256,3 +256,18 @@ def test_records_with_a_huge_header_line_or_content_length_are_reported_not_read
     imported = zwcrawl("import", "--archive", tmp_path / "other", "--site", "en=http://127.0.0.1:1", warc)
     assert imported.returncode == 1, imported.stderr
     assert "record header too long" in imported.stdout and "2 bad" in imported.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_full_disk_stops_an_article_export_leaving_no_file_under_its_name(fmt, small_disk, crawled):
+    disk = small_disk(8)  # the articles take ~20 KB in either form
+    output = disk / f"articles.{fmt}"
+    run = zwcrawl("export", fmt, "--archive", crawled, "--output", output)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.startswith("zwcrawl: the disk is full"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert list(disk.iterdir()) == []  # neither the file nor its temporary
+    grow(disk, 4096)
+    again = zwcrawl("export", fmt, "--archive", crawled, "--output", output)
+    assert again.returncode == 0, again.stderr
+    assert output.stat().st_size > 8192
