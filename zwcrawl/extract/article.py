@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
 
 from zwcrawl.extract.attribution import Attribution, read_attribution
-from zwcrawl.extract.dates import parse_published, text_before_date
+from zwcrawl.extract.dates import date_only, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
+from zwcrawl.extract.fields import field_or
 from zwcrawl.extract.links import links_in
-from zwcrawl.extract.markup import ClassIndex, classes, is_chrome, lines, paragraphs, parse_html, text_of
+from zwcrawl.extract.markup import (
+    Chrome,
+    ClassIndex,
+    classes,
+    is_chrome,
+    lines,
+    paragraphs,
+    parse_html,
+    text_of,
+)
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -85,6 +94,9 @@ class ArticlePage:
         self._sel = parse_html(text)
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
+        self._chrome = Chrome(self._root, _CHROME)
+        # The comment form is a region too; an ASP.NET page wraps everything in one <form>, which is not.
+        self._comment_regions = Chrome(self._root, _COMMENTS, tags=frozenset(["form"]))
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -120,28 +132,43 @@ class ArticlePage:
                     return value
         return None
 
-    def _outside_chrome(self, element, pattern: re.Pattern[str] = _CHROME) -> bool:
-        node = element
-        while node is not None:
-            if isinstance(node.tag, str) and is_chrome(node, pattern):
-                return False
-            node = node.getparent()
-        return True
+    def _outside_chrome(self, element, content: frozenset | None = None) -> bool:
+        # Furniture is a region beside the article, never an element around it (see Chrome); `content` is
+        # what is known of the article so far, all of it unless a step that finds it asks.
+        return self._chrome.outside(element, self._content if content is None else content)
 
-    def _in_comments(self, element) -> bool:
-        node = element
-        while node is not None:
-            if isinstance(node.tag, str) and (is_chrome(node, _COMMENTS) or node.tag == "form"):
-                return True
-            node = node.getparent()
-        return False
+    def _in_comments(self, element, content: frozenset | None = None) -> bool:
+        return not self._comment_regions.outside(element, self._content if content is None else content)
 
-    def _absolute(self, href: str) -> str:
+    def _absolute(self, href: str | None) -> str | None:
         return repair_url(href, base=self.url)
+
+    @field_or(frozenset)
+    def _body_markers(self) -> frozenset:
+        """The layouts' text containers and every element around them: never furniture, whatever classes."""
+        marked = [
+            *self._classes.find("news-text"),
+            *self._classes.find("NewsBody", "td"),
+            *self._xpath('//*[@itemprop="articleBody"]'),
+        ]
+        return frozenset(node for element in marked for node in (element, *element.iterancestors()))
+
+    @field_or(frozenset)
+    def _headline_content(self) -> frozenset:
+        """The headline and every element around it, with the text containers: where the text is sought."""
+        headline = self._headline_element
+        around = (headline, *headline.iterancestors()) if headline is not None else ()
+        return self._body_markers.union(around)
+
+    @field_or(frozenset)
+    def _content(self) -> frozenset:
+        """The headline, the text, and every element around either: the article, never furniture."""
+        body = self._body_element
+        return self._headline_content.union((body, *body.iterancestors()) if body is not None else ())
 
     # -- structure -----------------------------------------------------------------------------
 
-    @cached_property
+    @field_or(None)
     def _headline_element(self):
         candidates = (
             lambda: self._classes.find("news-title", "h1"),
@@ -150,9 +177,14 @@ class ArticlePage:
             lambda: self._xpath("//h1"),
             lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
         )
+        markers = self._body_markers
         for found in candidates:
             for element in found():
-                if text_of(element) and self._outside_chrome(element) and not self._in_comments(element):
+                if (
+                    text_of(element)
+                    and self._outside_chrome(element, markers)
+                    and not self._in_comments(element, markers)
+                ):
                     return element
         # No marked headline: the element that prints the title the page's metadata gives.
         title = strip_site_name(self._meta("og:title", "twitter:title") or "") or strip_site_name(
@@ -160,11 +192,11 @@ class ArticlePage:
         )
         if title and self._root is not None:
             for element in self._root.xpath("//body//*[normalize-space(.) = $title]", title=title):
-                if self._outside_chrome(element) and not self._in_comments(element):
+                if self._outside_chrome(element, markers) and not self._in_comments(element, markers):
                     return element
         return None
 
-    @cached_property
+    @field_or(None)
     def _structural_body(self):
         """The body container of the current or the legacy layout, if it holds any text."""
         candidates = (
@@ -178,15 +210,16 @@ class ArticlePage:
                     return element
         return None
 
-    @cached_property
+    @field_or(None)
     def _body_element(self):
         if self._structural_body is not None:
             return self._structural_body
         # Body classes other sites and older templates use, before guessing from the text itself.
+        around_headline = self._headline_content
         for element in self._xpath(_OTHER_BODY_CLASSES):
             if (
-                self._outside_chrome(element)
-                and not self._in_comments(element)
+                self._outside_chrome(element, around_headline)
+                and not self._in_comments(element, around_headline)
                 and self._paragraphs_of(element)
             ):
                 return element
@@ -199,16 +232,23 @@ class ArticlePage:
         best, best_score = None, 80
         headline = self._headline_element
         above_headline = set(headline.iterancestors()) if headline is not None else set()
+        around_headline = self._headline_content
+        # The comments block and the elements around it hold the readers' text, not the article's. Known by
+        # where the block is, not by words: an article may well say "comments: 300".
+        region = self._comments_region
+        around_comments = {region, *region.iterancestors()} if region is not None else set()
         seen_headline = headline is None
         stack = [self._root]
         while stack:
             element = stack.pop()
-            if not isinstance(element.tag, str) or element.tag in ("script", "style", "form", "head"):
+            if not isinstance(element.tag, str) or element.tag in ("script", "style", "head"):
                 continue
             if element is headline:
                 seen_headline = True
                 continue
-            if is_chrome(element, _CHROME) or is_chrome(element, _COMMENTS):
+            if self._chrome.is_region(element, around_headline) or self._comment_regions.is_region(
+                element, around_headline
+            ):
                 continue
             if element.tag in ("div", "td", "section", "article", "main", "span", "font"):
                 score = len(clean_text(element.text))
@@ -221,7 +261,7 @@ class ArticlePage:
                 if (
                     score > best_score
                     and (seen_headline or element in above_headline)
-                    and not _TOTAL_COMMENTS.search(text_of(element))
+                    and element not in around_comments
                 ):
                     best, best_score = element, score
             stack.extend(reversed(list(element)))
@@ -231,12 +271,12 @@ class ArticlePage:
         headline = self._headline_element
         return paragraphs(element, skip=lambda el: el is headline or el.tag == "h1")
 
-    @cached_property
+    @field_or(list)
     def _paragraphs(self) -> list[str]:
         body = self._body_element
         return self._paragraphs_of(body) if body is not None else []
 
-    @cached_property
+    @field_or(None)
     def _article_scope(self):
         """The smallest element holding both headline and body: where the article's own images are."""
         headline, body = self._headline_element, self._body_element
@@ -256,13 +296,13 @@ class ArticlePage:
             return body.getparent() if body.getparent() is not None else body
         return node
 
-    @cached_property
+    @field_or("")
     def _page_text(self) -> str:
         return text_of(self._root) if self._root is not None else ""
 
     # -- fields --------------------------------------------------------------------------------
 
-    @cached_property
+    @field_or(False)
     def is_article(self) -> bool:
         """False for anything but a whole article page: a soft 404, an empty, binary or truncated body."""
         if self._root is None or not self.headline or not self.body:
@@ -290,7 +330,7 @@ class ArticlePage:
                 return True
         return False
 
-    @cached_property
+    @field_or(None)
     def headline(self) -> str | None:
         """The headline as printed, title markers included."""
         element = self._headline_element
@@ -301,7 +341,7 @@ class ArticlePage:
             text = strip_site_name("".join(self._xpath("//title//text()")))
         return text or None
 
-    @property
+    @field_or(None)
     def kind(self) -> str | None:
         """'opinion' or 'perspective' from the headline's marker, else None."""
         for kind, pattern in _KINDS:
@@ -309,7 +349,7 @@ class ArticlePage:
                 return kind
         return None
 
-    @cached_property
+    @field_or(None)
     def _section_link(self):
         def links_in(elements):
             return [a for e in elements for a in e.iter("a") if self._listing_href(a) is not None]
@@ -343,13 +383,13 @@ class ArticlePage:
         ]  # fmt: skip
         return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
 
-    @property
+    @field_or(None)
     def section_id(self) -> int | None:
         """The id of the section the page links in its info line or breadcrumb."""
         link = self._section_link
         return self._listing_href(link).section_id if link is not None else None
 
-    @property
+    @field_or(None)
     def section(self) -> str | None:
         """The name of that section, as the link prints it."""
         link = self._section_link
@@ -357,7 +397,7 @@ class ArticlePage:
             return None
         return text_of(link) or clean_text(link.get("title")) or None
 
-    @cached_property
+    @field_or(None)
     def published(self) -> str | None:
         """The date line (Damascus local time) in UTC ISO-8601."""
         for element in [*self._classes.find("news-date"), *self._classes.find("NewsDate", "td")]:
@@ -393,41 +433,41 @@ class ArticlePage:
                 return found
         return None
 
-    @cached_property
+    @field_or(None)
     def body(self) -> str | None:
         """The article text: paragraphs joined by a blank line."""
         return "\n\n".join(self._paragraphs) or None
 
-    @cached_property
+    @field_or(Attribution)
     def _attribution(self) -> Attribution:
         return read_attribution(self._paragraphs, self.byline)
 
-    @property
+    @field_or(None)
     def source(self) -> str | None:
         """The outlet named in the lead attribution, else the byline."""
         return self._attribution.source
 
-    @property
+    @field_or(list)
     def authors(self) -> list[str]:
         """Authors named in the attribution lines."""
         return list(self._attribution.authors)
 
-    @property
+    @field_or(list)
     def translators(self) -> list[str]:
         """Translators named in the attribution lines."""
         return list(self._attribution.translators)
 
-    @property
+    @field_or(None)
     def dateline(self) -> str | None:
         """The place before a wire lead ("BEIRUT")."""
         return self._attribution.dateline
 
-    @property
+    @field_or(False)
     def with_agencies(self) -> bool:
         """Whether the text closes with "(With Agencies)" / "(وكالات)"."""
         return self._attribution.with_agencies
 
-    @cached_property
+    @field_or(None)
     def byline(self) -> str | None:
         """The source line printed under the body."""
         for element in [*self._classes.find("news-source"), *self._classes.find("NewsWriter", "td")]:
@@ -461,7 +501,7 @@ class ArticlePage:
             return None
         return text
 
-    @cached_property
+    @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
         for anchor in self._xpath(
@@ -484,7 +524,7 @@ class ArticlePage:
                 return int(western_digits(m.group(1)))
         return None
 
-    @cached_property
+    @field_or(dict)
     def _counters(self) -> dict[str, int | None]:
         """Both vote counters, read on the same side of their links: after them ("(55)"), else before.
 
@@ -506,24 +546,26 @@ class ArticlePage:
     def _counter(self, vote: str) -> int | None:
         return self._counters.get(vote)
 
-    @property
+    @field_or(None)
     def likes(self) -> int | None:
         """The number beside the like link; None without a vote widget."""
         return self._counter("like")
 
-    @property
+    @field_or(None)
     def dislikes(self) -> int | None:
         """The number beside the dislike link; None without a vote widget."""
         return self._counter("dislike")
 
-    @cached_property
+    @field_or(None)
     def _comments_region(self):
+        # A page-wide wrapper classed "comments" (or one around the headline) holds the article, not comments.
+        around_headline = self._headline_content
         for found in (
             lambda: self._classes.find("comments"),
             lambda: self._classes.find("NewsComments", "td"),
             lambda: self._xpath('//*[@id="comments"]'),
         ):
-            element = _first(found())
+            element = _first([e for e in found() if self._comment_regions.is_region(e, around_headline)])
             if element is not None:
                 return element
         # A landmark: the element printing "Total Comments (N)".
@@ -536,17 +578,19 @@ class ArticlePage:
                 return parent.getparent() if parent.getparent() is not None else parent
         return None
 
-    @property
+    @field_or(None)
     def comments_count(self) -> int | None:
         """The N of "Total Comments (N)"; None when the page has no comments block."""
         region = self._comments_region
-        for text in (lambda: text_of(region) if region is not None else "", lambda: self._page_text):
+        if region is None:
+            return None  # The article's own text may say "comments: 300".
+        for text in (lambda: text_of(region), lambda: self._page_text):
             m = _TOTAL_COMMENTS.search(text())
             if m:
                 return int(western_digits(m.group(1)))
-        return len(self.comments) if region is not None else None
+        return len(self.comments)
 
-    @cached_property
+    @field_or(list)
     def comments(self) -> list[dict]:
         """Readers' comments in page order: author, posted (UTC), text."""
         region = self._comments_region
@@ -593,7 +637,7 @@ class ArticlePage:
             "text": body,
         }
 
-    @cached_property
+    @field_or(list)
     def images(self) -> list[dict]:
         """The article's own images: absolute URL on the real origin, and caption."""
         scope = self._article_scope
@@ -704,7 +748,7 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
         (i for i, line in enumerate(printed) if i >= start and _FORM_LANDMARK.search(line)), len(printed)
     )
     printed = printed[start:end]
-    dated = [parse_published(line) if _DIGITS.search(line) else None for line in printed]
+    dated = [_comment_date(line) for line in printed]
     comments: list[dict] = []
     texts: list[list[str]] = []
     for i, line in enumerate(printed):
@@ -722,3 +766,21 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
     for comment, text in zip(comments, texts, strict=True):
         comment["text"] = clean_text(" ".join(text))
     return [c for c in comments if c["text"]]
+
+
+def _comment_date(line: str) -> str | None:
+    """The date a comment's opening line prints ("NAME DATE", or the date alone), as UTC; else None.
+
+    A line of a comment's text may mention a date too ("they came back on 19/04/2018."): only a line
+    that holds a short name and then nothing but the date opens a comment.
+    """
+    if not _DIGITS.search(line):
+        return None
+    posted = parse_published(line)
+    if posted is None:
+        return None
+    author = text_before_date(line)
+    rest = line[line.find(author) + len(author) :] if author else line
+    if len(author.split()) > 6 or re.search(r"[.!?؟]", author) or not date_only(rest):
+        return None
+    return posted

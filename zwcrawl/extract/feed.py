@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from html import unescape
 
 from lxml import etree
 from parsel import Selector
 
 from zwcrawl.extract.dates import parse_feed_date
-from zwcrawl.extract.decode import decode_html
-from zwcrawl.extract.markup import looks_binary
+from zwcrawl.extract.fields import field_or
+from zwcrawl.extract.markup import markup_text
 from zwcrawl.extract.text import clean_text
 from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
 
@@ -29,14 +28,14 @@ class FeedPage:
             raise ValueError(f"not a Zaman al-Wasl feed URL: {url}")
         self.url = site_url.canonical
         self._site = site_url
-        text = decode_html(xml) if isinstance(xml, bytes | bytearray | memoryview) else (xml or "")
+        text = markup_text(xml)
         # lxml refuses str input that still declares an encoding; the text is decoded already.
-        self._text = _XML_DECLARATION.sub("", text, count=1)
+        self._text = _XML_DECLARATION.sub("", text, count=1) if text is not None else None
+        self._channel: Selector | None = None
         self._items = self._parse()
 
     def _parse(self) -> list:
-        self._channel: Selector | None = None
-        if looks_binary(self._text):
+        if self._text is None:
             return []
         for kind in ("xml", "html"):
             # The XML parser recovers from most damage; a feed broken past that is read as tag soup.
@@ -62,7 +61,7 @@ class FeedPage:
         """The feed's id, from the URL."""
         return self._site.feed_id
 
-    @property
+    @field_or(None)
     def title(self) -> str | None:
         """The channel title."""
         if self._channel is None:
@@ -74,7 +73,7 @@ class FeedPage:
             or None
         )
 
-    @cached_property
+    @field_or(list)
     def items(self) -> list[dict]:
         """The feed's articles: url, article_id, title, published (UTC), description, enclosure."""
         found = []
@@ -109,8 +108,9 @@ class FeedPage:
                 return url
         for guid in _own(item, "guid"):
             m = _GUID_ID.match(_text(guid))
-            if m:
-                return article_url(m.group(1), int(m.group(2)))
+            # Through the site model, which refuses an id the archive could not store.
+            if m and (url := canonical_article_url(article_url(m.group(1), int(m.group(2))))):
+                return url
         return None
 
     @staticmethod
@@ -133,8 +133,8 @@ class FeedPage:
                     _text(e) for e in element if isinstance(e.tag, str) and e.tag.lower() == "url"
                 )
             value = clean_text(value)
-            if value:
-                return repair_url(value, base=self.url)
+            if value and (url := repair_url(value, base=self.url)):
+                return url
         return None
 
     def to_item(self) -> dict:
