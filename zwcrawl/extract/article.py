@@ -73,6 +73,10 @@ _FORM_LANDMARK = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
+# A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
+_CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
+_SENTENCE_STOP = re.compile(r"[.!?؟…]")
+_AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 
 def _first(elements):
@@ -769,10 +773,10 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
 
 
 def _comment_date(line: str) -> str | None:
-    """The date a comment's opening line prints ("NAME DATE", or the date alone), as UTC; else None.
+    """The date a comment's opening line prints ("NAME DATE TIME", or the stamp alone), as UTC; else None.
 
     A line of a comment's text may mention a date too ("they came back on 19/04/2018."): only a line
-    that holds a short name and then nothing but the date opens a comment.
+    holding a short name, then a date with its time of day and nothing else, opens a comment.
     """
     if not _DIGITS.search(line):
         return None
@@ -780,7 +784,13 @@ def _comment_date(line: str) -> str | None:
     if posted is None:
         return None
     author = text_before_date(line)
-    rest = line[line.find(author) + len(author) :] if author else line
-    if len(author.split()) > 6 or re.search(r"[.!?؟]", author) or not date_only(rest):
+    stamp = line[line.find(author) + len(author) :] if author else line
+    if (
+        len(author.split()) > 6
+        or _SENTENCE_STOP.search(author)
+        or not _CLOCK.search(western_digits(stamp))
+        or (_SENTENCE_STOP.search(stamp[-1:]) and not _AM_PM_END.search(stamp))
+        or not date_only(stamp)
+    ):
         return None
     return posted
