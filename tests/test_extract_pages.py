@@ -231,3 +231,14 @@ def test_a_field_that_raises_costs_that_field_only(caplog):
     assert (got["source"], got["authors"], got["dateline"], got["with_agencies"]) == (None, [], None, False)
     assert set(field_errors(page)) >= {"_attribution", "source", "authors"}
     assert "34483: _attribution could not be read: RuntimeError: a parser bug" in caplog.text
+
+
+def test_style_sheets_and_scripts_beside_counters_and_dates_print_nothing():
+    """Found by fuzzing: a <style> between a vote link and its number was read as the number."""
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34478.html").read_text(encoding="utf-8")
+    html = html.replace('<span class="dislike-count">', '<style>.x{}</style><span class="dislike-count">', 1)
+    html = html.replace(
+        '<span class="like-count">', "<script>var n = 99;</script><span class='like-count'>", 1
+    )
+    expected = json.loads((ZWSITE / "expected/en/34478.json").read_text(encoding="utf-8"))
+    assert extract_article(html, expected["url"]) == expected

@@ -73,6 +73,8 @@ _FORM_LANDMARK = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
+# Text a browser prints: what scripts and style sheets hold is not (an XPath predicate on text nodes).
+_PRINTED = "not(ancestor::script or ancestor::style or ancestor::noscript)"
 # A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
 _CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
 _SENTENCE_STOP = re.compile(r"[.!?؟…]")
@@ -432,7 +434,9 @@ class ArticlePage:
         # The last resort: a line with a date and a time printed just before the text.
         body = self._body_element
         for text in reversed(
-            body.xpath("preceding::text()[normalize-space()][position() <= 12]") if body is not None else []
+            body.xpath(f"preceding::text()[normalize-space()][{_PRINTED}][position() <= 12]")
+            if body is not None
+            else []
         ):
             if _DIGITS.search(text) and ":" in text and (found := parse_published(text)):
                 return found
@@ -485,9 +489,7 @@ class ArticlePage:
         body = self._body_element
         if body is None:
             return None
-        nodes = body.xpath(
-            "following::text()[normalize-space()][not(ancestor::script or ancestor::style)][1]"
-        )
+        nodes = body.xpath(f"following::text()[normalize-space()][{_PRINTED}][1]")
         if not nodes:
             return None
         text = clean_text(nodes[0])
@@ -540,7 +542,7 @@ class ArticlePage:
         counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
         sides = []
         for side in ("following", "preceding"):
-            query = f"{side}::text()[normalize-space()][not(ancestor::script)][1]"
+            query = f"{side}::text()[normalize-space()][{_PRINTED}][1]"
             sides.append(
                 {vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None}
             )
@@ -684,7 +686,9 @@ class ArticlePage:
         src = src.strip()
         if not src or src.startswith("data:"):
             return None
-        return self._absolute(src)
+        absolute = self._absolute(src)
+        # Only what a browser would fetch: `<img src=A:>` or `javascript:` is no image.
+        return absolute if absolute and absolute.lower().startswith(("http://", "https://")) else None
 
     @staticmethod
     def _in_figure(img) -> bool:

@@ -7,7 +7,7 @@ import re
 from zwcrawl.extract.dates import parse_day
 from zwcrawl.extract.fields import field_or
 from zwcrawl.extract.markup import Chrome, classes, parse_html, text_of
-from zwcrawl.extract.text import clean_text, is_site_name, strip_site_name
+from zwcrawl.extract.text import clean_text, strip_site_name
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
 # Navigation around a listing, whose article links are not the listing's own.
@@ -42,13 +42,13 @@ class ListingPage:
 
     @field_or(frozenset)
     def _content(self) -> frozenset:
-        """The listing's heading and its links to later pages, and every element around them: never furniture.
+        """The listing's links to its later pages and every element around them: never furniture.
 
-        A menu or a sidebar links to sections, never to page 2 of this one; a class that looks like furniture
-        on a wrapper around these ("menu-closed", "has-sidebar") does not hide the listing.
+        A menu or a sidebar links to sections, never to page 2 of this one, so a furniture-looking class on a
+        wrapper around the pager ("menu-closed", "has-sidebar") does not hide the list. On a last page,
+        with no such link, Chrome takes the element holding most of the page's text for the content.
         """
-        marks = [h for h in self._xpath("//h1") if (text := text_of(h)) and not is_site_name(text)]
-        marks += [anchor for anchor, _ in self._later_pages]
+        marks = [anchor for anchor, _ in self._later_pages]
         return frozenset(node for element in marks for node in (element, *element.iterancestors()))
 
     @field_or(list)
