@@ -20,6 +20,7 @@ import pytest
 from conftest import forbidden_requests, site_flags, zwcrawl
 from warcio.archiveiterator import ArchiveIterator
 
+from zwcrawl.article import Article
 from zwcrawl.mirror import MirrorServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,10 +30,7 @@ ARTICLES = {
     for d in (json.loads(p.read_text()) for p in EXPECTED)
     if d.get("is_article")
 }
-COLUMNS = [
-    "url", "headline", "kind", "section_id", "section", "published", "body", "source", "byline",
-    "dateline", "with_agencies", "likes", "dislikes", "comments_count",
-]  # fmt: skip
+COLUMNS = [*Article.names("column"), *Article.names("counter")]  # the article columns, named in Article
 
 
 def rows(db: Path, sql: str, *params) -> list[dict]:

@@ -140,7 +140,7 @@ def test_page_object_gives_fields_one_by_one():
     page = ArticlePage("http://en.zamanalwsl.net/news/article/34483/", html)
     assert page.url == "https://en.zamanalwsl.net/news/article/34483"
     assert (page.dateline, page.source, page.byline) == ("BEIRUT", "AP", "AP")
-    assert page.to_item() == extract_article(html, page.url)
+    assert page.to_item().to_dict() == extract_article(html, page.url)
 
 
 def test_images_inside_the_text_keep_their_caption_and_stay_out_of_the_body():

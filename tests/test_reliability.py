@@ -184,7 +184,9 @@ def test_sigterm_stops_gracefully_and_the_next_crawl_finishes(mirror_factory, tm
 
 
 def test_a_second_crawl_on_the_same_archive_is_refused(mirror_factory, tmp_path):
-    mirror = mirror_factory(faults=SLOW)
+    # One article answers after 8 s, so the first crawl is surely still running when the second starts.
+    held = {"en": {**SLOW["en"], "/news/article/34489": {"delay": 8}}, "ar": SLOW["ar"]}
+    mirror = mirror_factory(faults=held)
     archive = tmp_path / "archive"
     first = start_crawl(archive, mirror)
     wait_for(lambda: captures(archive / "zwcrawl.db") >= 1)

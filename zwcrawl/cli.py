@@ -20,6 +20,22 @@ ARCHIVE_OPTION = click.option(
 )
 
 
+class IdRange(click.ParamType):
+    """`--ids FROM-TO`, read once into a range of article ids."""
+
+    name = "FROM-TO"
+
+    def convert(self, value, param, ctx) -> range:
+        if isinstance(value, range):
+            return value
+        from zwcrawl.spiders.zaman import parse_ids
+
+        try:
+            return parse_ids(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 class _Group(click.Group):
     """A click group that turns an unexpected error into one line and exit 1, never a traceback."""
 
@@ -90,7 +106,7 @@ def extract(page: Path, url: str) -> None:
     metavar="EDITION=BASE_URL",
     help="Fetch an edition from a copy of the site, e.g. en=http://127.0.0.1:8001.",
 )
-@click.option("--ids", metavar="FROM-TO", help="Backfill one edition by article ids, e.g. 34400-34520.")
+@click.option("--ids", type=IdRange(), help="Backfill one edition by article ids, e.g. 34400-34520.")
 @click.option("--refresh", is_flag=True, help="Also re-fetch every archived article of the editions.")
 @click.option("--full", is_flag=True, help="Walk every section listing to its end.")
 @click.option("-s", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting.")
@@ -98,7 +114,7 @@ def crawl(
     archive: Path,
     editions: tuple[str, ...],
     site_specs: tuple[str, ...],
-    ids: str | None,
+    ids: range | None,
     refresh: bool,
     full: bool,
     overrides: tuple[str, ...],
@@ -106,16 +122,13 @@ def crawl(
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
     from zwcrawl.crawl import parse_overrides, run_crawl
     from zwcrawl.site import Sites
-    from zwcrawl.spiders.zaman import parse_ids
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
         parse_overrides(list(overrides))
-        if ids is not None:
-            parse_ids(ids)
-            if len(editions) != 1:
-                raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
+        if ids is not None and len(editions) != 1:
+            raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     result = run_crawl(
@@ -207,25 +220,26 @@ def export() -> None:
 
 
 def _summary(archive: Path, result) -> None:
-    stats = result.stats
+    stats = result.stats  # the crawl row's figures: crawler.stats' zwcrawl/ keys
+    failures, parse_errors = stats.get("failures", 0), stats.get("parse_errors", 0)
     click.echo(
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{stats.get('failures', 0)} failed fetches"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
     )
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
-    if stats.get("failures") and result.crawl_id is not None:
+    if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:
-    """The first failed fetches of a crawl, so a run that archived nothing says why at once."""
+    """The first failures of a crawl, so a run that archived nothing says why at once."""
     from zwcrawl.store import Store
 
     with Store(archive / "zwcrawl.db", read_only=True) as store:
         failures = store.failures(crawl_id, most + 1)
-    click.echo(f"failed fetches (all in the failures table, crawl_id {crawl_id}):")
+    click.echo(f"failures (all in the failures table, crawl_id {crawl_id}):")
     for failure in failures[:most]:
         click.echo(f"  {failure['url']}: {failure['reason']}")
     if len(failures) > most:

@@ -1,10 +1,7 @@
-"""Run one crawl into an archive: settings, lock, Scrapy process, and the outcome read back."""
+"""Run one crawl into an archive: settings, the Scrapy process, and the outcome read back."""
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +10,11 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from zwcrawl.lock import ArchiveLock
+from zwcrawl.archive import Archive
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
-from zwcrawl.store import DB_NAME
+from zwcrawl.store import DB_NAME, Store
+from zwcrawl.wire import is_loopback
 
 
 class CrawlError(Exception):
@@ -39,20 +37,13 @@ class CrawlResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when the crawl ran to its end (failed pages are recorded), 130 when interrupted, else 1."""
+        """0: ran to its end (pages the site failed are recorded); 3: so did some pages zwcrawl could not
+        read; 130: interrupted; 1: anything else, or the site answered nothing at all."""
         if self.reached_nothing:
             return 1  # the site could not be reached at all: a scheduler should hear of it
+        if self.status == "finished" and self.stats.get("parse_errors"):
+            return 3  # a fault of zwcrawl's, not the site's: their captures wait in WARC for `rebuild`
         return {"finished": 0, "interrupted": 130}.get(self.status, 1)
-
-
-def _is_loopback(base: str) -> bool:
-    host = urlsplit(base).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def crawl_settings(
@@ -72,7 +63,10 @@ def crawl_settings(
     settings.set("ZW_PROGRESS", progress, priority="project")
     settings.set("LOG_FILE", str(log_file), priority="project")
     settings.set("LOG_LEVEL", "INFO", priority="project")
-    if all(edition in sites.bases and _is_loopback(sites.bases[edition]) for edition in editions):
+    if all(
+        edition in sites.bases and is_loopback(urlsplit(sites.bases[edition]).hostname or "")
+        for edition in editions
+    ):
         # A copy on this machine is crawled at full speed: the delays protect the live site.
         settings.set("DOWNLOAD_DELAY", 0, priority="project")
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
@@ -97,7 +91,7 @@ def run_crawl(
     *,
     editions: tuple[str, ...],
     sites: Sites,
-    ids: str | None = None,
+    ids: range | None = None,
     refresh: bool = False,
     full: bool = False,
     overrides: list[str] | None = None,
@@ -108,31 +102,27 @@ def run_crawl(
         (archive_dir / "logs").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CrawlError(f"cannot create the archive {archive_dir}: {exc.strerror or exc}") from None
-    lock = ArchiveLock(archive_dir).acquire()  # ArchiveBusy says who holds it
-    try:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        log_file = archive_dir / "logs" / f"crawl-{stamp}.log"
-        settings = crawl_settings(
-            archive_dir, sites, editions, overrides or [], progress=progress, log_file=log_file
-        )
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(ZamanSpider)
-        process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
-        process.start()
-        error = crawler.stats.get_value("zwcrawl/open_error")
-        if error:
-            raise CrawlError(f"cannot open the archive: {error}")
-        session = getattr(crawler, "zw_session", None)
-        crawl_id = session.crawl_id if session else None
-        if crawl_id is None:
-            raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
-        return _result(archive_dir, crawl_id, log_file)
-    finally:
-        lock.release()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_file = archive_dir / "logs" / f"crawl-{stamp}.log"
+    settings = crawl_settings(
+        archive_dir, sites, editions, overrides or [], progress=progress, log_file=log_file
+    )
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(ZamanSpider)
+    process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
+    process.start()
+    archive = Archive.of(crawler)
+    if archive is not None and archive.open_error:
+        raise CrawlError(archive.open_error)  # the archive is busy, damaged or out of reach
+    crawl_id = archive.crawl_id if archive is not None else None
+    if crawl_id is None:
+        raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
+    return _result(archive_dir, crawl_id, log_file)
 
 
 def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:
-    with sqlite3.connect(archive_dir / DB_NAME) as conn:
-        row = conn.execute("select status, stats from crawls where id = ?", (crawl_id,)).fetchone()
-    status, stats = row if row else ("failed", "{}")
-    return CrawlResult(crawl_id, status, json.loads(stats or "{}"), log_file)
+    with Store(archive_dir / DB_NAME, read_only=True) as store:
+        row = store.crawl(crawl_id)
+    if row is None:
+        return CrawlResult(crawl_id, "failed", {}, log_file)
+    return CrawlResult(crawl_id, row["status"], row["stats"], log_file)

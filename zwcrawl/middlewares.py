@@ -1,23 +1,25 @@
-"""Downloader middlewares: the scope guard, back-off retries, and WARC capture of every exchange."""
+"""Middlewares: the scope guard, back-off retries, WARC capture of every exchange, and parse errors."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.task import deferLater
 
-from zwcrawl.session import CrawlSession
-from zwcrawl.site import FETCHABLE_KINDS
+from zwcrawl.archive import Archive
+from zwcrawl.items import FetchFailed
+from zwcrawl.site import FETCHABLE_KINDS, Sites
 from zwcrawl.warc import Exchange
+from zwcrawl.wire import reason_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,11 @@ class ScopeGuardMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.session = CrawlSession.of(crawler)
+        self.archive = Archive.of(crawler)
+        # The spider's copies of the site (its `sites` argument), else the ZW_SITES setting.
+        self.sites = getattr(crawler.spider, "sites", None) or Sites(
+            dict(crawler.settings.getdict("ZW_SITES"))
+        )
 
     @classmethod
     def from_crawler(cls, crawler) -> ScopeGuardMiddleware:
@@ -47,7 +53,7 @@ class ScopeGuardMiddleware:
             return moved
         reason = self.refusal(request)
         if reason:
-            self.crawler.stats.inc_value("zwcrawl/refused")
+            self.crawler.stats.inc_value("zwcrawl/refused")  # policy (scope), not a fault of the site
             logger.warning("refused %s: %s", request.url, reason)
             raise RefusedRequest(f"zwcrawl refused {request.url}: {reason}")
         return None
@@ -72,11 +78,15 @@ class ScopeGuardMiddleware:
     def _disallow_host(self, request, why: str, status: int | None) -> None:
         """Report a robots.txt that could not be read; its host is then treated as disallowed."""
         attempts = request.meta.get("retry_times", 0) + 1
-        self.session.record_failure(request.url, f"{why}: host treated as disallowed", attempts, status)
+        reason = f"{why}: host treated as disallowed"
+        if self.archive is not None and self.archive.is_open:
+            self.archive.record_failure(request.url, reason, attempts, status)
+        else:
+            logger.warning("failed after %d attempt(s): %s (%s)", attempts, request.url, reason)
 
     def onto_copy(self, request):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
-        sites = self.session.sites
+        sites = self.sites
         site_url = sites.classify(request.url)
         if site_url is None or site_url.edition not in sites.bases:
             return None
@@ -88,7 +98,7 @@ class ScopeGuardMiddleware:
         """Why a request must not go out, or None when it may."""
         if request.method not in ("GET", "HEAD") or request.body:
             return "only plain GET requests are sent (never a form submission)"
-        sites = self.session.sites
+        sites = self.sites
         real = sites.to_real(request.url)
         site_url = sites.classify(request.url)
         if real is None or site_url is None:
@@ -188,19 +198,22 @@ def _retry_after_seconds(value: bytes | None) -> float | None:
 class CaptureMiddleware:
     """Write every exchange to WARC with the body exactly as it came off the wire."""
 
-    def __init__(self, crawler):
-        self.session = CrawlSession.of(crawler)
+    def __init__(self, archive: Archive):
+        self.archive = archive
 
     @classmethod
     def from_crawler(cls, crawler) -> CaptureMiddleware:
-        return cls(crawler)
+        archive = Archive.of(crawler)
+        if archive is None:
+            raise NotConfigured("the zwcrawl.archive.Archive extension is off")
+        return cls(archive)
 
     def process_request(self, request) -> None:
         request.meta["zw_sent_at"] = datetime.now(UTC)
 
     def process_response(self, request, response):
-        if self.session.is_open and not request.meta.get("zw_stand_in"):
-            request.meta["zw_capture"] = self.session.capture(exchange_of(request, response))
+        if self.archive.is_open and not request.meta.get("zw_stand_in"):
+            request.meta["zw_capture"] = self.archive.capture(exchange_of(request, response))
         return response
 
 
@@ -214,7 +227,7 @@ def exchange_of(request, response) -> Exchange:
         request_headers=request_headers,
         request_body=request.body or b"",
         status=response.status,
-        reason=_reason(response.status),
+        reason=reason_phrase(response.status),
         response_headers=_header_pairs(response.headers),
         body=response.body,
         fetched_at=request.meta.get("zw_sent_at") or datetime.now(UTC),
@@ -231,8 +244,29 @@ def _header_pairs(headers) -> list[tuple[str, str]]:
     ]
 
 
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+class ParseErrorMiddleware:
+    """A spider callback that raised is a failure row naming the page and its capture, never silence."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ParseErrorMiddleware:
+        return cls(crawler)
+
+    def process_spider_exception(self, response, exception):
+        if isinstance(exception, HttpError):
+            return None  # the site's answer, handled by the errbacks
+        request = getattr(response, "request", None)
+        url = getattr(response, "url", None) or getattr(request, "url", "?")
+        logger.error("parse error on %s", url, exc_info=exception)
+        capture = getattr(request, "meta", {}).get("zw_capture")
+        return [
+            FetchFailed(
+                url,
+                f"parse error: {type(exception).__name__}",
+                status=getattr(response, "status", None),
+                capture_id=capture.capture_id if capture else None,
+                parse_error=True,
+            )
+        ]

@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from zwcrawl.session import CrawlSession
+from zwcrawl.archive import crawl_figures
 
 
 class Progress:
@@ -18,7 +18,7 @@ class Progress:
     def __init__(self, crawler):
         if not crawler.settings.getbool("ZW_PROGRESS"):
             raise NotConfigured
-        self.session = CrawlSession.of(crawler)
+        self.stats = crawler.stats
         self.started = time.monotonic()
         self._loop = task.LoopingCall(self.show)
         crawler.signals.connect(self.opened, signals.spider_opened)
@@ -39,12 +39,13 @@ class Progress:
 
     def show(self) -> None:
         """Draw the status line."""
-        counts = self.session.counts
+        counts = crawl_figures(self.stats)
         elapsed = max(time.monotonic() - self.started, 1e-6)
+        pages = counts.get("pages", 0)
         line = (
-            f"pages {counts['pages']}  articles new {counts['articles/new']} "
-            f"updated {counts['articles/updated']}  missing {counts['missing']}  "
-            f"errors {counts['failures']}  {counts['pages'] / elapsed:.1f} pages/s"
+            f"pages {pages}  articles new {counts.get('articles/new', 0)} "
+            f"updated {counts.get('articles/updated', 0)}  missing {counts.get('missing', 0)}  "
+            f"errors {counts.get('failures', 0)}  {pages / elapsed:.1f} pages/s"
         )
         sys.stderr.write("\r\033[K" + line)
         sys.stderr.flush()

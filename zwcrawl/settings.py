@@ -54,8 +54,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Last before the network, so it sees the bytes as they came off the wire (before decompression).
     "zwcrawl.middlewares.CaptureMiddleware": 950,
 }
+# Nearest the spider, so an exception in any callback becomes a failure row (a parse error) first.
+SPIDER_MIDDLEWARES = {"zwcrawl.middlewares.ParseErrorMiddleware": 950}
 ITEM_PIPELINES = {"zwcrawl.pipelines.ArchivePipeline": 300}
-EXTENSIONS = {"zwcrawl.progress.Progress": 500}
+# The archive (lock, WARC writer, store, crawl row) opens on spider_opened and closes on spider_closed.
+EXTENSIONS = {"zwcrawl.archive.Archive": 100, "zwcrawl.progress.Progress": 500}
 
 # Articles first, so a crawl cut short has archived what it found rather than only listings.
 DEPTH_PRIORITY = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, read_only_uri
 from zwcrawl.warc import index_path, scan_warc
+from zwcrawl.warc.paths import inside_archive
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
@@ -188,7 +188,7 @@ class _Verifier:
         if "captures" not in self.tables:
             return
         for (name,) in self.db.execute("SELECT DISTINCT warc_file FROM archive.captures").fetchall():
-            rel = _inside(name)
+            rel = inside_archive(name)
             if rel and rel not in self.scanned and (self.archive_dir / rel).is_file():
                 self.scan(rel)
 
@@ -259,7 +259,7 @@ class _Verifier:
         for row_id, url, status, record_type, warc_file, offset, length, record_id, digest in rows:
             self.report.captures += 1
             where = f"captures row {row_id} ({url})"
-            rel = _inside(warc_file)
+            rel = inside_archive(warc_file)
             if rel is None:
                 self.problem(where, f"warc_file {warc_file!r} is not a path inside the archive")
                 continue
@@ -334,13 +334,3 @@ class _Verifier:
     def _all(self, query: str, params: Iterable = ()) -> Iterator[tuple]:
         # A cursor of its own, streamed: lookups on the same connection may run while it is read.
         yield from self.db.cursor().execute(query, tuple(params))
-
-
-def _inside(name: str | None) -> str | None:
-    """A row's warc_file as a normalised relative path, or None when it would leave the archive."""
-    if not name or "\\" in name or "\x00" in name:
-        return None
-    normal = posixpath.normpath(name)
-    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
-        return None
-    return normal

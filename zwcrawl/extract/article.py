@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from zwcrawl.article import Article, Comment, Image
 from zwcrawl.extract.attribution import Attribution, read_attribution
 from zwcrawl.extract.dates import date_only, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
@@ -22,11 +23,7 @@ from zwcrawl.extract.markup import (
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
-FIELDS = (
-    "article_id", "edition", "url", "is_article", "headline", "kind", "section_id", "section", "published",
-    "body", "source", "authors", "translators", "dateline", "with_agencies", "byline", "likes", "dislikes",
-    "comments_count", "comments", "images",
-)  # fmt: skip
+FIELDS = Article.names()  # the archive's field order, named once in zwcrawl.article
 
 # Page furniture around an article: never its headline, text, section link or images.
 _CHROME = re.compile(
@@ -733,18 +730,20 @@ class ArticlePage:
                 return text
         return None
 
-    def to_item(self) -> dict:
-        """Every field in the archive's order; a page that is not an article gives only url and is_article."""
+    def to_item(self) -> Article:
+        """Every field as one Article; a page that is not an article carries only url and is_article."""
         if not self.is_article:
-            return {"url": self.url, "is_article": False}
-        item = {name: getattr(self, name) for name in FIELDS}
-        item["is_article"] = True
-        return item
+            not_found = bool(_NOT_FOUND.search(self._page_text))
+            return Article(url=self.url, is_article=False, not_found=not_found)
+        values = {name: getattr(self, name) for name in FIELDS}
+        values["comments"] = [Comment(**comment) for comment in values["comments"]]
+        values["images"] = [Image(**image) for image in values["images"]]
+        return Article(**{**values, "is_article": True})
 
 
 def extract_article(html: bytes | str, url: str) -> dict:
-    """The fields of a saved article page; ValueError if the URL is not a Zaman al-Wasl article."""
-    return ArticlePage(url, html).to_item()
+    """The fields of a saved article page as JSON; ValueError if the URL is not a Zaman al-Wasl article."""
+    return ArticlePage(url, html).to_item().to_dict()
 
 
 def _comments_from_lines(printed: list[str]) -> list[dict]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import re
 import socket
 import struct
@@ -11,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import TCPServer
@@ -30,6 +28,7 @@ from zwcrawl.mirror.files import (
 )
 from zwcrawl.mirror.log import LoggedRequest, RequestLog
 from zwcrawl.site import EDITIONS, classify_path
+from zwcrawl.wire import is_loopback, reason_phrase
 
 _HTML = "text/html; charset=utf-8"
 _PORT_PLACEHOLDER = re.compile(rb"\{\{port:(\w+)\}\}")
@@ -58,7 +57,7 @@ class MirrorServer:
         if not self.editions:
             wanted = " or ".join(HOST_DIRS[e] for e in editions)
             raise MirrorError(f"{self.files.roots[0]}: no site to serve (expected a directory {wanted})")
-        if not _is_loopback(host):
+        if not is_loopback(host):
             # The mirror serves an archive: it must never be reachable from another machine by accident.
             raise MirrorError(f"refusing to listen on {host}: the mirror binds to a loopback address only")
         self.host = host
@@ -323,15 +322,6 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_ports(ports: dict[str, int]) -> dict[str, int]:
     for edition, port in ports.items():
         if edition not in EDITIONS:
@@ -342,7 +332,4 @@ def _check_ports(ports: dict[str, int]) -> dict[str, int]:
 
 
 def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Status"
+    return reason_phrase(status) or "Status"

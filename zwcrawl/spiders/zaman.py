@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 
 import scrapy
-from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
-from zwcrawl.lock import ArchiveBusy
+from zwcrawl.items import ArticleFetched, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
-from zwcrawl.session import CrawlSession, utc_now
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
 
 logger = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def parse_ids(text: str) -> range:
     """Read an id range `FROM-TO` (inclusive); ValueError with a one-line reason otherwise."""
     low, sep, high = text.partition("-")
     if not (sep and low.strip().isdigit() and high.strip().isdigit()) or int(low) > int(high):
-        raise ValueError(f"--ids {text!r}: expected FROM-TO with FROM <= TO, e.g. 34400-34520")
+        raise ValueError(f"{text!r}: expected FROM-TO with FROM <= TO, e.g. 34400-34520")
     return range(int(low), int(high) + 1)
 
 
@@ -51,7 +50,8 @@ class ZamanSpider(scrapy.Spider):
         if unknown or not chosen:
             raise ValueError(f"unknown edition {', '.join(unknown) or '(none)'}: choose from en, ar")
         self.editions = tuple(dict.fromkeys(chosen))
-        self.ids = parse_ids(ids) if ids else None
+        # A range from the command line (read once by its --ids type), or `-a ids=FROM-TO` text from Scrapy's.
+        self.ids = ids if isinstance(ids, range) else parse_ids(ids) if ids else None
         if self.ids is not None and len(self.editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
         self.refresh = _flag(refresh)
@@ -63,50 +63,48 @@ class ZamanSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.session = CrawlSession.of(crawler)
-        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
-        if spider.site_specs:
-            spider.session.sites = Sites.parse(spider.site_specs)
+        # Copies of the site to fetch from: the spider's `sites` argument, else the ZW_SITES setting.
+        spider.sites = (
+            Sites.parse(spider.site_specs)
+            if spider.site_specs
+            else Sites(dict(crawler.settings.getdict("ZW_SITES")))
+        )
         return spider
+
+    @property
+    def archive(self) -> Archive:
+        """The crawl's archive extension: what it holds decides what is fetched."""
+        return Archive.of(self.crawler)
 
     def options(self) -> dict:
         """The crawl's options as recorded in its row."""
         return {
             "editions": list(self.editions),
-            "sites": self.session.sites.bases,
+            "sites": self.sites.bases,
             "ids": f"{self.ids.start}-{self.ids.stop - 1}" if self.ids else None,
             "refresh": self.refresh,
             "full": self.full,
         }
 
     async def start(self):
-        try:
-            self.session.open(self.options())
-        except (ArchiveBusy, OSError) as exc:
-            logger.error("cannot open the archive: %s", exc)
-            self.crawler.stats.set_value("zwcrawl/open_error", str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
-            logger.exception("cannot open the archive")
-            self.crawler.stats.set_value("zwcrawl/open_error", str(exc) or type(exc).__name__)
-            return
-        store = self.session.store
-        # What was archived before this crawl decides what is skipped and where a walk may stop early.
-        self.archived = {edition: store.archived_ids(edition) for edition in self.editions}
+        # The archive opened on spider_opened (a crawl it refused never gets here): what it held before this
+        # crawl decides what is skipped and where a walk may stop early.
+        known = self.archive.known(self.editions)
+        self.archived, self.walked_before = known.archived, known.walked
         for edition in self.editions:
             if self.ids is not None:
-                missing = store.missing_ids(edition) if not self.refresh else set()
+                missing = known.missing[edition] if not self.refresh else set()
                 for article_id in self.ids:
                     if article_id not in missing:
                         request = self._article(edition, article_id)
                         if request:
                             yield request
             else:
-                home = self.session.sites.to_fetch(ORIGINS[edition] + "/")
+                home = self.sites.to_fetch(ORIGINS[edition] + "/")
                 yield self._request("home", home, self.parse_home)
                 for feed_id in KNOWN_FEEDS[edition]:
                     yield self._request(
-                        "feed", self.session.sites.to_fetch(feed_url(edition, feed_id)), self.parse_feed
+                        "feed", self.sites.to_fetch(feed_url(edition, feed_id)), self.parse_feed
                     )
             if self.refresh:
                 for article_id in sorted(self.archived[edition], reverse=True):
@@ -136,7 +134,7 @@ class ZamanSpider(scrapy.Spider):
         canonical = article_url(edition, article_id)
         return self._request(
             "article",
-            self.session.sites.to_fetch(canonical),
+            self.sites.to_fetch(canonical),
             self.parse_article,
             zw_edition=edition,
             zw_article_id=article_id,
@@ -144,7 +142,7 @@ class ZamanSpider(scrapy.Spider):
         )
 
     def _listing(self, edition: str, section_id: int, page: int) -> scrapy.Request:
-        url = self.session.sites.to_fetch(listing_url(edition, section_id, page))
+        url = self.sites.to_fetch(listing_url(edition, section_id, page))
         return self._request(
             "listing", url, self.parse_listing, zw_edition=edition, zw_section=section_id, zw_page=page
         )
@@ -165,10 +163,10 @@ class ZamanSpider(scrapy.Spider):
                     self.walks[key] = set()
                     yield self._listing(site_url.edition, site_url.section_id, 1)
             elif site_url.kind == "feed":
-                yield self._request("feed", self.session.sites.to_fetch(site_url.canonical), self.parse_feed)
+                yield self._request("feed", self.sites.to_fetch(site_url.canonical), self.parse_feed)
 
     def _real(self, response) -> str:
-        return self.session.sites.to_real(response.url) or response.url
+        return self.sites.to_real(response.url) or response.url
 
     def _html(self, response) -> str:
         charset = None
@@ -200,7 +198,7 @@ class ZamanSpider(scrapy.Spider):
             if again:
                 yield again
             else:
-                self._record_cut(response)
+                yield self._cut_short(response)
             return
         listing = ListingPage(self._real(response), html).to_item()
         ids = [entry["article_id"] for entry in listing["articles"] if entry.get("article_id")]
@@ -211,19 +209,18 @@ class ZamanSpider(scrapy.Spider):
         seen = self.walks.setdefault((edition, section_id), set())
         repeats = bool(ids) and all(i in seen for i in ids)
         seen.update(ids)
-        store = self.session.store
         name = listing.get("section")
         if listing["is_empty"] or not ids or repeats or not listing.get("next_url"):
             # The end of the section: an empty page, a "Next" that only repeats, or no "Next" at all.
-            store.mark_section(edition, section_id, name, walked_to_end=True, at=utc_now())
+            yield SectionWalked(edition, section_id, name, walked_to_end=True, at=utc_now())
             return
         if (
             not self.full
-            and store.section_walked(edition, section_id)
+            and section_id in self.walked_before[edition]
             and all(i in self.archived[edition] for i in ids)
         ):
             # An earlier crawl walked this section to its end, and this page holds nothing new.
-            store.mark_section(edition, section_id, name, walked_to_end=False, at=utc_now())
+            yield SectionWalked(edition, section_id, name, walked_to_end=False, at=utc_now())
             return
         limit = self.crawler.settings.getint("ZW_MAX_LISTING_PAGES")
         if page >= limit:
@@ -237,25 +234,29 @@ class ZamanSpider(scrapy.Spider):
         canonical = response.meta["zw_canonical"]
         html = self._html(response)
         page = ArticlePage(canonical, html)  # parsed once, for its fields and its links
-        fields = page.to_item()
+        article = page.to_item()
         if not page.whole:
             # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
             again = self._fetch_again(response)
             if again:
                 yield again
                 return
-            if not fields.get("is_article"):
-                self._record_cut(response)
+            if not article.is_article:
+                yield self._cut_short(response)
                 return
-        yield {
-            "kind": "article",
-            "fields": fields,
-            "capture": response.meta.get("zw_capture"),
-            "fetched_url": response.url,
-            "status": response.status,
-            "observed_at": utc_now(),
-        }
-        if fields.get("is_article") and self.ids is None:
+        if not article.is_article and not article.not_found:
+            # Neither an article nor the site's "not found" page: never recorded as missing, so a later
+            # crawl asks again, and `rebuild` reads the capture once zwcrawl can.
+            yield _unreadable(response, "parse error: not an article page, nor the site's not-found page")
+            return
+        yield ArticleFetched(
+            article,
+            fetched_url=response.url,
+            status=response.status,
+            observed_at=utc_now(),
+            capture=response.meta.get("zw_capture"),
+        )
+        if article.is_article and self.ids is None:
             yield from self._follow(page.links(self._real(response)))
 
     def _fetch_again(self, response) -> scrapy.Request | None:
@@ -267,48 +268,42 @@ class ZamanSpider(scrapy.Spider):
         meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
         return response.request.replace(dont_filter=True, meta={**meta, "zw_cut_short": tries})
 
-    def _record_cut(self, response) -> None:
+    def _cut_short(self, response) -> FetchFailed:
         tries = response.meta.get("zw_cut_short", 0) + 1
-        reason = "page cut short: no </body> or </html>"
-        self.session.record_failure(response.url, reason, tries, response.status)
+        return FetchFailed(response.url, "page cut short: no </body> or </html>", tries, response.status)
 
     def failed(self, failure):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
         request = failure.request
         kind = request.meta.get("zw_kind")
-        if failure.check(RefusedRequest) or (
-            failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage()
-        ):
-            self.session.counts["refused"] += 1  # policy (scope, robots.txt), not a fault of the site
+        if failure.check(RefusedRequest):
+            return  # the scope guard counted it: policy, not a fault of the site
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            self.crawler.stats.inc_value("zwcrawl/refused")  # robots.txt: policy too
             return
         status = failure.value.response.status if failure.check(HttpError) else None
         if status in (404, 410) and kind == "article":
-            yield {
-                "kind": "missing",
-                "edition": request.meta["zw_edition"],
-                "article_id": request.meta["zw_article_id"],
-                "url": request.meta["zw_canonical"],
-                "status": status,
-                "reason": "not found",
-                "observed_at": utc_now(),
-            }
+            yield IdMissing(
+                request.meta["zw_edition"], request.meta["zw_article_id"], request.meta["zw_canonical"],
+                status, "not found", utc_now(),
+            )  # fmt: skip
             return
         if status in (404, 410) and kind == "listing":
-            self.session.store.mark_section(
+            yield SectionWalked(
                 request.meta["zw_edition"], request.meta["zw_section"], None, walked_to_end=True, at=utc_now()
             )
             return
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        self.session.record_failure(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
+        yield FetchFailed(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
 
-    def dropped(self, request, spider=None) -> None:
-        """A redirect back to a URL of its own chain is a loop: the duplicate filter ends it, we report it."""
-        chain = request.meta.get("redirect_urls") or []
-        if request.url in chain and self.session.is_open:
-            hops = " -> ".join([*chain, request.url])
-            self.session.record_failure(chain[0], f"redirect loop: {hops}", len(chain), None)
 
-    def closed(self, reason: str) -> None:
-        status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, reason)
-        if self.session.is_open:
-            self.session.close(status)
+def _unreadable(response, reason: str) -> FetchFailed:
+    """A fetched page zwcrawl could not read: a failure naming its capture, for `rebuild`."""
+    capture = response.meta.get("zw_capture")
+    return FetchFailed(
+        response.url,
+        reason,
+        status=response.status,
+        capture_id=capture.capture_id if capture else None,
+        parse_error=True,
+    )

@@ -11,14 +11,16 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from zwcrawl.article import Article, Comment
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
+from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
 
@@ -33,23 +35,10 @@ def read_only_uri(path: str | Path) -> str:
 # Storage keeps one spelling of time; WARC 1.1 dates may carry a fraction of a second.
 _UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
 
-# Editorial fields: a change in any of them (or in people or images) makes a save "updated".
-_ARTICLE_FIELDS = (
-    "url",
-    "headline",
-    "kind",
-    "section_id",
-    "section",
-    "published",
-    "body",
-    "source",
-    "byline",
-    "dateline",
-    "with_agencies",
-    "image_url",
-)
-# Reader activity: recorded as observations, never a reason to call an article "updated".
-_COUNTERS = ("likes", "dislikes", "comments_count")
+# Editorial columns (a change in any of them, or in people or images, makes a save "updated") and reader
+# counters (recorded as observations, never a reason to call an article "updated"): named in Article.
+_ARTICLE_COLUMNS = (*Article.names("column"), "image_url")
+_COUNTERS = Article.names("counter")
 
 _CAPTURE_REQUIRED = frozenset(
     {
@@ -151,6 +140,15 @@ class Store:
             if cursor.rowcount != 1:
                 raise ValueError(f"no crawl with id {crawl_id}")
 
+    def crawl(self, crawl_id: int) -> dict | None:
+        """A crawl's row, its options and stats read from JSON; None when there is no such crawl."""
+        with self._lock:
+            row = self._one("SELECT * FROM crawls WHERE id = ?", (crawl_id,))
+        if row is not None:
+            row["options"] = json.loads(row["options"] or "{}")
+            row["stats"] = json.loads(row["stats"] or "{}")
+        return row
+
     def mark_dead_crawls(self, found_at: str) -> list[int]:
         """Mark crawls still 'running' as interrupted (call with the crawl lock held); return their ids."""
         stats = _json({"found_dead_at": _utc(found_at, "found_at")})
@@ -166,14 +164,22 @@ class Store:
             return sorted(dead)
 
     def add_failure(
-        self, crawl_id: int, url: str, reason: str, attempts: int, last_status: int | None, failed_at: str
+        self,
+        crawl_id: int,
+        url: str,
+        reason: str,
+        attempts: int,
+        last_status: int | None,
+        failed_at: str,
+        *,
+        capture_id: int | None = None,
     ) -> None:
-        """Add a URL that stayed failed to the crawl's failure report."""
+        """Add a URL that stayed failed, or a capture zwcrawl could not read, to the failure report."""
         with self._write():
             self._execute(
-                "INSERT INTO failures (crawl_id, url, reason, attempts, last_status, failed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (crawl_id, url, reason, attempts, last_status, _utc(failed_at, "failed_at")),
+                "INSERT INTO failures (crawl_id, url, reason, attempts, last_status, failed_at, capture_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (crawl_id, url, reason, attempts, last_status, _utc(failed_at, "failed_at"), capture_id),
             )
 
     def failures(self, crawl_id: int, limit: int) -> list[dict]:
@@ -242,13 +248,15 @@ class Store:
     # Articles
 
     def save_article(
-        self, item: dict, *, crawl_id: int, capture_id: int | None, observed_at: str
+        self, article: Article | dict, *, crawl_id: int, capture_id: int | None, observed_at: str
     ) -> SaveResult:
         """Store one fetch of an article in one transaction; say whether it was new, updated or unchanged."""
-        if not item.get("is_article"):
-            raise ValueError(f"not an article item: {item.get('url')!r}")
+        if isinstance(article, dict):
+            article = Article.from_dict(article)  # the JSON form: a fixture, a metadata record
+        if not article.is_article:
+            raise ValueError(f"not an article item: {article.url!r}")
         observed_at = _utc(observed_at, "observed_at")
-        key, fields, counters, people, images = _article_parts(item)
+        key, fields, counters, people, images = _article_parts(article)
         with self._write():
             old = self._one("SELECT * FROM articles WHERE edition = ? AND article_id = ?", key)
             people_changed = old is None or self._people(key) != people
@@ -288,7 +296,7 @@ class Store:
                         " VALUES (?, ?, ?, ?, ?)",
                         (*key, position, url, caption),
                     )
-            self._merge_comments(key, item.get("comments") or [], observed_at)
+            self._merge_comments(key, article.comments, observed_at)
             self._execute(
                 "INSERT INTO observations"
                 " (edition, article_id, observed_at, likes, dislikes, comments_count, crawl_id, capture_id)"
@@ -339,6 +347,15 @@ class Store:
             return {row[0] for row in rows}
 
     # Section walks
+
+    def walked_sections(self, edition: str) -> set[int]:
+        """Ids of the edition's sections some crawl has walked to the end."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT section_id FROM sections WHERE edition = ? AND walked_to_end_at IS NOT NULL",
+                (edition,),
+            )
+            return {row[0] for row in rows}
 
     def section_walked(self, edition: str, section_id: int) -> bool:
         """Whether a crawl has walked this section's listing to its end."""
@@ -465,7 +482,7 @@ class Store:
                 (*key, role, positions[role], person_id),
             )
 
-    def _merge_comments(self, key: tuple[str, int], comments: list[dict], observed_at: str) -> None:
+    def _merge_comments(self, key: tuple[str, int], comments: list[Comment], observed_at: str) -> None:
         """Mark comments seen again, add new ones, and keep those that vanished from the page."""
         known: dict[tuple, deque[int]] = defaultdict(deque)
         for row in self._execute(
@@ -474,7 +491,7 @@ class Store:
         ):
             known[tuple(row[1:])].append(row[0])
         for position, comment in enumerate(comments, 1):
-            identity = (comment.get("author"), comment.get("posted"), comment.get("text"))
+            identity = (comment.author, comment.posted, comment.text)
             # A queue per identity: two identical comments (a double post) stay two rows.
             if known[identity]:
                 self._execute(
@@ -491,17 +508,18 @@ class Store:
                 )
 
 
-def _article_parts(item: dict) -> tuple[tuple[str, int], dict, dict, list[tuple[str, str]], list[tuple]]:
-    """An item as stored: key, article columns, counters, (role, name) people, (url, caption) images."""
-    key = (item["edition"], int(item["article_id"]))
-    images = [(image["url"], image.get("caption")) for image in item.get("images") or []]
-    fields = {name: item.get(name) for name in _ARTICLE_FIELDS}
-    fields["with_agencies"] = None if item.get("with_agencies") is None else int(bool(item["with_agencies"]))
+def _article_parts(
+    article: Article,
+) -> tuple[tuple[str, int], dict, dict, list[tuple[str, str]], list[tuple]]:
+    """An article as stored: key, article columns, counters, (role, name) people, (url, caption) images."""
+    images = [(image.url, image.caption) for image in article.images]
+    fields = {name: getattr(article, name) for name in Article.names("column")}
+    if fields["with_agencies"] is not None:
+        fields["with_agencies"] = int(bool(fields["with_agencies"]))
     fields["image_url"] = images[0][0] if images else None
-    counters = {name: item.get(name) for name in _COUNTERS}
-    people = [("author", name) for name in item.get("authors") or []]
-    people += [("translator", name) for name in item.get("translators") or []]
-    return key, fields, counters, people, images
+    counters = {name: getattr(article, name) for name in _COUNTERS}
+    people = [(role, name) for role, field in Article.roles().items() for name in getattr(article, field)]
+    return article.key, fields, counters, people, images
 
 
 def _utc(value: object, name: str) -> str:
@@ -527,11 +545,11 @@ def _capture_row(row: dict) -> dict:
     row["fetched_at"] = _utc(row["fetched_at"], "fetched_at")
     if row.get("refers_to_date") is not None:
         row["refers_to_date"] = _utc(row["refers_to_date"], "refers_to_date")
-    warc_file = PurePosixPath(Path(row["warc_file"]).as_posix())
     # The path is joined to the archive dir by readers; it must not lead out of it.
-    if warc_file.is_absolute() or ".." in warc_file.parts:
+    warc_file = inside_archive(str(row["warc_file"]))
+    if warc_file is None:
         raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
-    row["warc_file"] = str(warc_file)
+    row["warc_file"] = warc_file
     return row
 
 

@@ -258,3 +258,15 @@ def _people_views(db: Database) -> None:
             "FROM article_people ap JOIN people p ON p.id = ap.person_id\n"
             f"WHERE ap.role = '{role}'"
         )
+
+
+@MIGRATIONS(name="0004_failure_captures")
+def _failure_captures(db: Database) -> None:
+    """A page zwcrawl could not read names its capture, so `rebuild` can read it again once fixed."""
+    # SQLite appends an added column after the table's last line as ", name ...": the comment must end
+    # before the column's last token, or it would swallow the closing parenthesis.
+    db.execute(
+        "ALTER TABLE failures ADD COLUMN capture_id INTEGER"
+        "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
+        "    REFERENCES captures(id)"
+    )

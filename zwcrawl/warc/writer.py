@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -23,7 +22,9 @@ from warcio.warcwriter import WARCWriter
 
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.index import index_warc
+from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.wire import reason_phrase
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -303,12 +304,7 @@ class WarcWriter:
 
 def _response_headers(exchange: Exchange) -> _WireHeaders:
     """The response's status line and headers as stored: de-chunked, Content-Length true to the body."""
-    reason = exchange.reason
-    if not reason:
-        try:
-            reason = HTTPStatus(exchange.status).phrase
-        except ValueError:
-            reason = ""
+    reason = exchange.reason or reason_phrase(exchange.status)
     stored = str(len(exchange.body))
     headers, original_lengths = [], []
     for name, value in exchange.response_headers:
@@ -355,10 +351,10 @@ def _one_line(text: str) -> str:
 
 
 def _safe_subdir(subdir: str) -> str:
-    parts = PurePosixPath(subdir.replace("\\", "/")).parts
-    if not parts or parts[0] == "/" or ".." in parts:
+    inside = inside_archive(subdir)
+    if inside is None:
         raise ValueError(f"WARC subdir must be a relative path inside the archive, got {subdir!r}")
-    return str(PurePosixPath(*parts))
+    return inside
 
 
 def _json_default(value: Any) -> Any:

@@ -1,0 +1,237 @@
+"""The archive a crawl writes into, as a Scrapy extension: lock, WARC writer, store and crawl row."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.statscollectors import StatsCollector
+
+from zwcrawl import __version__
+from zwcrawl.items import CaptureRef
+from zwcrawl.lock import ArchiveBusy, ArchiveLock
+from zwcrawl.store import DB_NAME, Store
+from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
+
+logger = logging.getLogger(__name__)
+
+STATS_PREFIX = "zwcrawl/"  # the crawl's own figures in crawler.stats; the crawl row keeps them unprefixed
+
+# How Scrapy's close reasons read in the crawls table; any other reason is a crawl stopped short.
+_END_STATUS = {"finished": "finished", "shutdown": "interrupted", "archive_unavailable": "failed"}
+
+
+def utc_now() -> str:
+    """The current time as stored: UTC ISO-8601 to the second, with Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Known:
+    """What the archive held when the crawl started, per edition: it decides what is fetched."""
+
+    archived: dict[str, set[int]]  # article ids in the archive
+    missing: dict[str, set[int]]  # article ids the site last answered as absent
+    walked: dict[str, set[int]]  # section ids some crawl walked to the end
+
+
+def crawl_figures(stats: StatsCollector) -> dict:
+    """zwcrawl's own figures among a crawl's stats (the zwcrawl/ keys), without their prefix."""
+    return {
+        name.removeprefix(STATS_PREFIX): value
+        for name, value in sorted(stats.get_stats().items())
+        if name.startswith(STATS_PREFIX)
+    }
+
+
+class Archive:
+    """Opened when the spider opens, closed when it closes; the one place the archive lock is taken."""
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.directory = Path(settings.get("ZW_ARCHIVE"))
+        self.warc_max_size = settings.getint("ZW_WARC_MAX_SIZE")
+        self.fsync = settings.getbool("ZW_WARC_FSYNC")
+        self.crawl_id: int | None = None
+        self.store: Store | None = None
+        self.writer: WarcWriter | None = None
+        self.open_error: str | None = None  # one line for the user when the archive could not be opened
+        self._lock = ArchiveLock(self.directory)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Archive:
+        return cls(crawler)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Archive | None:
+        """The crawl's archive extension (None when the EXTENSIONS setting leaves it out)."""
+        return crawler.get_extension(cls)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the archive is open for writing."""
+        return self.store is not None
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    def spider_opened(self, spider) -> None:
+        """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
+        try:
+            self.open(spider.options() if hasattr(spider, "options") else {})
+        except (ArchiveBusy, OSError) as exc:
+            self._refuse(str(exc) if isinstance(exc, ArchiveBusy) else f"cannot open the archive: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
+            logger.exception("cannot open the archive")
+            self._refuse(f"cannot open the archive: {exc or type(exc).__name__}")
+
+    def _refuse(self, message: str) -> None:
+        self.open_error = message
+        logger.error("%s", message)
+        self.close(None)
+        raise CloseSpider("archive_unavailable")
+
+    def spider_closed(self, spider, reason: str) -> None:
+        """Close the WARC file and the crawl row with the crawl's figures, then let the next crawl in."""
+        self.close(_END_STATUS.get(reason, "interrupted"))
+
+    def request_dropped(self, request, spider=None) -> None:
+        """A redirect back to a URL of its own chain is a loop: the duplicate filter ends it, we report it."""
+        chain = request.meta.get("redirect_urls") or []
+        if request.url in chain and self.is_open:
+            hops = " -> ".join([*chain, request.url])
+            self.record_failure(chain[0], f"redirect loop: {hops}", len(chain), None)
+
+    # -- opening and closing ---------------------------------------------------------------------
+
+    def open(self, options: dict) -> None:
+        """Lock the archive, repair a killed crawl's WARC tails, and start a crawl row."""
+        (self.directory / "warc").mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()  # ArchiveBusy names the process holding it
+        for report in recover_archive(self.directory / "warc", self.directory / "quarantine"):
+            self.count("recovered_files")
+            if report.set_aside_bytes:
+                logger.warning(
+                    "crash recovery: %s: kept %d whole records, set aside %d bytes (%s) in %s",
+                    report.path.name, report.kept_records, report.set_aside_bytes, report.problem,
+                    report.set_aside_path,
+                )  # fmt: skip
+        self.store = Store(self.directory / DB_NAME)
+        # We hold the lock, so a crawl still marked running died without closing.
+        self.store.mark_dead_crawls(utc_now())
+        self.crawl_id = self.store.start_crawl(options, utc_now())
+        self.writer = WarcWriter(
+            self.directory,
+            max_size=self.warc_max_size,
+            software=f"zwcrawl/{__version__}",
+            info={"zwcrawl-crawl-id": str(self.crawl_id)},
+            fsync=self.fsync,
+        )
+
+    def close(self, status: str | None) -> None:
+        """Close the WARC file (indexing it), finish the crawl row and release the lock."""
+        if self.writer is not None:
+            self.writer.close()
+            merge_indexes(self.directory / "warc")
+            self.writer = None
+        if self.store is not None:
+            if self.crawl_id is not None and status is not None:
+                self.store.finish_crawl(self.crawl_id, status, self.figures(), utc_now())
+            self.store.close()
+            self.store = None
+        self._lock.release()
+
+    def known(self, editions: tuple[str, ...]) -> Known:
+        """What the archive holds for the editions now (ask at the start of a crawl)."""
+        store = self.store
+        return Known(
+            archived={edition: store.archived_ids(edition) for edition in editions},
+            missing={edition: store.missing_ids(edition) for edition in editions},
+            walked={edition: store.walked_sections(edition) for edition in editions},
+        )
+
+    # -- the crawl's figures ---------------------------------------------------------------------
+
+    def count(self, name: str, by: int = 1) -> None:
+        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME)."""
+        self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+
+    def figures(self) -> dict:
+        """The crawl's own figures, as the crawl row stores them."""
+        return crawl_figures(self.crawler.stats)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def capture(self, exchange: Exchange) -> CaptureRef:
+        """Write an exchange to WARC, then its capture row (that order: a row always has its record)."""
+        previous = self.store.last_original(exchange.url)
+        original = (
+            Original(
+                previous["payload_digest"],
+                previous["warc_record_id"],
+                previous["url"],
+                previous["fetched_at"],
+            )
+            if previous
+            else None
+        )
+        _request, response = self.writer.write_exchange(exchange, original)
+        content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
+        capture_id = self.store.add_capture(
+            self._capture_row(response, status=exchange.status, content_type=content_type)
+        )
+        self.count("pages")
+        self.count(f"records/{response.record_type}")
+        return CaptureRef(capture_id, response.record_id, response.record_type)
+
+    def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
+        """Write extracted fields as a metadata record beside their response, and its capture row."""
+        location = self.writer.write_metadata(url, concurrent_to, fields)
+        return self.store.add_capture(
+            self._capture_row(
+                location, status=None, content_type="application/json", concurrent_to=concurrent_to
+            )
+        )
+
+    def record_failure(
+        self,
+        url: str,
+        reason: str,
+        attempts: int,
+        status: int | None,
+        *,
+        capture_id: int | None = None,
+        parse_error: bool = False,
+    ) -> None:
+        """Add a page that stayed failed, or that zwcrawl could not read, to the crawl's failure report."""
+        self.count("failures")
+        if parse_error:
+            self.count("parse_errors")
+        logger.warning("failed after %d attempt(s): %s (%s)", attempts, url, reason)
+        self.store.add_failure(self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id)
+
+    def _capture_row(self, location: RecordLocation, **extra) -> dict:
+        refers = location.refers_to
+        return {
+            "crawl_id": self.crawl_id,
+            "url": location.url,
+            "fetched_at": location.date,
+            "record_type": location.record_type,
+            "warc_file": location.warc_file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+            "warc_record_id": location.record_id,
+            "payload_digest": location.payload_digest,
+            "refers_to_record_id": refers.record_id if refers else None,
+            "refers_to_url": refers.url if refers else None,
+            "refers_to_date": refers.date if refers else None,
+            **extra,
+        }
