@@ -285,7 +285,7 @@ def _read_article(url: str, html: bytes) -> dict:
     """Every field of an article page, each read on its own; no field may need its safety net."""
     page = ArticlePage(url, html)
     fields = {name: getattr(page, name) for name in FIELDS if name != "url"}
-    item = page.to_item()
+    item = page.to_item().to_dict()
     page.links(url)
     assert field_errors(page) == {}
     assert item["url"] == page.url and isinstance(fields["is_article"], bool)
