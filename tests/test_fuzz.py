@@ -8,8 +8,10 @@ bounds the examples and their time; `HYPOTHESIS_PROFILE=long pytest tests/test_f
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +34,9 @@ ORIGINS = {
     "www.zamanalwsl.net": "https://www.zamanalwsl.net",
 }
 MAX_ID = 2**63 - 1
+# Each example's budget, in CPU seconds: a saved page takes milliseconds, the worst damage well under one.
+# CPU time, not the clock, so a page that runs away fails and a busy machine does not.
+BUDGET = 5.0
 UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -281,6 +286,19 @@ def damaged(draw, pages: list) -> tuple:
 # -- properties ---------------------------------------------------------------------------------------------
 
 
+def within_budget(test):
+    """Fail an example that spends more than BUDGET seconds of CPU time."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        start = time.process_time()
+        test(*args, **kwargs)
+        spent = time.process_time() - start
+        assert spent < BUDGET, f"one example took {spent:.1f} s of CPU time (budget {BUDGET} s)"
+
+    return run
+
+
 def _read_article(url: str, html: bytes) -> dict:
     """Every field of an article page, each read on its own; no field may need its safety net."""
     page = ArticlePage(url, html)
@@ -301,6 +319,7 @@ def _read_article(url: str, html: bytes) -> dict:
 @example(
     ((None, None, {"url": "https://en.zamanalwsl.net/news/article/34489"}), b"<html>" + b"<font>a<br>" * 3000)
 )
+@within_budget
 def test_a_damaged_article_page_still_gives_every_field(case):
     (_, _, expected), html = case
     _read_article(expected["url"], html)
@@ -316,11 +335,13 @@ def test_a_damaged_article_page_still_gives_every_field(case):
         ["https://en.zamanalwsl.net/news/article/1", "https://www.zamanalwsl.net/news/article/2"]
     ),
 )
+@within_budget
 def test_a_page_built_from_the_layouts_pieces_gives_every_field(html, url):
     _read_article(url, html)
 
 
 @given(st.binary(max_size=4000))
+@within_budget
 def test_any_bytes_give_every_page_object_a_value(data):
     _read_article("https://en.zamanalwsl.net/news/article/1", data)
     _read_listing("https://en.zamanalwsl.net/news/articles/3/2", data)
@@ -352,18 +373,21 @@ def _read_feed(url: str, xml: bytes) -> dict:
 
 
 @given(damaged(LISTINGS))
+@within_budget
 def test_a_damaged_listing_still_gives_its_entries(case):
     (url, _), html = case
     _read_listing(url, html)
 
 
 @given(damaged(FEEDS))
+@within_budget
 def test_a_damaged_feed_still_gives_its_items(case):
     (url, _), xml = case
     _read_feed(url, xml)
 
 
 @given(st.one_of(damaged(ARTICLES).map(lambda case: case[1]), built_pages()), URLS)
+@within_budget
 def test_page_links_are_absolute_urls_whatever_the_page_and_base(html, base):
     links = page_links(html, base)
     assert len(links) == len(set(links))
@@ -432,6 +456,7 @@ def with_noise(draw, html: bytes) -> bytes:
 
 
 @given(st.data())
+@within_budget
 def test_an_article_with_harmless_noise_extracts_exactly_as_before(data):
     name, html, expected = data.draw(st.sampled_from(WHOLE_ARTICLES), label="page")
     noisy = data.draw(with_noise(html), label="noisy")
@@ -439,6 +464,7 @@ def test_an_article_with_harmless_noise_extracts_exactly_as_before(data):
 
 
 @given(st.data())
+@within_budget
 def test_a_listing_with_harmless_noise_lists_exactly_as_before(data):
     url, html = data.draw(st.sampled_from(LISTINGS), label="page")
     noisy = data.draw(with_noise(html), label="noisy")
@@ -451,6 +477,7 @@ def test_a_listing_with_harmless_noise_lists_exactly_as_before(data):
 @given(DATES)
 @example("1/1/0001 12:00:00 AM")
 @example("2018-04-19 20:14 GMT+3")
+@within_budget
 def test_any_date_string_reads_as_utc_or_none(text):
     published = parse_published(text)
     assert published is None or UTC_ISO.match(published)
@@ -464,6 +491,7 @@ def test_any_date_string_reads_as_utc_or_none(text):
 
 @given(URLS, st.one_of(st.none(), URLS, st.just("https://en.zamanalwsl.net/news/article/1")))
 @example("http://[photo]/x.jpg", "https://en.zamanalwsl.net/")
+@within_budget
 def test_any_url_repairs_classifies_and_canonicalises_without_raising(href, base):
     repaired = repair_url(href, base)
     if repaired is not None:
@@ -486,17 +514,20 @@ def test_any_url_repairs_classifies_and_canonicalises_without_raising(href, base
         [None, "utf-8", "windows-1256", "cp1252", "utf-16", "utf-32", "iso-8859-6", "latin1", "x-unknown", ""]
     ),
 )
+@within_budget
 def test_any_bytes_decode_under_any_label(data, label):
     assert isinstance(decode_html(data, label), str)
 
 
 @given(st.lists(TEXT, max_size=6), st.one_of(st.none(), TEXT))
+@within_budget
 def test_any_paragraphs_give_an_attribution(paras, byline):
     attribution = read_attribution(paras, byline)
     assert all(isinstance(name, str) and name for name in [*attribution.authors, *attribution.translators])
 
 
 @given(st.lists(elements(), max_size=5))
+@within_budget
 def test_any_markup_gives_paragraphs_and_lines(parts):
     sel = parse_html(f"<html><body><div id='t'>{''.join(parts)}</div></body></html>")
     target = sel.root.get_element_by_id("t") if sel is not None else None
