@@ -20,7 +20,7 @@ from zwcrawl.store.schema import MIGRATIONS
 
 ITEM = json.loads((Path(__file__).parent / "fixtures/zwsite/expected/en/34478.json").read_text("utf-8"))
 T1 = "2018-04-20T10:00:00Z"
-MIGRATION_NAMES = ["0001_core", "0002_search", "0003_people_views", "0004_failure_captures"]
+MIGRATION_NAMES = ["0001_core", "0002_search", "0003_people_views", "0004_failure_captures", "0035_redirects"]
 
 # A writer in another process: one crawl, then per article a capture and a save, as the crawler does.
 _WRITER = """
@@ -107,7 +107,7 @@ def test_every_column_is_documented(tmp_path):
     """schema.py comments every column on its own line: the README's table of the researchers' interface."""
     with Store(tmp_path / "zwcrawl.db") as store:
         tables = [t for t in store.db.table_names() if not t.startswith(("_", "articles_fts"))]
-        assert len(tables) == 12
+        assert {"crawls", "captures", "articles", "observations"} <= set(tables)  # and every later one
         for table in tables:
             sql = store.db[table].schema
             for column in store.db[table].columns:

@@ -36,7 +36,7 @@ class Known:
     """What the archive held when the crawl started, per edition: it decides what is fetched."""
 
     archived: dict[str, set[int]]  # article ids in the archive
-    missing: dict[str, set[int]]  # article ids the site last answered as absent
+    missing: dict[str, set[int]]  # article ids the site last answered as absent, or redirected elsewhere
     walked: dict[str, set[int]]  # section ids some crawl walked to the end
 
 
@@ -154,7 +154,9 @@ class Archive:
         store = self.store
         return Known(
             archived={edition: store.archived_ids(edition) for edition in editions},
-            missing={edition: store.missing_ids(edition) for edition in editions},
+            missing={
+                edition: store.missing_ids(edition) | store.redirected_ids(edition) for edition in editions
+            },
             walked={edition: store.walked_sections(edition) for edition in editions},
         )
 

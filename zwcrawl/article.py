@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any, Literal
 
 # Where a field goes in the archive (each field's `stored` metadata):
@@ -76,11 +77,7 @@ class Article:
     @classmethod
     def names(cls, stored: Stored | None = None) -> tuple[str, ...]:
         """The field names in order, all of them or those stored one way."""
-        return tuple(
-            f.name
-            for f in fields(cls)
-            if f.metadata["stored"] is not None and (stored is None or f.metadata["stored"] == stored)
-        )
+        return _names(cls, stored)
 
     @classmethod
     def roles(cls) -> dict[str, str]:
@@ -113,6 +110,15 @@ class Article:
             return {"url": self.url, "is_article": False}
         data = asdict(self)
         return {name: data[name] for name in self.names()}
+
+
+@cache
+def _names(cls: type[Article], stored: Stored | None) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in fields(cls)
+        if f.metadata["stored"] is not None and (stored is None or f.metadata["stored"] == stored)
+    )
 
 
 FIELDS = Article.names()

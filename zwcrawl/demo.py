@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from zwcrawl.mirror import MirrorError, MirrorServer
-from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store import DB_NAME, Store
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 # Fixed ports make a second demo revisit the same URLs (and so write revisit records); any free port will do.
@@ -24,14 +23,23 @@ def serve_demo_site() -> MirrorServer:
 def demo_report(archive: Path) -> str:
     """What the archive now holds, and what to try next."""
     db = archive / DB_NAME
-    with sqlite3.connect(read_only_uri(db), uri=True) as conn:
-        per_edition = conn.execute(
-            "select edition, count(*) from articles group by edition order by edition"
-        ).fetchall()
-        latest = conn.execute(
-            "select edition, article_id, published, headline from articles order by published desc limit 5"
-        ).fetchall()
-        captures = conn.execute("select record_type, count(*) from captures group by record_type").fetchall()
+    with Store(db, read_only=True) as store:
+        per_edition = [
+            (row["edition"], row["n"])
+            for row in store.db.query(
+                "select edition, count(*) n from articles group by edition order by edition"
+            )
+        ]
+        latest = [
+            (row["edition"], row["article_id"], row["published"], row["headline"])
+            for row in store.db.table("articles").rows_where(
+                select="edition, article_id, published, headline", order_by="published desc", limit=5
+            )
+        ]
+        captures = [
+            (row["record_type"], row["n"])
+            for row in store.db.query("select record_type, count(*) n from captures group by record_type")
+        ]
     lines = ["", "The archive holds:"]
     lines += [f"  {count} {edition} articles" for edition, count in per_edition]
     lines += [f"  {count} {kind} records" for kind, count in captures]

@@ -51,6 +51,18 @@ class IdMissing:
 
 
 @dataclass
+class ArticleRedirected:
+    """The site answered an article id with a redirect to another page: recorded, never stored as it."""
+
+    edition: str
+    article_id: int
+    url: str
+    status: int
+    target_url: str
+    observed_at: str
+
+
+@dataclass
 class FetchFailed:
     """A page the crawl could not archive or could not read; a parse error keeps its capture for rebuild."""
 

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
@@ -17,15 +16,12 @@ from twisted.internet.task import deferLater
 
 from zwcrawl.archive import Archive
 from zwcrawl.items import FetchFailed
-from zwcrawl.site import FETCHABLE_KINDS, Sites
+from zwcrawl.robots import is_robots_request
+from zwcrawl.site import FETCHABLE_KINDS, Sites, classify, repair_url
 from zwcrawl.warc import Exchange
 from zwcrawl.wire import reason_phrase
 
 logger = logging.getLogger(__name__)
-
-
-# What a host's robots.txt is taken to say when the host cannot serve it.
-_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 
 class RefusedRequest(IgnoreRequest):
@@ -58,32 +54,6 @@ class ScopeGuardMiddleware:
             raise RefusedRequest(f"zwcrawl refused {request.url}: {reason}")
         return None
 
-    def process_response(self, request, response):
-        if response.status >= 500 and urlsplit(request.url).path == "/robots.txt":
-            # RFC 9309 2.3.1.4: a robots.txt the server cannot serve means "disallow everything" for now.
-            self._disallow_host(request, f"robots.txt answered HTTP {response.status}", response.status)
-            return response.replace(body=_DISALLOW_ALL)
-        return response
-
-    def process_exception(self, request, exception):
-        # Reached once the retries are spent. Scrapy would then allow everything; RFC 9309 2.3.1.4 says an
-        # unreachable robots.txt means "disallow everything", and "always obey robots.txt" agrees.
-        if isinstance(exception, IgnoreRequest) or urlsplit(request.url).path != "/robots.txt":
-            return None
-        why = f"{type(exception).__name__}: {exception}"
-        self._disallow_host(request, f"robots.txt unreachable ({why})", None)
-        request.meta["zw_stand_in"] = True  # not an answer from the site: never written to WARC
-        return TextResponse(request.url, status=200, body=_DISALLOW_ALL, request=request)
-
-    def _disallow_host(self, request, why: str, status: int | None) -> None:
-        """Report a robots.txt that could not be read; its host is then treated as disallowed."""
-        attempts = request.meta.get("retry_times", 0) + 1
-        reason = f"{why}: host treated as disallowed"
-        if self.archive is not None and self.archive.is_open:
-            self.archive.record_failure(request.url, reason, attempts, status)
-        else:
-            logger.warning("failed after %d attempt(s): %s (%s)", attempts, request.url, reason)
-
     def onto_copy(self, request):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
         sites = self.sites
@@ -98,6 +68,9 @@ class ScopeGuardMiddleware:
         """Why a request must not go out, or None when it may."""
         if request.method not in ("GET", "HEAD") or request.body:
             return "only plain GET requests are sent (never a form submission)"
+        if is_robots_request(request) and request.meta.get("redirect_urls"):
+            # RFC 9309 2.3.1.2: a robots.txt's redirects are followed, to other hosts too (five at most).
+            return None
         sites = self.sites
         real = sites.to_real(request.url)
         site_url = sites.classify(request.url)
@@ -195,6 +168,41 @@ def _retry_after_seconds(value: bytes | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class ArticleRedirectMiddleware:
+    """An article that redirects to another page is not followed there: the spider records the redirect.
+
+    Followed, `/news/article/60005` -> `/news/article/50001/` would store 50001's page under 60005 and fetch
+    50001 twice. A redirect to another spelling of the same article (a trailing slash, http -> https) is
+    followed as usual. Sits before RedirectMiddleware (600) on the way back, after capture (950).
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ArticleRedirectMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request, response):
+        location = response.headers.get(b"Location")
+        if request.meta.get("zw_kind") != "article" or not 300 <= response.status < 400 or not location:
+            return response
+        sites = getattr(self.crawler.spider, "sites", None) or Sites({})
+        target = repair_url(location.decode("latin-1"), base=request.url)
+        real = (sites.to_real(target) or target) if target else None
+        site_url = classify(real) if real else None
+        same = (
+            site_url is not None
+            and site_url.kind == "article"
+            and (site_url.edition, site_url.article_id)
+            == (request.meta.get("zw_edition"), request.meta.get("zw_article_id"))
+        )
+        if not same:
+            request.meta["dont_redirect"] = True  # the errback sees the 3xx and records where it points
+            request.meta["zw_redirect_to"] = real or location.decode("latin-1", "replace")
+        return response
+
+
 class CaptureMiddleware:
     """Write every exchange to WARC with the body exactly as it came off the wire."""
 
@@ -212,7 +220,7 @@ class CaptureMiddleware:
         request.meta["zw_sent_at"] = datetime.now(UTC)
 
     def process_response(self, request, response):
-        if self.archive.is_open and not request.meta.get("zw_stand_in"):
+        if self.archive.is_open:
             request.meta["zw_capture"] = self.archive.capture(exchange_of(request, response))
         return response
 

@@ -8,12 +8,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from zwcrawl.archive import Archive
-from zwcrawl.items import ArticleFetched, FetchFailed, IdMissing, SectionWalked
+from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.site import classify
 
 logger = logging.getLogger(__name__)
 
-Item = ArticleFetched | SectionWalked | IdMissing | FetchFailed
+Item = ArticleFetched | SectionWalked | IdMissing | ArticleRedirected | FetchFailed
 
 
 class ArchivePipeline:
@@ -49,6 +49,12 @@ class ArchivePipeline:
             archive.count("missing")
             store.record_missing(
                 item.edition, item.article_id, item.url, item.status, item.reason, archive.crawl_id,
+                item.observed_at,
+            )  # fmt: skip
+        elif isinstance(item, ArticleRedirected):
+            archive.count("redirected")
+            store.record_redirect(
+                item.edition, item.article_id, item.url, item.status, item.target_url, archive.crawl_id,
                 item.observed_at,
             )  # fmt: skip
         elif isinstance(item, SectionWalked):

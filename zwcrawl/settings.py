@@ -49,8 +49,13 @@ DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is retried, never archived 
 DOWNLOADER_MIDDLEWARES = {
     # First in line: nothing outside the editions' crawlable pages is ever requested.
     "zwcrawl.middlewares.ScopeGuardMiddleware": 10,
+    # robots.txt as RFC 9309 reads it: one that cannot be had disallows everything.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "zwcrawl.robots.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "zwcrawl.middlewares.BackoffRetryMiddleware": 550,
+    # Before RedirectMiddleware (600) on the way back: an article redirecting elsewhere is not followed.
+    "zwcrawl.middlewares.ArticleRedirectMiddleware": 650,
     # Last before the network, so it sees the bytes as they came off the wire (before decompression).
     "zwcrawl.middlewares.CaptureMiddleware": 950,
 }

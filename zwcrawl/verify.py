@@ -168,6 +168,8 @@ class _Verifier:
         if not db_path.is_file():
             self.note(DB_NAME, "no database: only the WARC files were checked")
             return
+        # Not through Store: verify must read a damaged or half-migrated archive (Store would refuse it, or
+        # migrate it), and it joins the archive's rows to its own scratch tables by ATTACH, read-only.
         uri = read_only_uri(db_path)
         try:
             self.db.execute("ATTACH DATABASE ? AS archive", (uri,))

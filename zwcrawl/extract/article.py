@@ -14,6 +14,7 @@ from zwcrawl.extract.markup import (
     Chrome,
     ClassIndex,
     classes,
+    from_url,
     is_chrome,
     lines,
     paragraphs,
@@ -103,15 +104,8 @@ class ArticlePage:
 
     # -- identity ------------------------------------------------------------------------------
 
-    @property
-    def article_id(self) -> int:
-        """The article's number in its edition."""
-        return self._site.article_id
-
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
+    article_id = from_url("article_id", "The article's number in its edition.")
+    edition = from_url("edition", "'en' or 'ar'.")
 
     @property
     def whole(self) -> bool:

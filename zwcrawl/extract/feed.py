@@ -10,7 +10,7 @@ from parsel import Selector
 
 from zwcrawl.extract.dates import parse_feed_date
 from zwcrawl.extract.fields import field_or
-from zwcrawl.extract.markup import markup_text
+from zwcrawl.extract.markup import from_url, markup_text, page_url
 from zwcrawl.extract.text import clean_text
 from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
 
@@ -23,9 +23,7 @@ class FeedPage:
     """An RSS feed (`/news/rss/{id}/`): `to_item()` gives its items."""
 
     def __init__(self, url: str, xml: bytes | str | None):
-        site_url = classify(repair_url(url))
-        if site_url is None or site_url.kind != "feed":
-            raise ValueError(f"not a Zaman al-Wasl feed URL: {url}")
+        site_url = page_url(url, "feed")
         self.url = site_url.canonical
         self._site = site_url
         text = markup_text(xml)
@@ -51,15 +49,8 @@ class FeedPage:
                 return items
         return []
 
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
-
-    @property
-    def feed_id(self) -> int:
-        """The feed's id, from the URL."""
-        return self._site.feed_id
+    edition = from_url("edition", "'en' or 'ar'.")
+    feed_id = from_url("feed_id", "The feed's id, from the URL.")
 
     @field_or(None)
     def title(self) -> str | None:

@@ -6,7 +6,7 @@ import re
 
 from zwcrawl.extract.dates import parse_day
 from zwcrawl.extract.fields import field_or
-from zwcrawl.extract.markup import Chrome, classes, parse_html, text_of
+from zwcrawl.extract.markup import Chrome, classes, from_url, page_url, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -24,9 +24,7 @@ class ListingPage:
     """A section listing page (`/news/articles/{section}/{page}`): `to_item()` gives its entries."""
 
     def __init__(self, url: str, html: bytes | str | None):
-        site_url = classify(repair_url(url))
-        if site_url is None or site_url.kind != "listing":
-            raise ValueError(f"not a Zaman al-Wasl listing URL: {url}")
+        site_url = page_url(url, "listing")
         self.url = site_url.canonical
         self._site = site_url
         self._sel = parse_html(html)
@@ -66,15 +64,8 @@ class ListingPage:
                 found.append((anchor, site_url))
         return found
 
-    @property
-    def edition(self) -> str:
-        """'en' or 'ar'."""
-        return self._site.edition
-
-    @property
-    def section_id(self) -> int:
-        """The section's id, from the URL."""
-        return self._site.section_id
+    edition = from_url("edition", "'en' or 'ar'.")
+    section_id = from_url("section_id", "The section's id, from the URL.")
 
     @property
     def page(self) -> int:

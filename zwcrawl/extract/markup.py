@@ -9,6 +9,7 @@ from parsel import Selector
 
 from zwcrawl.extract.decode import decode_html
 from zwcrawl.extract.text import clean_text
+from zwcrawl.site import SiteUrl, classify, repair_url
 
 # Elements that end a paragraph; everything else is inline and flattens into the paragraph around it.
 _BLOCKS = frozenset(
@@ -321,3 +322,16 @@ def lines(element) -> list[str]:
     collector.walk(element)
     collector.flush()
     return collector.out
+
+
+def page_url(url: str, kind: str) -> SiteUrl:
+    """A page's URL read by the site model; ValueError when it is not a Zaman al-Wasl URL of that kind."""
+    site_url = classify(repair_url(url))
+    if site_url is None or site_url.kind != kind:
+        raise ValueError(f"not a Zaman al-Wasl {kind} URL: {url}")
+    return site_url
+
+
+def from_url(part: str, doc: str) -> property:
+    """A page object's property read from its URL (edition, article_id, section_id, feed_id)."""
+    return property(lambda page: getattr(page._site, part), doc=doc)

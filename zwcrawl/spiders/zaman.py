@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
-from zwcrawl.items import ArticleFetched, FetchFailed, IdMissing, SectionWalked
+from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
 
@@ -59,6 +61,7 @@ class ZamanSpider(scrapy.Spider):
         self.site_specs = [s for s in (sites.split(",") if isinstance(sites, str) else sites or []) if s]
         self.scheduled: set[tuple[str, int]] = set()
         self.walks: dict[tuple[str, int], set[int]] = {}
+        self.redirected: dict[tuple[str, int], str] = {}  # article -> where it redirected, in this crawl
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -92,25 +95,28 @@ class ZamanSpider(scrapy.Spider):
         known = self.archive.known(self.editions)
         self.archived, self.walked_before = known.archived, known.walked
         for edition in self.editions:
-            if self.ids is not None:
-                missing = known.missing[edition] if not self.refresh else set()
-                for article_id in self.ids:
-                    if article_id not in missing:
-                        request = self._article(edition, article_id)
-                        if request:
-                            yield request
-            else:
+            if self.ids is None:
                 home = self.sites.to_fetch(ORIGINS[edition] + "/")
                 yield self._request("home", home, self.parse_home)
                 for feed_id in KNOWN_FEEDS[edition]:
                     yield self._request(
                         "feed", self.sites.to_fetch(feed_url(edition, feed_id)), self.parse_feed
                     )
-            if self.refresh:
-                for article_id in sorted(self.archived[edition], reverse=True):
-                    request = self._article(edition, article_id)
-                    if request:
-                        yield request
+        for edition in self.editions:
+            skip = known.missing[edition] if self.ids is not None and not self.refresh else set()
+            ids = (i for i in self.ids if i not in skip) if self.ids is not None else ()
+            again = sorted(self.archived[edition], reverse=True) if self.refresh else ()
+            for article_id in itertools.chain(ids, again):
+                request = self._article(edition, article_id)
+                if request:
+                    await self._room()
+                    yield request
+
+    async def _room(self) -> None:
+        """Wait until the engine can take another request, so a range of millions of ids is never queued."""
+        engine = self.crawler.engine
+        while engine is not None and engine.needs_backout() and engine.running:
+            await self.crawler.signals.wait_for(signals.scheduler_empty)
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -272,6 +278,31 @@ class ZamanSpider(scrapy.Spider):
         tries = response.meta.get("zw_cut_short", 0) + 1
         return FetchFailed(response.url, "page cut short: no </body> or </html>", tries, response.status)
 
+    def _redirected(self, request, status: int):
+        """An article id answered with a redirect elsewhere: recorded, and an article target fetched under its
+        own id. Articles redirecting to each other in a circle are a redirect loop: a failure of the site."""
+        key = (request.meta["zw_edition"], request.meta["zw_article_id"])
+        target = request.meta["zw_redirect_to"]
+        self.redirected[key] = target
+        hops, seen, site_url = [request.meta["zw_canonical"], target], {key}, classify(target)
+        while site_url is not None and site_url.kind == "article":
+            step = (site_url.edition, site_url.article_id)
+            if step in seen:
+                yield FetchFailed(request.url, "redirect loop: " + " -> ".join(hops), len(hops) - 1, status)
+                return
+            seen.add(step)
+            onward = self.redirected.get(step)
+            if onward is None:
+                break
+            hops.append(onward)
+            site_url = classify(onward)
+        yield ArticleRedirected(*key, request.meta["zw_canonical"], status, target, utc_now())
+        first = classify(target)
+        if first is not None and first.kind == "article" and first.edition in self.editions:
+            again = self._article(first.edition, first.article_id)
+            if again:
+                yield again
+
     def failed(self, failure):
         """Errback: a 404 article is missing, a 404 listing ends its section, the rest is a failure."""
         request = failure.request
@@ -282,6 +313,9 @@ class ZamanSpider(scrapy.Spider):
             self.crawler.stats.inc_value("zwcrawl/refused")  # robots.txt: policy too
             return
         status = failure.value.response.status if failure.check(HttpError) else None
+        if request.meta.get("zw_redirect_to") and kind == "article":
+            yield from self._redirected(request, status)
+            return
         if status in (404, 410) and kind == "article":
             yield IdMissing(
                 request.meta["zw_edition"], request.meta["zw_article_id"], request.meta["zw_canonical"],

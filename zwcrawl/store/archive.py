@@ -9,15 +9,17 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
 
 from zwcrawl.article import Article, Comment
+from zwcrawl.site import classify
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
@@ -132,28 +134,34 @@ class Store:
         """Record how and when a crawl ended, with its statistics."""
         if status not in _CRAWL_END_STATUSES:
             raise ValueError(f"a crawl ends {', '.join(_CRAWL_END_STATUSES)}, not {status!r}")
+        row = {"status": status, "stats": _json(stats), "ended_at": _utc(ended_at, "ended_at")}
         with self._write():
-            cursor = self._execute(
-                "UPDATE crawls SET status = ?, stats = ?, ended_at = ? WHERE id = ?",
-                (status, _json(stats), _utc(ended_at, "ended_at"), crawl_id),
-            )
-            if cursor.rowcount != 1:
-                raise ValueError(f"no crawl with id {crawl_id}")
+            try:
+                self.db.table("crawls").update(crawl_id, row)
+            except NotFoundError:
+                raise ValueError(f"no crawl with id {crawl_id}") from None
 
     def crawl(self, crawl_id: int) -> dict | None:
         """A crawl's row, its options and stats read from JSON; None when there is no such crawl."""
         with self._lock:
-            row = self._one("SELECT * FROM crawls WHERE id = ?", (crawl_id,))
-        if row is not None:
-            row["options"] = json.loads(row["options"] or "{}")
-            row["stats"] = json.loads(row["stats"] or "{}")
-        return row
+            try:
+                row = self.db.table("crawls").get(crawl_id)
+            except NotFoundError:
+                return None
+        return {
+            **row,
+            "options": json.loads(row["options"] or "{}"),
+            "stats": json.loads(row["stats"] or "{}"),
+        }
 
     def mark_dead_crawls(self, found_at: str) -> list[int]:
         """Mark crawls still 'running' as interrupted (call with the crawl lock held); return their ids."""
         stats = _json({"found_dead_at": _utc(found_at, "found_at")})
         with self._write():
-            dead = [row[0] for row in self._execute("SELECT id FROM crawls WHERE status = 'running'")]
+            dead = [
+                row["id"] for row in self.db.table("crawls").rows_where("status = 'running'", select="id")
+            ]
+            # One UPDATE with a correlated subquery: sqlite-utils' update() sets values, not expressions.
             # A killed crawl ended at its last sign of life, its last capture; the finding goes in stats.
             self._execute(
                 "UPDATE crawls SET status = 'interrupted', stats = ?, ended_at = coalesce("
@@ -175,18 +183,20 @@ class Store:
         capture_id: int | None = None,
     ) -> None:
         """Add a URL that stayed failed, or a capture zwcrawl could not read, to the failure report."""
+        row = {
+            "crawl_id": crawl_id, "url": url, "reason": reason, "attempts": attempts,
+            "last_status": last_status, "failed_at": _utc(failed_at, "failed_at"), "capture_id": capture_id,
+        }  # fmt: skip
         with self._write():
-            self._execute(
-                "INSERT INTO failures (crawl_id, url, reason, attempts, last_status, failed_at, capture_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (crawl_id, url, reason, attempts, last_status, _utc(failed_at, "failed_at"), capture_id),
-            )
+            self.db.table("failures").insert(row)
 
     def failures(self, crawl_id: int, limit: int) -> list[dict]:
         """The first URLs of a crawl's failure report, with why they failed."""
-        return self._all(
-            "SELECT url, reason FROM failures WHERE crawl_id = ? ORDER BY id LIMIT ?", (crawl_id, limit)
-        )
+        with self._lock:
+            rows = self.db.table("failures").rows_where(
+                "crawl_id = ?", [crawl_id], select="url, reason", order_by="id", limit=limit
+            )
+            return list(rows)
 
     # Captures
 
@@ -194,9 +204,12 @@ class Store:
         """Record where a WARC record was written; return its captures.id (the old id if already recorded)."""
         row = _capture_row(row)
         with self._write():
-            known = self._one(
-                "SELECT id, warc_file, warc_offset FROM captures WHERE warc_record_id = ?",
-                (row["warc_record_id"],),
+            captures = self.db.table("captures")
+            known = next(
+                captures.rows_where(
+                    "warc_record_id = ?", [row["warc_record_id"]], select="id, warc_file, warc_offset"
+                ),
+                None,
             )
             if known is not None:
                 # Recovery may index a WARC tail twice; the same record at the same place is the same capture.
@@ -206,32 +219,37 @@ class Store:
                     f"record {row['warc_record_id']} is already recorded at"
                     f" {known['warc_file']}:{known['warc_offset']}"
                 )
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cursor = self._execute(f"INSERT INTO captures ({columns}) VALUES ({marks})", tuple(row.values()))
-            return int(cursor.lastrowid)
+            return int(captures.insert(row).last_pk)
 
     def last_original(self, url: str) -> dict | None:
         """The original response behind the latest response or revisit of `url`, or None if never captured."""
+        captures = self.db.table("captures")
         with self._lock:
-            latest = self._one(
-                "SELECT * FROM captures WHERE url = ? AND record_type IN ('response', 'revisit')"
-                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
-                (url,),
+            latest = _first(
+                captures.rows_where(
+                    "url = ? AND record_type IN ('response', 'revisit')",
+                    [url],
+                    order_by="fetched_at DESC, id DESC",
+                    limit=1,
+                )
             )
             if latest is None or latest["record_type"] == "response":
                 return _original(latest)
             original = None
             if latest["refers_to_record_id"]:
-                original = self._one(
-                    "SELECT * FROM captures WHERE warc_record_id = ? AND record_type = 'response'",
-                    (latest["refers_to_record_id"],),
+                original = _first(
+                    captures.rows_where(
+                        "warc_record_id = ? AND record_type = 'response'", [latest["refers_to_record_id"]]
+                    )
                 )
             if original is None and latest["refers_to_url"]:
-                original = self._one(
-                    "SELECT * FROM captures WHERE url = ? AND fetched_at = ? AND payload_digest IS ?"
-                    " AND record_type = 'response' ORDER BY id DESC LIMIT 1",
-                    (latest["refers_to_url"], latest["refers_to_date"], latest["payload_digest"]),
+                original = _first(
+                    captures.rows_where(
+                        "url = ? AND fetched_at = ? AND payload_digest IS ? AND record_type = 'response'",
+                        [latest["refers_to_url"], latest["refers_to_date"], latest["payload_digest"]],
+                        order_by="id DESC",
+                        limit=1,
+                    )
                 )
             if original is not None:
                 return _original(original)
@@ -255,63 +273,27 @@ class Store:
             article = Article.from_dict(article)  # the JSON form: a fixture, a metadata record
         if not article.is_article:
             raise ValueError(f"not an article item: {article.url!r}")
-        observed_at = _utc(observed_at, "observed_at")
-        key, fields, counters, people, images = _article_parts(article)
+        fetch = _Fetch(crawl_id, capture_id, _utc(observed_at, "observed_at"))
+        parts = _article_parts(article)
         with self._write():
-            old = self._one("SELECT * FROM articles WHERE edition = ? AND article_id = ?", key)
-            people_changed = old is None or self._people(key) != people
-            images_changed = old is None or self._images(key) != images
-            if old is None:
-                result: SaveResult = "new"
-            elif people_changed or images_changed or any(old[name] != fields[name] for name in fields):
-                result = "updated"
-            else:
-                result = "unchanged"
-            values = {**fields, **counters, "capture_id": capture_id, "crawl_id": crawl_id}
-            if old is None:
-                values.update(first_seen=observed_at, last_seen=observed_at, last_changed=observed_at)
-                row = {"edition": key[0], "article_id": key[1], **values}
-                columns, marks = ", ".join(row), ", ".join("?" for _ in row)
-                self._execute(f"INSERT INTO articles ({columns}) VALUES ({marks})", tuple(row.values()))
-            else:
-                assignments = ", ".join(f"{name} = ?" for name in values)
-                self._execute(
-                    f"UPDATE articles SET {assignments}, first_seen = min(first_seen, ?),"
-                    " last_seen = max(last_seen, ?), last_changed = ? WHERE edition = ? AND article_id = ?",
-                    (
-                        *values.values(),
-                        observed_at,
-                        observed_at,
-                        observed_at if result == "updated" else old["last_changed"],
-                        *key,
-                    ),
-                )
+            old = self._article_row(parts.key)
+            people_changed = old is None or self._people(parts.key) != parts.people
+            images_changed = old is None or self._images(parts.key) != parts.images
+            result = _change(old, parts, people_changed or images_changed)
+            self._write_article_row(parts, old, result, fetch)
             if people_changed:
-                self._replace_people(key, people)
+                self._replace_people(parts.key, parts.people)
             if images_changed:
-                self._execute("DELETE FROM images WHERE edition = ? AND article_id = ?", key)
-                for position, (url, caption) in enumerate(images, 1):
-                    self._execute(
-                        "INSERT INTO images (edition, article_id, position, url, caption)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (*key, position, url, caption),
-                    )
-            self._merge_comments(key, article.comments, observed_at)
-            self._execute(
-                "INSERT INTO observations"
-                " (edition, article_id, observed_at, likes, dislikes, comments_count, crawl_id, capture_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*key, observed_at, *counters.values(), crawl_id, capture_id),
-            )
-            if old is None or (old["headline"], old["body"]) != (fields["headline"], fields["body"]):
-                self._execute(
-                    "INSERT INTO article_versions"
-                    " (edition, article_id, version, observed_at, headline, body, capture_id)"
-                    " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM article_versions"
-                    " WHERE edition = ? AND article_id = ?",
-                    (*key, observed_at, fields["headline"], fields["body"], capture_id, *key),
-                )
-            self._execute("DELETE FROM missing WHERE edition = ? AND article_id = ?", key)
+                self._replace_images(parts.key, parts.images)
+            self._merge_comments(parts.key, article.comments, fetch.observed_at)
+            self._observe(parts, fetch)
+            if old is None or (old["headline"], old["body"]) != (
+                parts.columns["headline"],
+                parts.columns["body"],
+            ):
+                self._add_version(parts, fetch)
+            self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
+            self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
         return result
 
     def record_missing(
@@ -325,61 +307,68 @@ class Store:
         checked_at: str,
     ) -> None:
         """Record that the site answered an article id as absent (404 or soft 404)."""
+        row = {
+            "edition": edition, "article_id": article_id, "url": url, "status": status, "reason": reason,
+            "crawl_id": crawl_id, "checked_at": _utc(checked_at, "checked_at"),
+        }  # fmt: skip
         with self._write():
-            self._execute(
-                "INSERT INTO missing (edition, article_id, url, status, reason, crawl_id, checked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edition, article_id) DO UPDATE SET"
-                " url = excluded.url, status = excluded.status, reason = excluded.reason,"
-                " crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
-                (edition, article_id, url, status, reason, crawl_id, _utc(checked_at, "checked_at")),
-            )
+            self.db.table("missing").upsert(row, pk=("edition", "article_id"))
+
+    def record_redirect(
+        self, edition: str, article_id: int, url: str, status: int, target_url: str, crawl_id: int, at: str
+    ) -> None:
+        """Record that the site answered an article id with a redirect to another page."""
+        target = classify(target_url)
+        is_article = target is not None and target.kind == "article"
+        row = {
+            "edition": edition, "article_id": article_id, "url": url, "status": status,
+            "target_url": target_url,
+            "target_edition": target.edition if is_article else None,
+            "target_article_id": target.article_id if is_article else None,
+            "crawl_id": crawl_id, "checked_at": _utc(at, "checked_at"),
+        }  # fmt: skip
+        with self._write():
+            self.db.table("redirects").upsert(row, pk=("edition", "article_id"))
+
+    def redirected_ids(self, edition: str) -> set[int]:
+        """Ids of the edition the site last answered with a redirect to another page."""
+        return self._ids("redirects", "article_id", "edition = ?", edition)
 
     def missing_ids(self, edition: str) -> set[int]:
         """Ids of the edition the site last answered as absent."""
-        with self._lock:
-            rows = self._execute("SELECT article_id FROM missing WHERE edition = ?", (edition,))
-            return {row[0] for row in rows}
+        return self._ids("missing", "article_id", "edition = ?", edition)
 
     def archived_ids(self, edition: str) -> set[int]:
         """Ids of the edition's articles in the archive."""
-        with self._lock:
-            rows = self._execute("SELECT article_id FROM articles WHERE edition = ?", (edition,))
-            return {row[0] for row in rows}
+        return self._ids("articles", "article_id", "edition = ?", edition)
 
     # Section walks
 
     def walked_sections(self, edition: str) -> set[int]:
         """Ids of the edition's sections some crawl has walked to the end."""
-        with self._lock:
-            rows = self._execute(
-                "SELECT section_id FROM sections WHERE edition = ? AND walked_to_end_at IS NOT NULL",
-                (edition,),
-            )
-            return {row[0] for row in rows}
+        return self._ids("sections", "section_id", "edition = ? AND walked_to_end_at IS NOT NULL", edition)
 
     def section_walked(self, edition: str, section_id: int) -> bool:
         """Whether a crawl has walked this section's listing to its end."""
-        with self._lock:
-            row = self._one(
-                "SELECT walked_to_end_at FROM sections WHERE edition = ? AND section_id = ?",
-                (edition, section_id),
-            )
-            return row is not None and row["walked_to_end_at"] is not None
+        return section_id in self.walked_sections(edition)
 
     def mark_section(
         self, edition: str, section_id: int, name: str | None, walked_to_end: bool, at: str
     ) -> None:
         """Record a walk of a section's listing, and whether it reached the end."""
         at = _utc(at, "at")
+        sections = self.db.table("sections")
         with self._write():
-            self._execute(
-                "INSERT INTO sections (edition, section_id, name, walked_to_end_at, last_walked_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (edition, section_id) DO UPDATE SET"
-                " name = coalesce(excluded.name, name),"
-                " walked_to_end_at = coalesce(walked_to_end_at, excluded.walked_to_end_at),"
-                " last_walked_at = excluded.last_walked_at",
-                (edition, section_id, name, at if walked_to_end else None, at),
-            )
+            old = next(sections.rows_where("edition = ? AND section_id = ?", [edition, section_id]), {})
+            # A name once known stays when a walk did not read one; the first walk to the end is kept.
+            row = {
+                "edition": edition,
+                "section_id": section_id,
+                "name": name or old.get("name"),
+                "walked_to_end_at": old.get("walked_to_end_at") or (at if walked_to_end else None),
+                "last_walked_at": at,
+            }
+            sections.upsert(row, pk=("edition", "section_id"))
 
     # Search
 
@@ -447,71 +436,157 @@ class Store:
         return self.db.conn.execute(sql, params)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-        cursor = self._execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        return list(self.db.query(sql, params))
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
-        rows = self._all(sql, params)
-        return rows[0] if rows else None
+        return _first(self.db.query(sql, params))
+
+    def _ids(self, table: str, column: str, where: str, edition: str) -> set[int]:
+        with self._lock:
+            return {row[column] for row in self.db.table(table).rows_where(where, [edition], select=column)}
+
+    def _article_row(self, key: tuple[str, int]) -> dict | None:
+        try:
+            return self.db.table("articles").get(key)
+        except NotFoundError:
+            return None
+
+    def _write_article_row(
+        self, parts: _ArticleParts, old: dict | None, result: SaveResult, fetch: _Fetch
+    ) -> None:
+        """The article's row: current fields and counters; when first seen, last seen, last changed."""
+        at = fetch.observed_at
+        seen = (
+            {"first_seen": at, "last_seen": at, "last_changed": at}
+            if old is None
+            else {
+                "first_seen": min(old["first_seen"], at),
+                "last_seen": max(old["last_seen"], at),
+                "last_changed": at if result == "updated" else old["last_changed"],
+            }
+        )
+        values = {
+            **parts.columns,
+            **parts.counters,
+            "capture_id": fetch.capture_id,
+            "crawl_id": fetch.crawl_id,
+        }
+        if old is None:
+            self.db.table("articles").insert(
+                {"edition": parts.key[0], "article_id": parts.key[1], **values, **seen}
+            )
+        else:
+            self.db.table("articles").update(parts.key, {**values, **seen})
 
     def _people(self, key: tuple[str, int]) -> list[tuple[str, str]]:
-        rows = self._execute(
+        rows = self.db.query(
             "SELECT ap.role, p.name FROM article_people ap JOIN people p ON p.id = ap.person_id"
             " WHERE ap.edition = ? AND ap.article_id = ? ORDER BY ap.role = 'translator', ap.position",
             key,
         )
-        return [tuple(row) for row in rows]
+        return [(row["role"], row["name"]) for row in rows]
 
     def _images(self, key: tuple[str, int]) -> list[tuple[str, str | None]]:
-        rows = self._execute(
-            "SELECT url, caption FROM images WHERE edition = ? AND article_id = ? ORDER BY position", key
+        rows = self.db.table("images").rows_where(
+            "edition = ? AND article_id = ?", key, select="url, caption", order_by="position"
         )
-        return [tuple(row) for row in rows]
+        return [(row["url"], row["caption"]) for row in rows]
 
     def _replace_people(self, key: tuple[str, int], people: list[tuple[str, str]]) -> None:
-        self._execute("DELETE FROM article_people WHERE edition = ? AND article_id = ?", key)
+        self.db.table("article_people").delete_where("edition = ? AND article_id = ?", key)
         positions: dict[str, int] = defaultdict(int)
+        rows = []
         for role, name in people:
-            self._execute("INSERT INTO people (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
-            (person_id,) = self._execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             positions[role] += 1
-            self._execute(
-                "INSERT INTO article_people (edition, article_id, role, position, person_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (*key, role, positions[role], person_id),
-            )
+            person_id = self.db.table("people").lookup({"name": name})
+            rows.append(
+                {"edition": key[0], "article_id": key[1], "role": role, "position": positions[role],
+                 "person_id": person_id}
+            )  # fmt: skip
+        self.db.table("article_people").insert_all(rows)
+
+    def _replace_images(self, key: tuple[str, int], images: list[tuple[str, str | None]]) -> None:
+        self.db.table("images").delete_where("edition = ? AND article_id = ?", key)
+        self.db.table("images").insert_all(
+            {"edition": key[0], "article_id": key[1], "position": position, "url": url, "caption": caption}
+            for position, (url, caption) in enumerate(images, 1)
+        )
 
     def _merge_comments(self, key: tuple[str, int], comments: list[Comment], observed_at: str) -> None:
         """Mark comments seen again, add new ones, and keep those that vanished from the page."""
-        known: dict[tuple, deque[int]] = defaultdict(deque)
-        for row in self._execute(
-            "SELECT id, author, posted, text FROM comments WHERE edition = ? AND article_id = ? ORDER BY id",
-            key,
-        ):
-            known[tuple(row[1:])].append(row[0])
+        table = self.db.table("comments")
+        known: dict[tuple, deque[dict]] = defaultdict(deque)
+        for row in table.rows_where("edition = ? AND article_id = ?", key, order_by="id"):
+            known[(row["author"], row["posted"], row["text"])].append(row)
+        new = []
         for position, comment in enumerate(comments, 1):
             identity = (comment.author, comment.posted, comment.text)
             # A queue per identity: two identical comments (a double post) stay two rows.
             if known[identity]:
-                self._execute(
-                    "UPDATE comments SET position = ?, first_seen = min(first_seen, ?),"
-                    " last_seen = max(last_seen, ?) WHERE id = ?",
-                    (position, observed_at, observed_at, known[identity].popleft()),
-                )
+                old = known[identity].popleft()
+                seen = {
+                    "position": position,
+                    "first_seen": min(old["first_seen"], observed_at),
+                    "last_seen": max(old["last_seen"], observed_at),
+                }
+                table.update(old["id"], seen)
             else:
-                self._execute(
-                    "INSERT INTO comments"
-                    " (edition, article_id, position, author, posted, text, first_seen, last_seen)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*key, position, *identity, observed_at, observed_at),
-                )
+                author, posted, text = identity
+                new.append(
+                    {"edition": key[0], "article_id": key[1], "position": position, "author": author,
+                     "posted": posted, "text": text, "first_seen": observed_at, "last_seen": observed_at}
+                )  # fmt: skip
+        table.insert_all(new)
+
+    def _observe(self, parts: _ArticleParts, fetch: _Fetch) -> None:
+        """One row of the counters' time series."""
+        self.db.table("observations").insert(
+            {"edition": parts.key[0], "article_id": parts.key[1], "observed_at": fetch.observed_at,
+             **parts.counters, "crawl_id": fetch.crawl_id, "capture_id": fetch.capture_id}
+        )  # fmt: skip
+
+    def _add_version(self, parts: _ArticleParts, fetch: _Fetch) -> None:
+        """The article's headline and body as a new version: its first text, or a change to it."""
+        (latest,) = self.db.execute(
+            "SELECT coalesce(max(version), 0) FROM article_versions WHERE edition = ? AND article_id = ?",
+            parts.key,
+        ).fetchone()
+        self.db.table("article_versions").insert(
+            {"edition": parts.key[0], "article_id": parts.key[1], "version": latest + 1,
+             "observed_at": fetch.observed_at, "headline": parts.columns["headline"],
+             "body": parts.columns["body"], "capture_id": fetch.capture_id}
+        )  # fmt: skip
 
 
-def _article_parts(
-    article: Article,
-) -> tuple[tuple[str, int], dict, dict, list[tuple[str, str]], list[tuple]]:
+class _Fetch(NamedTuple):
+    """Which crawl and capture an article save comes from, and when the page was fetched."""
+
+    crawl_id: int
+    capture_id: int | None
+    observed_at: str
+
+
+class _ArticleParts(NamedTuple):
     """An article as stored: key, article columns, counters, (role, name) people, (url, caption) images."""
+
+    key: tuple[str, int]
+    columns: dict
+    counters: dict
+    people: list[tuple[str, str]]
+    images: list[tuple[str, str | None]]
+
+
+def _change(old: dict | None, parts: _ArticleParts, lists_changed: bool) -> SaveResult:
+    """New, updated (an editorial column, the people or the images changed) or unchanged."""
+    if old is None:
+        return "new"
+    if lists_changed or any(old[name] != value for name, value in parts.columns.items()):
+        return "updated"
+    return "unchanged"
+
+
+def _article_parts(article: Article) -> _ArticleParts:
+    """An article as its rows store it."""
     images = [(image.url, image.caption) for image in article.images]
     fields = {name: getattr(article, name) for name in Article.names("column")}
     if fields["with_agencies"] is not None:
@@ -519,7 +594,7 @@ def _article_parts(
     fields["image_url"] = images[0][0] if images else None
     counters = {name: getattr(article, name) for name in _COUNTERS}
     people = [(role, name) for role, field in Article.roles().items() for name in getattr(article, field)]
-    return article.key, fields, counters, people, images
+    return _ArticleParts(article.key, fields, counters, people, images)
 
 
 def _utc(value: object, name: str) -> str:
@@ -551,6 +626,10 @@ def _capture_row(row: dict) -> dict:
         raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
     row["warc_file"] = warc_file
     return row
+
+
+def _first(rows: Iterable[dict]) -> dict | None:
+    return next(iter(rows), None)
 
 
 def _original(capture: dict | None) -> dict | None:

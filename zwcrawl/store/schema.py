@@ -270,3 +270,23 @@ def _failure_captures(db: Database) -> None:
         "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
         "    REFERENCES captures(id)"
     )
+
+
+@MIGRATIONS(name="0035_redirects")
+def _redirects(db: Database) -> None:
+    """Article ids the site answers with a redirect to another page, kept apart from missing ids."""
+    db.execute(
+        """
+CREATE TABLE redirects (                 -- article ids the site answered with a redirect to another page
+    edition TEXT NOT NULL,               -- the edition asked
+    article_id INTEGER NOT NULL,         -- the id asked for
+    url TEXT NOT NULL,                   -- the URL as fetched
+    status INTEGER NOT NULL,             -- the redirect's HTTP status (301, 302, ...)
+    target_url TEXT NOT NULL,            -- where it pointed (on the real origin when it is the site's)
+    target_edition TEXT,                 -- the target's edition when it is an article, else NULL
+    target_article_id INTEGER,           -- the target's id when it is an article (archived under that id)
+    crawl_id INTEGER REFERENCES crawls(id),  -- the crawl that last saw it
+    checked_at TEXT NOT NULL,            -- when it was last seen; the row goes once the id answers a page
+    PRIMARY KEY (edition, article_id)
+)"""
+    )

@@ -161,19 +161,13 @@ class WarcWriter:
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> RecordLocation:
         """Write a `metadata` record holding `fields` as JSON, concurrent to a response or revisit record."""
         body = json.dumps(fields, ensure_ascii=False, default=_json_default).encode("utf-8")
-        record = self._builder().create_warc_record(
-            _safe_uri(url),
+        uri = _safe_uri(url)
+        record = self._payload_record(
             "metadata",
-            payload=BytesIO(body),
-            length=len(body),
-            warc_content_type="application/json",
-            warc_headers_dict={
-                "WARC-Type": "metadata",
-                "WARC-Record-ID": self.make_record_id(),
-                "WARC-Date": _warc_date(self.clock()),
-                "WARC-Target-URI": _safe_uri(url),
-                "WARC-Concurrent-To": concurrent_to,
-            },
+            uri,
+            body,
+            "application/json",
+            {"WARC-Target-URI": uri, "WARC-Concurrent-To": concurrent_to},
         )
         with self._lock:
             (span,) = self._write([record])
@@ -236,20 +230,26 @@ class WarcWriter:
         }
         lines = (f"{_one_line(k)}: {_one_line(str(v))}\r\n" for k, v in info.items() if v)
         body = "".join(lines).encode("utf-8")
-        record = self._builder().create_warc_record(
-            "",
-            "warcinfo",
-            payload=BytesIO(body),
-            length=len(body),
-            warc_content_type="application/warc-fields",
-            warc_headers_dict={
-                "WARC-Type": "warcinfo",
-                "WARC-Record-ID": self.make_record_id(),
-                "WARC-Date": _warc_date(self.clock()),
-                "WARC-Filename": name,
-            },
+        record = self._payload_record(
+            "warcinfo", "", body, "application/warc-fields", {"WARC-Filename": name}
         )
         self._write([record])
+
+    def _payload_record(self, record_type: str, uri: str, body: bytes, content_type: str, headers: dict):
+        """A record of zwcrawl's own (warcinfo, metadata) holding `body`, with its id, date and `headers`."""
+        return self._builder().create_warc_record(
+            uri,
+            record_type,
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type=content_type,
+            warc_headers_dict={
+                "WARC-Type": record_type,
+                "WARC-Record-ID": self.make_record_id(),
+                "WARC-Date": _warc_date(self.clock()),
+                **headers,
+            },
+        )
 
     def _close_file(self) -> None:
         if self._fh is None:
