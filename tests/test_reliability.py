@@ -231,6 +231,13 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["rebuild", "--archive", "{missing}"], "no WARC files in", 2),
+    (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
+    (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["rebuild", "--workers", "0"], "Invalid value for '--workers'", 2),
+    (["import", "{missing}"], "no such file", 2),
+    (["import"], "Missing argument 'FILES...'", 2),
+    (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
 ]  # fmt: skip
 

@@ -16,7 +16,15 @@ from zwcrawl import __version__
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock
 from zwcrawl.store import DB_NAME, Store
-from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, merge_indexes, recover_archive
+from zwcrawl.warc import (
+    Exchange,
+    Original,
+    RecordLocation,
+    WarcWriter,
+    crawl_warcinfo,
+    merge_indexes,
+    recover_archive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +135,14 @@ class Archive:
         self.store = Store(self.directory / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())
-        self.crawl_id = self.store.start_crawl(options, utc_now())
+        started_at = utc_now()
+        self.crawl_id = self.store.start_crawl(options, started_at)
         self.writer = WarcWriter(
             self.directory,
             max_size=self.warc_max_size,
             software=f"zwcrawl/{__version__}",
-            info={"zwcrawl-crawl-id": str(self.crawl_id)},
+            # What `zwcrawl rebuild` needs to bring the crawl row back from the WARC files alone.
+            info=crawl_warcinfo(self.crawl_id, started_at, options),
             fsync=self.fsync,
         )
 
@@ -192,7 +202,7 @@ class Archive:
         )
         self.count("pages")
         self.count(f"records/{response.record_type}")
-        return CaptureRef(capture_id, response.record_id, response.record_type)
+        return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""

@@ -76,9 +76,13 @@ def main(argv: list[str] | None = None) -> None:
 @cli.command()
 @click.argument("page", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The article's URL (any spelling of it).")
-def extract(page: Path, url: str) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Print, per field, which strategy found it and what the others read."
+)
+def extract(page: Path, url: str, explain: bool) -> None:
     """Extract one saved article page and print its fields as JSON."""
-    from zwcrawl.extract import extract_article
+    from zwcrawl.extract import ArticlePage, extract_article
+    from zwcrawl.extract.explain import explain_text
     from zwcrawl.site import canonical_article_url
 
     if canonical_article_url(url) is None:
@@ -87,6 +91,9 @@ def extract(page: Path, url: str) -> None:
         html = page.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {page}: {exc.strerror or exc}") from None
+    if explain:
+        click.echo(explain_text(ArticlePage(url, html)))
+        return
     click.echo(json.dumps(extract_article(html, url), ensure_ascii=False, indent=2))
 
 
@@ -212,6 +219,71 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
         else:
             click.echo(f"{hit['edition']}/{hit['article_id']}  {hit['published']}  {hit['headline']}")
             click.echo(f"    {' '.join(hit['snippet'].split())}")  # paragraph breaks would split a hit
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--from-metadata",
+    is_flag=True,
+    help="Take each article's fields from its metadata record (as extracted at capture time).",
+)
+@click.option(
+    "--site",
+    "site_specs",
+    multiple=True,
+    metavar="EDITION=BASE_URL",
+    help="A copy the archive was crawled from, for WARC files older than the crawl options in warcinfo.",
+)
+@click.option("--workers", type=click.IntRange(1, 64), help="Extraction processes (default: one per CPU).")
+def rebuild(archive: Path, from_metadata: bool, site_specs: tuple[str, ...], workers: int | None) -> None:
+    """Rebuild the archive database from the WARC files alone; the old one is kept as zwcrawl.db.bak-TIME."""
+    from zwcrawl.rebuild import RebuildError, rebuild_archive
+    from zwcrawl.site import Sites
+
+    try:
+        sites = Sites.parse(list(site_specs))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        result = rebuild_archive(archive, from_metadata=from_metadata, sites=sites, workers=workers)
+    except RebuildError as exc:
+        raise click.UsageError(str(exc)) from None
+    for problem in result.problems:
+        click.echo(f"BAD {problem}")
+    click.echo(result.summary())
+    if result.backup:
+        click.echo(f"the old database is kept as {result.backup} (delete it when you no longer need it)")
+    sys.exit(1 if result.problems else 0)
+
+
+@cli.command("import")
+@ARCHIVE_OPTION
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--site",
+    "site_specs",
+    multiple=True,
+    metavar="EDITION=BASE_URL",
+    help="The captures are of a copy of the site at BASE_URL, as in crawl.",
+)
+def import_(archive: Path, files: tuple[Path, ...], site_specs: tuple[str, ...]) -> None:
+    """Import other crawlers' WARC or WACZ files: the site's records copied, its articles extracted."""
+    from zwcrawl.importer import ImportFailed, import_files
+    from zwcrawl.site import Sites
+
+    try:
+        sites = Sites.parse(list(site_specs))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        result = import_files(archive, list(files), sites=sites)
+    except ImportFailed as exc:
+        raise click.UsageError(str(exc)) from None
+    for problem in result.problems:
+        click.echo(f"BAD {problem}")
+    click.echo(result.summary())
+    sys.exit(1 if result.problems else 0)
 
 
 @cli.group()

@@ -14,6 +14,7 @@ class CaptureRef:
     capture_id: int
     record_id: str
     record_type: str
+    fetched_at: str | None = None  # the record's WARC-Date: when the page was fetched
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, read_only_uri
-from zwcrawl.warc import index_path, scan_warc
+from zwcrawl.warc import index_path, scan_warc, target_uri
 from zwcrawl.warc.paths import inside_archive
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
@@ -141,11 +141,11 @@ class _Verifier:
                         scanned.length,
                         h.get_header("WARC-Type"),
                         record_id,
-                        h.get_header("WARC-Target-URI"),
+                        target_uri(h.get_header("WARC-Target-URI")),
                         h.get_header("WARC-Date"),
                         h.get_header("WARC-Payload-Digest"),
                         h.get_header("WARC-Refers-To"),
-                        h.get_header("WARC-Refers-To-Target-URI"),
+                        target_uri(h.get_header("WARC-Refers-To-Target-URI")),
                         h.get_header("WARC-Refers-To-Date"),
                         h.get_header("WARC-Concurrent-To"),
                         scanned.http_status,

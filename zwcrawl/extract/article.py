@@ -1,14 +1,15 @@
-"""ArticlePage: the fields of one article page, each read from metadata, layout classes, then landmarks."""
+"""ArticlePage: the fields of one article page, read from structured data, the layouts, then landmarks."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from zwcrawl.article import Article, Comment, Image
-from zwcrawl.extract.attribution import Attribution, read_attribution
+from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
 from zwcrawl.extract.dates import date_only, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
-from zwcrawl.extract.fields import field_or
+from zwcrawl.extract.fields import field_or, read_or
 from zwcrawl.extract.links import links_in
 from zwcrawl.extract.markup import (
     Chrome,
@@ -21,18 +22,28 @@ from zwcrawl.extract.markup import (
     parse_html,
     text_of,
 )
-from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
+from zwcrawl.extract.structured import Declared, read_declared
+from zwcrawl.extract.text import clean_text, is_site_name, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
 FIELDS = Article.names()  # the archive's field order, named once in zwcrawl.article
 
+# Where a field's value can come from, in the order they are tried (see ArticlePage.strategies).
+STRATEGIES = ("structured", "layout", "legacy", "landmark")
+# The fields a strategy finds (identity and is_article are not found, they are known or decided).
+FOUND_FIELDS = FIELDS[FIELDS.index("headline") :]
+_ATTRIBUTION_FIELDS = ("source", "authors", "translators", "dateline", "with_agencies")
+
 # Page furniture around an article: never its headline, text, section link or images.
-_CHROME = re.compile(
-    r"menu|(?:^|[-_])nav|(?:^|[-_])side(?:bar)?(?:$|[-_])|footer|^(?:site-)?header$|^top$|most-?read|latest"
+_FURNITURE = (
+    r"menu|(?:^|[-_])nav|(?:^|[-_])side(?:bar)?(?:$|[-_])|most-?read|latest"
     r"|pager|paginat|related|social|share|banner|advert|^ads?$|widget|logo|search|news-?list|news-?item"
-    r"|not-?found|error|^e?404$",
-    re.I,
+    r"|not-?found|error|^e?404$"
 )
+# The site's own frame; inside the article a footer or header is the article's own (its source line).
+_SITE_FRAME = r"footer|^(?:site-)?header$|^top$"
+_CHROME = re.compile(rf"{_FURNITURE}|{_SITE_FRAME}", re.I)
+_CHROME_IN_ARTICLE = re.compile(_FURNITURE, re.I)
 _COMMENTS = re.compile(r"comment", re.I)
 _COMMENT_ITEM = re.compile(
     r"^comment(?:[-_]?(?:item|box|row|entry|block))?$|^(?:user-?)?comment[-_]?\d+$", re.I
@@ -83,6 +94,52 @@ def _first(elements):
     return elements[0] if elements else None
 
 
+def _empty(value) -> bool:
+    """Whether a strategy's reading found nothing (0 likes is a reading; False, None and [] are not)."""
+    return value is None or value is False or (isinstance(value, str | list | tuple) and not value)
+
+
+def _fold(text: str | None) -> str:
+    """Text for comparing two readings: letters and digits only, lower case."""
+    return "".join(ch for ch in clean_text(text).lower() if ch.isalnum())
+
+
+def _kind_of(headline: str | None) -> str | None:
+    for kind, pattern in _KINDS:
+        if headline and pattern.search(headline):
+            return kind
+    return None
+
+
+def _same_text(declared: list[str], printed: list[str]) -> bool:
+    """Whether a printed text is the declared one: it holds the declared beginning, and not much more."""
+    # A declared body may be the text without its paragraphs, or only its first lines ("...").
+    whole = _fold(" ".join(declared))
+    start = _fold(" ".join(declared).rstrip(".… "))[:300]
+    cut = " ".join(declared).rstrip().endswith(("...", "…")) or len(whole) < 300
+    found = _fold(" ".join(printed))
+    return bool(start) and start in found and (cut or len(found) <= 1.3 * len(whole) + 200)
+
+
+def _same_headline(declared: str, printed: str) -> bool:
+    """Whether a printed headline is the declared one, with at most a marker ("Opinion- ") around it."""
+    declared, printed = _fold(declared), _fold(printed)
+    return bool(declared) and declared in printed and len(printed) <= len(declared) + 30
+
+
+# When a declared value and a printed one say the same, the printed form is kept (see ArticlePage._found).
+_PRINTED_FORM: dict[str, Callable[[object, object], bool]] = {
+    # schema.org has one type for commentary (OpinionNewsArticle); the site's marker tells its two kinds.
+    "kind": lambda declared, printed: declared == "opinion" and printed == "perspective",
+    "headline": _same_headline,
+    "body": _same_text,
+    "section": lambda declared, printed: (
+        _fold(declared[1]) == _fold(printed[1]) or (declared[0] is not None and declared[0] == printed[0])
+    ),
+    "images": lambda declared, printed: {i["url"] for i in declared} <= {i["url"] for i in printed},
+}
+
+
 class ArticlePage:
     """One article page: a property per field, `to_item()` for all of them."""
 
@@ -99,8 +156,15 @@ class ArticlePage:
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
         self._chrome = Chrome(self._root, _CHROME)
+        # Inside the article a footer or header is the article's own (its source line), not the site's.
+        self._chrome_in_article = Chrome(self._root, _CHROME_IN_ARTICLE)
         # The comment form is a region too; an ASP.NET page wraps everything in one <form>, which is not.
         self._comment_regions = Chrome(self._root, _COMMENTS, tags=frozenset(["form"]))
+        self._read: dict[tuple[str, str], object] = {}
+        self._reader_table: dict[str, dict[str, Callable[[], object]]] = {}
+        self._headlines: dict[str, object] = {}
+        self._paragraphs_in: dict[object, list[str]] = {}
+        self._chosen: dict[str, tuple[str | None, object]] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -129,10 +193,19 @@ class ArticlePage:
                     return value
         return None
 
-    def _outside_chrome(self, element, content: frozenset | None = None) -> bool:
+    def _outside_chrome(
+        self, element, content: frozenset | None = None, chrome: Chrome | None = None
+    ) -> bool:
         # Furniture is a region beside the article, never an element around it (see Chrome); `content` is
         # what is known of the article so far, all of it unless a step that finds it asks.
-        return self._chrome.outside(element, self._content if content is None else content)
+        chrome = self._chrome if chrome is None else chrome
+        return chrome.outside(element, self._content if content is None else content)
+
+    def _chrome_around(self, element) -> Chrome:
+        """Inside the article, a footer or header is the article's own (its source line), not the site's."""
+        scope = self._article_scope
+        inside = scope is not None and any(a is scope for a in element.iterancestors())
+        return self._chrome_in_article if inside else self._chrome
 
     def _in_comments(self, element, content: frozenset | None = None) -> bool:
         return not self._comment_regions.outside(element, self._content if content is None else content)
@@ -165,15 +238,30 @@ class ArticlePage:
 
     # -- structure -----------------------------------------------------------------------------
 
-    @field_or(None)
-    def _headline_element(self):
-        candidates = (
-            lambda: self._classes.find("news-title", "h1"),
-            lambda: self._classes.find("NewsTitle", "td"),
-            lambda: self._xpath('//*[@itemprop="headline"]'),
-            lambda: self._xpath("//h1"),
-            lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
-        )
+    @field_or(lambda: (None, None))
+    def _headline_found(self) -> tuple[str | None, object]:
+        """The printed headline element and the strategy that found it."""
+        for strategy in STRATEGIES[1:]:
+            if (element := self._headline_in(strategy)) is not None:
+                return strategy, element
+        return None, None
+
+    def _headline_in(self, strategy: str):
+        """The headline element one strategy finds: the layout's class, the legacy cell, else landmarks."""
+        if strategy not in self._headlines:
+            self._headlines[strategy] = self._find_headline(strategy)
+        return self._headlines[strategy]
+
+    def _find_headline(self, strategy: str):
+        candidates = {
+            "layout": (lambda: self._classes.find("news-title", "h1"),),
+            "legacy": (lambda: self._classes.find("NewsTitle", "td"),),
+            "landmark": (
+                lambda: self._xpath('//*[@itemprop="headline"]'),
+                lambda: self._xpath("//h1"),
+                lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
+            ),
+        }[strategy]
         markers = self._body_markers
         for found in candidates:
             for element in found():
@@ -183,6 +271,8 @@ class ArticlePage:
                     and not self._in_comments(element, markers)
                 ):
                     return element
+        if strategy != "landmark":
+            return None
         # No marked headline: the element that prints the title the page's metadata gives.
         title = strip_site_name(self._meta("og:title", "twitter:title") or "") or strip_site_name(
             "".join(self._xpath("//title//text()"))
@@ -192,6 +282,10 @@ class ArticlePage:
                 if self._outside_chrome(element, markers) and not self._in_comments(element, markers):
                     return element
         return None
+
+    @field_or(None)
+    def _headline_element(self):
+        return self._headline_found[1]
 
     @field_or(None)
     def _structural_body(self):
@@ -211,7 +305,11 @@ class ArticlePage:
     def _body_element(self):
         if self._structural_body is not None:
             return self._structural_body
-        # Body classes other sites and older templates use, before guessing from the text itself.
+        return self._landmark_body
+
+    @field_or(None)
+    def _landmark_body(self):
+        """The body found without the site's classes: body classes other sites use, else the densest text."""
         around_headline = self._headline_content
         for element in self._xpath(_OTHER_BODY_CLASSES):
             if (
@@ -266,13 +364,12 @@ class ArticlePage:
         return best
 
     def _paragraphs_of(self, element) -> list[str]:
-        headline = self._headline_element
-        return paragraphs(element, skip=lambda el: el is headline or el.tag == "h1")
-
-    @field_or(list)
-    def _paragraphs(self) -> list[str]:
-        body = self._body_element
-        return self._paragraphs_of(body) if body is not None else []
+        if element not in self._paragraphs_in:
+            headline = self._headline_element
+            self._paragraphs_in[element] = paragraphs(
+                element, skip=lambda el: el is headline or el.tag == "h1"
+            )
+        return self._paragraphs_in[element]
 
     @field_or(None)
     def _article_scope(self):
@@ -298,6 +395,200 @@ class ArticlePage:
     def _page_text(self) -> str:
         return text_of(self._root) if self._root is not None else ""
 
+    # -- strategies ----------------------------------------------------------------------------
+
+    @field_or(Declared)
+    def _declared(self) -> Declared:
+        return read_declared(self._root, self.article_id)
+
+    @field_or("landmark")
+    def _page_layout(self) -> str:
+        """The page's layout: credited with what site-wide landmarks (votes, comments, images) find."""
+        if self._classes.find("news-text") or self._classes.find("news-title", "h1"):
+            return "layout"
+        if self._classes.find("NewsBody", "td") or self._classes.find("NewsTitle", "td"):
+            return "legacy"
+        return "landmark"
+
+    def _readers(self, name: str) -> dict[str, Callable[[], object]]:
+        """How each strategy reads one field, in the order they are tried."""
+        if name not in self._reader_table:
+            self._reader_table[name] = self._make_readers(name)
+        return self._reader_table[name]
+
+    def _make_readers(self, name: str) -> dict[str, Callable[[], object]]:
+        declared, printed = self._declared, STRATEGIES[1:]
+        if name == "headline":
+            return {
+                "structured": lambda: strip_site_name(declared.headline or "") or None,
+                **{s: (lambda s=s: self._printed_headline(s)) for s in printed},
+            }
+        if name == "kind":
+            return {
+                "structured": lambda: _kind_of(self._reading("headline", "structured")) or declared.kind,
+                **{s: (lambda s=s: _kind_of(self._reading("headline", s))) for s in printed},
+            }
+        if name == "section":
+            return {
+                "structured": self._declared_section,
+                **{s: (lambda s=s: self._printed_section(s)) for s in printed},
+            }
+        if name == "published":
+            return {
+                "structured": lambda: declared.published,
+                "layout": lambda: self._printed_date(self._classes.find("news-date")),
+                "legacy": lambda: self._printed_date(self._classes.find("NewsDate", "td")),
+                "landmark": self._date_landmark,
+            }
+        if name == "body":
+            return {
+                "structured": lambda: declared.body,
+                **{s: (lambda s=s: self._printed_body(s)) for s in printed},
+            }
+        if name == "byline":
+            return {
+                "structured": lambda: declared.byline,
+                **{s: (lambda s=s: self._printed_byline(s)) for s in printed},
+            }
+        # Site-wide landmarks (vote links, the comments block, the images around the text) are credited to
+        # the layout the page is in.
+        page = {
+            "likes": lambda: self._counters.get("like"),
+            "dislikes": lambda: self._counters.get("dislike"),
+            "comments_count": self._printed_comments_count,
+            "comments": lambda: self._printed_comments,
+            "images": lambda: self._printed_images,
+        }[name]
+        structured = self._declared_images if name == "images" else lambda: getattr(declared, name)
+        return {"structured": structured, self._page_layout: page}
+
+    def _reading(self, name: str, strategy: str):
+        """What one strategy reads for a field (None if it has no way to read it), computed once.
+
+        A strategy that raises (a parser bug, a page no one foresaw) has read nothing: the next one is tried.
+        """
+        key = (name, strategy)
+        if key not in self._read:
+            read = self._readers(name).get(strategy)
+            self._read[key] = read_or(self, name, read, None, by=strategy) if read is not None else None
+        return self._read[key]
+
+    def _found(self, name: str) -> tuple[str | None, object]:
+        """(strategy, value) of a field: the first strategy, in order, that reads anything.
+
+        A declared value the page also prints, in a fuller form, is kept as printed: the same headline
+        with its "Opinion- " marker, the same text in its paragraphs, the same section with its link's
+        id, the same images with their captions. Where the two disagree, the declaration wins.
+        """
+        if name in self._chosen:
+            return self._chosen[name]
+        if name == "kind":
+            self._chosen[name] = self._kind_found()
+            return self._chosen[name]
+        found: tuple[str | None, object] = (None, None)
+        for strategy in self._readers(name):
+            value = self._reading(name, strategy)
+            if _empty(value):
+                continue
+            if found[0] is None:
+                found = (strategy, value)
+                if strategy != "structured" or name not in _PRINTED_FORM:
+                    break
+            else:
+                if value != found[1] and _PRINTED_FORM[name](found[1], value):
+                    found = (strategy, value)
+                break
+        self._chosen[name] = found
+        return found
+
+    def _kind_found(self) -> tuple[str | None, str | None]:
+        """A declared kind (OpinionNewsArticle), else the marker of the headline kept, and who found it."""
+        strategy, headline = self._found("headline")
+        marker, declared = _kind_of(headline), self._declared.kind
+        if declared and not (marker and _PRINTED_FORM["kind"](declared, marker)):
+            return "structured", declared
+        return (strategy, marker) if marker else (None, None)
+
+    @field_or(dict)
+    def strategies(self) -> dict[str, str | None]:
+        """Per field, the strategy that found it ("structured", "layout", "legacy", "landmark"), or None."""
+        return {name: self._strategy(name) for name in FOUND_FIELDS}
+
+    def _strategy(self, name: str) -> str | None:
+        if name in ("section_id", "section"):
+            strategy, value = self._found("section")
+            return strategy if value and value[0 if name == "section_id" else 1] is not None else None
+        if name in _ATTRIBUTION_FIELDS:
+            return self._attribution_strategy(name)
+        return self._found(name)[0]
+
+    def _attribution_strategy(self, name: str) -> str | None:
+        attribution = self._attribution
+        if _empty(getattr(attribution, name)):
+            return None
+        if name in attribution.declared:
+            return "structured"
+        if name == "source" and attribution.source_from == "byline":
+            return self._found("byline")[0]
+        return self._found("body")[0]
+
+    def explain(self) -> dict[str, dict]:
+        """Per field: the value kept, the strategy that found it, and what each strategy read."""
+        out = {}
+        for name in FOUND_FIELDS:
+            readings: dict[str, object] = dict.fromkeys(STRATEGIES)
+            if name in ("section_id", "section"):
+                for strategy in self._readers("section"):
+                    found = self._reading("section", strategy)
+                    readings[strategy] = found[0 if name == "section_id" else 1] if found else None
+            elif name in _ATTRIBUTION_FIELDS:
+                declared = self._declared
+                # What the declaration alone gives: its text, its byline and its names.
+                alone = read_attribution(declared.body, declared.byline)
+                alone = with_declared(alone, declared.authors, declared.translators)
+                readings["structured"] = getattr(alone, name)
+                for strategy in STRATEGIES[1:]:
+                    if body := self._reading("body", strategy):
+                        printed = read_attribution([*self._header_credits(), *body], self.byline)
+                        readings[strategy] = getattr(printed, name)
+            else:
+                for strategy in self._readers(name):
+                    readings[strategy] = self._reading(name, strategy)
+            if name == "body":
+                readings = {s: "\n\n".join(v) if v else None for s, v in readings.items()}
+            out[name] = {"strategy": self._strategy(name), "value": getattr(self, name), "readings": readings}
+        return out
+
+    @field_or(False)
+    def is_not_found(self) -> bool:
+        """Whether the page is positively the site's not-found page (a soft 404), not merely no article."""
+        if self._root is None or self.is_article:
+            return False
+        if self._declared.not_found:  # An app shell's data says so ("page": "/404", "statusCode": 404).
+            return True
+        # The site's message ("could not be found") on a page with no article text to speak of.
+        if len(self.body or "") < 400 and _NOT_FOUND.search(self._page_text):
+            return True
+        # The article template printed with nothing in it: title and text containers there, all empty.
+        titles = [*self._classes.find("news-title"), *self._classes.find("NewsTitle", "td")]
+        texts = [*self._classes.find("news-text"), *self._classes.find("NewsBody", "td")]
+        if titles and texts and not any(text_of(e) for e in [*titles, *texts]):
+            return True
+        # The home page served at the article's address: the bare site name for a title, no headline,
+        # no text, and a list of other articles.
+        title = "".join(self._xpath("//head/title//text()"))
+        links = {
+            site_url.article_id
+            for href in self._xpath("//a/@href")
+            if (site_url := classify(self._absolute(href) or "")) is not None and site_url.kind == "article"
+        }
+        return (
+            is_site_name(title)
+            and self._headline_element is None
+            and not self.body
+            and len(links - {self.article_id}) >= 3
+        )
+
     # -- fields --------------------------------------------------------------------------------
 
     @field_or(False)
@@ -312,6 +603,7 @@ class ArticlePage:
             return False
         return bool(
             self._structural_body is not None
+            or self._declared.is_article
             or self._vote_links
             or (self._meta("og:type") or "").lower() == "article"
             or self._names_this_article()
@@ -331,37 +623,65 @@ class ArticlePage:
     @field_or(None)
     def headline(self) -> str | None:
         """The headline as printed, title markers included."""
-        element = self._headline_element
-        text = " ".join(paragraphs(element)) if element is not None else ""
-        if not text:
-            text = strip_site_name(self._meta("og:title", "twitter:title") or "")
-        if not text:
-            text = strip_site_name("".join(self._xpath("//title//text()")))
-        return text or None
+        return self._found("headline")[1]
 
-    @field_or(None)
-    def kind(self) -> str | None:
-        """'opinion' or 'perspective' from the headline's marker, else None."""
-        for kind, pattern in _KINDS:
-            if self.headline and pattern.search(self.headline):
-                return kind
+    def _printed_headline(self, strategy: str) -> str | None:
+        element = self._headline_in(strategy)
+        if element is not None:
+            return " ".join(paragraphs(element)) or None
+        if strategy == "landmark":
+            return strip_site_name("".join(self._xpath("//title//text()"))) or None
         return None
 
     @field_or(None)
+    def kind(self) -> str | None:
+        """'opinion' or 'perspective': declared (OpinionNewsArticle), else the headline's marker."""
+        return self._found("kind")[1]
+
+    @field_or(None)
     def _section_link(self):
+        """The printed section link: the current layout's, the legacy layout's, else a landmark."""
+        return next((link for s in STRATEGIES[1:] if (link := self._section_link_in(s)) is not None), None)
+
+    def _section_link_in(self, strategy: str):
         def links_in(elements):
             return [a for e in elements for a in e.iter("a") if self._listing_href(a) is not None]
 
         # The info line names one section; a breadcrumb runs from Home to the narrowest, so take its last.
-        for links, last in (
-            (links_in(self._classes.find("news-section", "a")), False),
-            (links_in(self._classes.find("news-info")), False),
-            (links_in(self._classes.find("path", "td")), True),
-            (links_in(self._classes.containing("breadcrumb")), True),
-        ):
-            if links:
-                return links[-1] if last else links[0]
-        return self._nearest_section_link()
+        if strategy == "layout":
+            links = links_in(self._classes.find("news-section", "a")) or links_in(
+                self._classes.find("news-info")
+            )
+            return links[0] if links else None
+        if strategy == "legacy":
+            links = links_in(self._classes.find("path", "td"))
+            return links[-1] if links else None
+        links = links_in(self._classes.containing("breadcrumb"))
+        return links[-1] if links else self._nearest_section_link()
+
+    def _printed_section(self, strategy: str) -> tuple[int | None, str | None] | None:
+        link = self._section_link_in(strategy)
+        if link is None:
+            return None
+        return self._listing_href(link).section_id, text_of(link) or clean_text(link.get("title")) or None
+
+    def _declared_section(self) -> tuple[int | None, str | None] | None:
+        """The declared section; its id from its URL, else from the page's link of the same name."""
+        declared = self._declared
+        section_id = declared.section_id
+        if section_id is None and declared.section_url:
+            site_url = classify(self._absolute(declared.section_url) or "")
+            section_id = site_url.section_id if site_url is not None and site_url.kind == "listing" else None
+        if section_id is None and declared.section:
+            for anchor in self._xpath("//a[@href]"):
+                if _fold(text_of(anchor)) == _fold(declared.section) and (
+                    found := self._listing_href(anchor)
+                ):
+                    section_id = found.section_id
+                    break
+        if section_id is None and not declared.section:
+            return None
+        return section_id, declared.section
 
     def _listing_href(self, anchor):
         href = anchor.get("href")
@@ -383,31 +703,26 @@ class ArticlePage:
 
     @field_or(None)
     def section_id(self) -> int | None:
-        """The id of the section the page links in its info line or breadcrumb."""
-        link = self._section_link
-        return self._listing_href(link).section_id if link is not None else None
+        """The id of the section the page declares or links in its info line or breadcrumb."""
+        found = self._found("section")[1]
+        return found[0] if found else None
 
     @field_or(None)
     def section(self) -> str | None:
-        """The name of that section, as the link prints it."""
-        link = self._section_link
-        if link is None:
-            return None
-        return text_of(link) or clean_text(link.get("title")) or None
+        """The name of that section, as declared or as the link prints it."""
+        found = self._found("section")[1]
+        return found[1] if found else None
 
     @field_or(None)
     def published(self) -> str | None:
-        """The date line (Damascus local time) in UTC ISO-8601."""
-        for element in [*self._classes.find("news-date"), *self._classes.find("NewsDate", "td")]:
+        """The publication time in UTC ISO-8601 (a printed date line is Damascus local time)."""
+        return self._found("published")[1]
+
+    def _printed_date(self, elements) -> str | None:
+        for element in elements:
             if not self._in_comments(element) and (found := parse_published(text_of(element))):
                 return found
-        for value in self._xpath(
-            '//*[@itemprop="datePublished"]/@content | //*[@itemprop="datePublished"]/@datetime'
-            ' | //meta[@property="article:published_time" or @name="pubdate" or @name="publishdate"]/@content'
-        ):
-            if found := parse_published(value):
-                return found
-        return self._date_landmark()
+        return None
 
     def _date_landmark(self) -> str | None:
         """A date printed near the headline: a date-classed element, a <time>, or the info line."""
@@ -438,9 +753,52 @@ class ArticlePage:
         """The article text: paragraphs joined by a blank line."""
         return "\n\n".join(self._paragraphs) or None
 
+    @field_or(list)
+    def _paragraphs(self) -> list[str]:
+        return self._found("body")[1] or []
+
+    def _printed_body(self, strategy: str) -> list[str]:
+        if strategy == "layout":
+            element = _first([e for e in self._classes.find("news-text") if self._paragraphs_of(e)])
+        elif strategy == "legacy":
+            element = _first([e for e in self._classes.find("NewsBody", "td") if self._paragraphs_of(e)])
+        else:
+            element = self._landmark_body
+        return self._paragraphs_of(element) if element is not None else []
+
     @field_or(Attribution)
     def _attribution(self) -> Attribution:
-        return read_attribution(self._paragraphs, self.byline)
+        # Read from the text the same way whichever strategy found it; declared names only fill gaps.
+        return with_declared(
+            read_attribution([*self._header_credits(), *self._paragraphs], self.byline),
+            self._declared.authors,
+            self._declared.translators,
+        )
+
+    def _header_credits(self) -> list[str]:
+        """Credit lines printed between the headline and the text ("By A and B" under a new title)."""
+        headline, body = self._headline_element, self._body_element
+        scope = self._article_scope
+        if headline is None or body is None or scope is None:
+            return []
+        found: list[str] = []
+        started = False
+        for element in scope.iter():
+            if element is headline:
+                started = True
+            elif element is body or len(found) == 2:
+                break
+            elif (
+                started
+                and isinstance(element.tag, str)
+                and element.tag.lower() in ("p", "div", "span", "address", "a", "li", "small")
+                and headline not in element.iterancestors()
+                and (text := text_of(element))
+                and is_credit_line(text)
+                and text not in found
+            ):
+                found.append(text)
+        return found
 
     @field_or(None)
     def source(self) -> str | None:
@@ -449,12 +807,12 @@ class ArticlePage:
 
     @field_or(list)
     def authors(self) -> list[str]:
-        """Authors named in the attribution lines."""
+        """Authors named in the attribution lines (declared authors when the text names none)."""
         return list(self._attribution.authors)
 
     @field_or(list)
     def translators(self) -> list[str]:
-        """Translators named in the attribution lines."""
+        """Translators named in the attribution lines (declared ones when the text names none)."""
         return list(self._attribution.translators)
 
     @field_or(None)
@@ -470,10 +828,17 @@ class ArticlePage:
     @field_or(None)
     def byline(self) -> str | None:
         """The source line printed under the body."""
-        for element in [*self._classes.find("news-source"), *self._classes.find("NewsWriter", "td")]:
-            if text := " ".join(paragraphs(element)):
-                return text
-        return self._byline_landmark()
+        return self._found("byline")[1]
+
+    def _printed_byline(self, strategy: str) -> str | None:
+        if strategy == "landmark":
+            return self._byline_landmark()
+        elements = (
+            self._classes.find("news-source")
+            if strategy == "layout"
+            else self._classes.find("NewsWriter", "td")
+        )
+        return next((text for e in elements if (text := " ".join(paragraphs(e)))), None)
 
     def _byline_landmark(self) -> str | None:
         """The first short line after the body, if it is not a counter, a share link or the comments."""
@@ -491,7 +856,7 @@ class ArticlePage:
             or _TOTAL_COMMENTS.search(text)
             or parent is None
             or parent.tag == "a"
-            or not self._outside_chrome(parent)
+            or not self._outside_chrome(parent, chrome=self._chrome_around(parent))
             or self._in_comments(parent)
             or is_chrome(parent, re.compile(r"vote|like|count|date|tag", re.I))
             or parse_published(text)
@@ -541,18 +906,15 @@ class ArticlePage:
         counts.update(best)
         return counts
 
-    def _counter(self, vote: str) -> int | None:
-        return self._counters.get(vote)
-
     @field_or(None)
     def likes(self) -> int | None:
         """The number beside the like link; None without a vote widget."""
-        return self._counter("like")
+        return self._found("likes")[1]
 
     @field_or(None)
     def dislikes(self) -> int | None:
         """The number beside the dislike link; None without a vote widget."""
-        return self._counter("dislike")
+        return self._found("dislikes")[1]
 
     @field_or(None)
     def _comments_region(self):
@@ -579,6 +941,9 @@ class ArticlePage:
     @field_or(None)
     def comments_count(self) -> int | None:
         """The N of "Total Comments (N)"; None when the page has no comments block."""
+        return self._found("comments_count")[1]
+
+    def _printed_comments_count(self) -> int | None:
         region = self._comments_region
         if region is None:
             return None  # The article's own text may say "comments: 300".
@@ -586,11 +951,15 @@ class ArticlePage:
             m = _TOTAL_COMMENTS.search(text())
             if m:
                 return int(western_digits(m.group(1)))
-        return len(self.comments)
+        return len(self._printed_comments)
 
     @field_or(list)
     def comments(self) -> list[dict]:
         """Readers' comments in page order: author, posted (UTC), text."""
+        return self._found("comments")[1] or []
+
+    @field_or(list)
+    def _printed_comments(self) -> list[dict]:
         region = self._comments_region
         if region is None:
             return []
@@ -638,11 +1007,33 @@ class ArticlePage:
     @field_or(list)
     def images(self) -> list[dict]:
         """The article's own images: absolute URL on the real origin, and caption."""
+        return self._found("images")[1] or []
+
+    def _declared_images(self) -> list[dict]:
+        """The declared images on the real origin, captioned as printed where the page prints them.
+
+        The social card (og:image) counts only where the page prints no image of its own.
+        """
+        printed = {image["url"]: image["caption"] for image in self._printed_images}
+        declared = self._declared.images or ([] if printed else self._declared.share_images)
+        found: list[dict] = []
+        for image in declared:
+            url = self._absolute(image["url"]) or ""
+            site_url = classify(url)
+            if site_url is not None and site_url.kind != "image":
+                continue  # The site's logo or a page, never the article's photo.
+            url = site_url.canonical if site_url is not None else url
+            if url.startswith(("http://", "https://")) and url not in (i["url"] for i in found):
+                found.append({"url": url, "caption": image["caption"] or printed.get(url)})
+        return found
+
+    @field_or(list)
+    def _printed_images(self) -> list[dict]:
         scope = self._article_scope
         found: list[dict] = []
         seen: set[str] = set()
         body = self._body_element
-        for img in scope.iter("img") if scope is not None else ():
+        for img in scope.iter("img", "amp-img") if scope is not None else ():
             if self._in_comments(img) or not self._outside_chrome(img):
                 continue
             src = self._image_src(img)
@@ -660,11 +1051,6 @@ class ArticlePage:
             if src not in seen:
                 seen.add(src)
                 found.append({"url": src, "caption": self._caption(img)})
-        if not found:
-            og = self._meta("og:image")
-            site_url = classify(self._absolute(og)) if og else None
-            if site_url is not None and site_url.kind == "image":
-                found.append({"url": site_url.canonical, "caption": None})
         return found
 
     def _image_src(self, img) -> str | None:
@@ -727,8 +1113,7 @@ class ArticlePage:
     def to_item(self) -> Article:
         """Every field as one Article; a page that is not an article carries only url and is_article."""
         if not self.is_article:
-            not_found = bool(_NOT_FOUND.search(self._page_text))
-            return Article(url=self.url, is_article=False, not_found=not_found)
+            return Article(url=self.url, is_article=False, not_found=self.is_not_found)
         values = {name: getattr(self, name) for name in FIELDS}
         values["comments"] = [Comment(**comment) for comment in values["comments"]]
         values["images"] = [Image(**image) for image in values["images"]]

@@ -253,6 +253,9 @@ class Attribution:
     with_agencies: bool = False
     # Outlets named in credit lines ("By A, Associated Press"): the source only if the lead names none.
     credited_outlets: list[str] = field(default_factory=list, repr=False)
+    # Where the source came from ("text", "byline", "declared"), and the fields declared names filled.
+    source_from: str | None = field(default=None, repr=False)
+    declared: set[str] = field(default_factory=set, repr=False)
 
     def take(self, credits: Credits) -> None:
         """Add a credit line's names; an outlet in it is the source unless one is known."""
@@ -506,6 +509,47 @@ def read_attribution(paragraphs: list[str], byline: str | None = None) -> Attrib
         attribution.source = attribution.credited_outlets[0]
     if attribution.source:
         attribution.source = clean_text(attribution.source)
+        attribution.source_from = "text"
     elif byline:
         attribution.source = _SOURCE_LABEL.sub("", byline) or None
+        attribution.source_from = "byline" if attribution.source else None
     return attribution
+
+
+def is_credit_line(text: str) -> bool:
+    """Whether a short printed line only credits people ("By A and B", "بقلم: A", "Translated by C")."""
+    return len(text) <= 100 and _credits(text) is not None
+
+
+def with_declared(attribution: Attribution, authors: list[str], translators: list[str]) -> Attribution:
+    """The printed attribution, with the names a page declares (JSON-LD author ...) where the text has none.
+
+    The printed lines win: the fields are defined by the site's printed conventions, which tell an author
+    from a translator and a desk from a person, while a declared author list is whatever the CMS holds (often
+    the desk or the editor who posted it). Declared names are read with the same conventions ("By A and B",
+    "Translated by C", an outlet among them), fill a role only when the text credits nobody in it, and never
+    add a name the text gives in the other role. A declared outlet is the source only when neither the lead
+    nor the byline names one.
+    """
+    credits = Credits([], [], [])
+    for text, role in [*((a, "author") for a in authors), *((t, "translator") for t in translators)]:
+        found = _credits(text) or _credits(f"{'By' if role == 'author' else 'Translated by'} {text}")
+        if found is None:
+            found = Credits([text], [], []) if role == "author" else Credits([], [text], [])
+        credits.authors.extend(found.authors if role == "author" else [])
+        credits.translators.extend(
+            found.translators if role == "author" else found.authors + found.translators
+        )
+        credits.outlets.extend(found.outlets)
+    printed = {*attribution.authors, *attribution.translators}
+    result = Attribution(**{**vars(attribution), "declared": set(attribution.declared)})
+    for role, names in (("authors", credits.authors), ("translators", credits.translators)):
+        names = [name for name in dict.fromkeys(names) if name not in printed and not _is_outlet(name)]
+        if names and not getattr(attribution, role):
+            setattr(result, role, names)
+            result.declared.add(role)
+    outlets = [name for name in credits.outlets if not is_site_name(name)] or credits.outlets
+    if not result.source and outlets:
+        result.source, result.source_from = outlets[0], "declared"
+        result.declared.add("source")
+    return result

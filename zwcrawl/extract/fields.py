@@ -11,6 +11,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def read_or(
+    page: object, name: str, read: Callable[[], T], empty: T | Callable[[], T], by: str | None = None
+) -> T:
+    """What `read()` gives, or, if it raises, the empty value: the error is logged and noted on the page.
+
+    The one place an extraction error is caught: for a field (see field_or), and for one strategy's reading
+    of a field (`by` names the strategy; see ArticlePage._reading), so the next strategy can be tried.
+    """
+    try:
+        return read()
+    except Exception as exc:  # Any error at all: the point is that it stays in this one field.
+        log.warning(
+            "%s: %s could not be read%s: %s: %s",
+            getattr(page, "url", type(page).__name__),
+            name,
+            f" by {by}" if by else "",
+            type(exc).__name__,
+            exc,
+        )
+        page.__dict__.setdefault("_field_errors", {})[f"{name} by {by}" if by else name] = type(exc).__name__
+        return empty() if callable(empty) else empty
+
+
 class field_or(Generic[T]):  # Lower case: a decorator, used like functools.cached_property.
     """Like functools.cached_property, but a field that raises is logged and read as its empty value.
 
@@ -39,18 +62,7 @@ class field_or(Generic[T]):  # Lower case: a decorator, used like functools.cach
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        try:
-            value = self._method(instance)
-        except Exception as exc:  # Any error at all: the point is that it stays in this one field.
-            log.warning(
-                "%s: %s could not be read: %s: %s",
-                getattr(instance, "url", type(instance).__name__),
-                self._name,
-                type(exc).__name__,
-                exc,
-            )
-            instance.__dict__.setdefault("_field_errors", {})[self._name] = type(exc).__name__
-            value = self._empty() if callable(self._empty) else self._empty
+        value = read_or(instance, self._name, lambda: self._method(instance), self._empty)
         # Cached like cached_property: in the instance's __dict__, which Python looks at before this
         # (non-data) descriptor from then on.
         instance.__dict__[self._name] = value

@@ -93,6 +93,8 @@ _NOT_TEXT = re.compile(
     r"|^ads?$|^ad-|banner|^tags?$|read-?more|news-image|news-votes|news-source|news-info|news-date|print",
     re.I,
 )
+# Elements that hold what is beside the text, never the text: a "Read also" box, a pull quote, a menu.
+_BESIDE_TEXT = frozenset(["aside", "nav"])
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # A link to one post on a social network: inside a <blockquote>, the fallback markup of an embedded post.
 _SOCIAL_POST = re.compile(
@@ -291,7 +293,10 @@ class _Paragraphs:
                         self.buf.append(" ")
                 elif (
                     name in _SKIP_TAGS
-                    or (self.filtered and (is_chrome(child, _NOT_TEXT) or is_embedded_post(child)))
+                    or (
+                        self.filtered
+                        and (name in _BESIDE_TEXT or is_chrome(child, _NOT_TEXT) or is_embedded_post(child))
+                    )
                     or (self.skip and self.skip(child))
                 ):
                     if name in _BLOCKS:

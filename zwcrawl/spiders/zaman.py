@@ -36,6 +36,12 @@ def parse_ids(text: str) -> range:
     return range(int(low), int(high) + 1)
 
 
+def _fetched_at(meta: dict) -> str:
+    """When the page was fetched: its capture's WARC-Date, which a rebuild finds in the WARC files too."""
+    capture = meta.get("zw_capture")
+    return (capture.fetched_at if capture is not None else None) or utc_now()
+
+
 def _flag(value) -> bool:
     return value in (True, 1) or str(value).lower() in ("1", "true", "yes", "on")
 
@@ -259,7 +265,7 @@ class ZamanSpider(scrapy.Spider):
             article,
             fetched_url=response.url,
             status=response.status,
-            observed_at=utc_now(),
+            observed_at=_fetched_at(response.meta),
             capture=response.meta.get("zw_capture"),
         )
         if article.is_article and self.ids is None:
@@ -319,7 +325,7 @@ class ZamanSpider(scrapy.Spider):
         if status in (404, 410) and kind == "article":
             yield IdMissing(
                 request.meta["zw_edition"], request.meta["zw_article_id"], request.meta["zw_canonical"],
-                status, "not found", utc_now(),
+                status, "not found", _fetched_at(request.meta),
             )  # fmt: skip
             return
         if status in (404, 410) and kind == "listing":

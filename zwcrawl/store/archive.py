@@ -89,6 +89,7 @@ class Store:
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn)
         self._lock = threading.RLock()
+        self._batching = False
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if read_only:
@@ -121,12 +122,18 @@ class Store:
 
     # Crawls and their reports
 
-    def start_crawl(self, options: dict, started_at: str) -> int:
-        """Record a crawl as running; return its id."""
-        row = (_utc(started_at, "started_at"), _json(options), os.getpid())
+    def start_crawl(self, options: dict | None, started_at: str, *, crawl_id: int | None = None) -> int:
+        """Record a crawl as running (under `crawl_id` when given, as rebuild does); return its id."""
+        row = (
+            crawl_id,
+            _utc(started_at, "started_at"),
+            None if options is None else _json(options),
+            os.getpid(),
+        )
         with self._write():
             cursor = self._execute(
-                "INSERT INTO crawls (started_at, status, options, pid) VALUES (?, 'running', ?, ?)", row
+                "INSERT INTO crawls (id, started_at, status, options, pid) VALUES (?, ?, 'running', ?, ?)",
+                row,
             )
             return int(cursor.lastrowid)
 
@@ -220,6 +227,45 @@ class Store:
                     f" {known['warc_file']}:{known['warc_offset']}"
                 )
             return int(captures.insert(row).last_pk)
+
+    def capture(self, record_id: str) -> dict | None:
+        """The capture row of a WARC record, by its WARC-Record-ID; None when it has none."""
+        with self._lock:
+            return self._one("SELECT * FROM captures WHERE warc_record_id = ?", (record_id,))
+
+    def original(self, url: str, payload_digest: str) -> dict | None:
+        """Latest response of `url` with this payload digest: a revisit's original, found without its id."""
+        with self._lock:
+            return self._one(
+                "SELECT * FROM captures WHERE url = ? AND payload_digest = ? AND record_type = 'response'"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url, payload_digest),
+            )
+
+    def record_import(self, row: dict) -> None:
+        """Note where an imported record came from and where its copy lies."""
+        row = {**row, "warc_file": _relative_warc_file(row["warc_file"])}
+        columns, marks = ", ".join(row), ", ".join("?" for _ in row)
+        with self._write():
+            self._execute(f"INSERT INTO imported_records ({columns}) VALUES ({marks})", tuple(row.values()))
+
+    def known_record(self, record_id: str) -> bool:
+        """Whether the archive holds a record of this WARC-Record-ID already (a capture or an import)."""
+        with self._lock:
+            return bool(
+                self._one("SELECT 1 AS x FROM captures WHERE warc_record_id = ?", (record_id,))
+                or self._one("SELECT 1 AS x FROM imported_records WHERE warc_record_id = ?", (record_id,))
+            )
+
+    def unsaved_imports(self) -> list[dict]:
+        """Imported captures of HTTP 200 with no derived record beside them yet, oldest first (see import)."""
+        with self._lock:
+            return self._all(
+                "SELECT c.* FROM captures c JOIN imported_records i ON i.warc_record_id = c.warc_record_id"
+                " WHERE c.record_type IN ('response', 'revisit') AND c.status = 200 AND NOT EXISTS"
+                " (SELECT 1 FROM captures m WHERE m.concurrent_to = c.warc_record_id)"
+                " ORDER BY c.fetched_at, c.id"
+            )
 
     def last_original(self, url: str) -> dict | None:
         """The original response behind the latest response or revisit of `url`, or None if never captured."""
@@ -413,8 +459,33 @@ class Store:
                 time.sleep(0.05)
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes as one transaction, for a bulk load (rebuild, import) into a file no one reads yet."""
+        if self._batching:
+            with self._write():  # a batch inside a batch: a savepoint of the outer one
+                yield
+            return
+        with self._write():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+
+    @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction, taking the write lock up front (waiting up to the busy timeout)."""
+        if self._batching:
+            # Inside batch(): a failed write still undoes itself, back to this savepoint, not the batch.
+            self.db.conn.execute("SAVEPOINT write")
+            try:
+                yield
+            except BaseException:
+                self.db.conn.execute("ROLLBACK TO write")
+                self.db.conn.execute("RELEASE write")
+                raise
+            self.db.conn.execute("RELEASE write")
+            return
         with self._lock:
             # IMMEDIATE: a deferred transaction that reads then writes can fail at once with SQLITE_BUSY
             # when another process wrote in between; taking the lock first lets the busy timeout work.
@@ -626,6 +697,14 @@ def _capture_row(row: dict) -> dict:
         raise ValueError(f"warc_file must be relative to the archive dir: {row['warc_file']!r}")
     row["warc_file"] = warc_file
     return row
+
+
+def _relative_warc_file(name: str) -> str:
+    """A WARC file's path as stored: relative to the archive dir, never leading out of it."""
+    warc_file = inside_archive(str(name))
+    if warc_file is None:
+        raise ValueError(f"warc_file must be relative to the archive dir: {name!r}")
+    return warc_file
 
 
 def _first(rows: Iterable[dict]) -> dict | None:

@@ -272,6 +272,25 @@ def _failure_captures(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0030_imported_records")
+def _imported_records(db: Database) -> None:
+    """Where each record `zwcrawl import` brought in came from: a second import of a file adds nothing."""
+    db.execute(
+        """
+CREATE TABLE imported_records (          -- every WARC record `zwcrawl import` copied into the archive
+    warc_record_id TEXT PRIMARY KEY,     -- its WARC-Record-ID, kept from the source file
+    record_type TEXT NOT NULL,           -- its WARC-Type: response, revisit, request, metadata, resource, ...
+    url TEXT,                            -- its WARC-Target-URI
+    source_file TEXT NOT NULL,           -- the file as named to import; FILE.wacz!archive/X for a WACZ member
+    source_offset INTEGER NOT NULL,      -- its offset in that file (of its gzip member when compressed)
+    warc_file TEXT NOT NULL,             -- where the copy is, relative to the archive dir
+    warc_offset INTEGER NOT NULL,        -- byte offset of the copy's gzip member
+    warc_length INTEGER NOT NULL,        -- byte length of that gzip member
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id)  -- the import run (a crawls row) that copied it
+)"""
+    )
+
+
 @MIGRATIONS(name="0035_redirects")
 def _redirects(db: Database) -> None:
     """Article ids the site answers with a redirect to another page, kept apart from missing ids."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from zwcrawl.warc.index import index_path, index_warc, merge_indexes
+from zwcrawl.warc.info import CrawlInfo, crawl_warcinfo, parse_warc_fields, read_crawl_warcinfo
 from zwcrawl.warc.reader import ScannedRecord, WarcFormatError, iter_records, scan_warc
 from zwcrawl.warc.recover import RecoveryReport, recover_archive, recover_warc
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest, target_uri
 from zwcrawl.warc.writer import WarcWriter
 
 __all__ = [
+    "CrawlInfo",
     "Exchange",
     "Original",
     "RecordLocation",
@@ -16,12 +18,16 @@ __all__ = [
     "ScannedRecord",
     "WarcFormatError",
     "WarcWriter",
+    "crawl_warcinfo",
     "index_path",
     "index_warc",
     "iter_records",
     "merge_indexes",
+    "parse_warc_fields",
+    "read_crawl_warcinfo",
     "recover_archive",
     "recover_warc",
     "scan_warc",
     "sha1_digest",
+    "target_uri",
 ]

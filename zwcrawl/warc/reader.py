@@ -14,7 +14,7 @@ from typing import IO
 
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser, StatusAndHeadersParserException
 
-from zwcrawl.warc.types import Original, RecordLocation
+from zwcrawl.warc.types import Original, RecordLocation, target_uri
 
 _CHUNK = 1 << 16
 _MAX_LINE = 1 << 16
@@ -54,13 +54,13 @@ class ScannedRecord:
             refers = Original(
                 payload_digest=h.get_header("WARC-Payload-Digest") or "",
                 record_id=h.get_header("WARC-Refers-To") or "",
-                url=h.get_header("WARC-Refers-To-Target-URI") or "",
+                url=target_uri(h.get_header("WARC-Refers-To-Target-URI")),
                 date=h.get_header("WARC-Refers-To-Date") or "",
             )
         return RecordLocation(
             record_type=h.get_header("WARC-Type") or "",
             record_id=h.get_header("WARC-Record-ID") or "",
-            url=h.get_header("WARC-Target-URI") or "",
+            url=target_uri(h.get_header("WARC-Target-URI")),
             date=h.get_header("WARC-Date") or "",
             warc_file=warc_file,
             offset=self.offset,
@@ -250,7 +250,7 @@ def _parse_into(scanned: ScannedRecord, member: _Member, digests: bool) -> None:
         scanned.problems.append(f"bad Content-Length {headers.get_header('Content-Length')!r}")
         return
     record_type = headers.get_header("WARC-Type") or ""
-    uri = headers.get_header("WARC-Target-URI") or ""
+    uri = target_uri(headers.get_header("WARC-Target-URI"))  # wget writes <http://...>
     block = _Hasher(headers.get_header("WARC-Block-Digest") if digests else None, "block", scanned)
     payload_digest = headers.get_header("WARC-Payload-Digest") if digests else None
     # A revisit's payload digest names the original's payload, which is not in this record.

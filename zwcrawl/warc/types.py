@@ -54,3 +54,9 @@ class RecordLocation:
 def sha1_digest(data: bytes) -> str:
     """A WARC digest of some bytes: "sha1:" and the base32 SHA-1, as warcio writes it."""
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def target_uri(value: str | None) -> str:
+    """A WARC-Target-URI as a URL: wget and WARC 1.0 drafts wrap it in <...>, which is no part of it."""
+    value = (value or "").strip()
+    return value[1:-1] if value.startswith("<") and value.endswith(">") else value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -173,6 +174,18 @@ class WarcWriter:
             (span,) = self._write([record])
         return self._location(record, span, concurrent_to=concurrent_to)
 
+    def copy_record(self, record: bytes) -> tuple[str, int, int]:
+        """Append a whole record read from another WARC file, byte for byte, as one gzip member, synced.
+
+        Returns where it landed: (file relative to the archive dir, gzip member offset, length).
+        """
+        member = gzip.compress(record, compresslevel=6, mtime=0)
+        with self._lock:
+            if self._fh is not None and self._fh.tell() >= self.max_size:
+                self._close_file()
+            (span,) = self._write([member])
+        return span
+
     def close(self) -> list[Path]:
         """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
         with self._lock:
@@ -195,8 +208,11 @@ class WarcWriter:
         try:
             for record in records:
                 at = fh.tell()
-                warc.out = fh
-                warc.write_record(record)
+                if isinstance(record, bytes):
+                    fh.write(record)  # a gzip member made by copy_record
+                else:
+                    warc.out = fh
+                    warc.write_record(record)
                 spans.append((warc_file, at, fh.tell() - at))
             self._sync(fh)
         except BaseException:
