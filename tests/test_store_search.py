@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zwcrawl.store import Store
-from zwcrawl.store.query import search_query
+from zwcrawl.store.query import literal_search_query, search_query
 
 EXPECTED = Path(__file__).parent / "fixtures" / "zwsite" / "expected"
 ITEMS = [
@@ -142,3 +142,19 @@ def test_index_follows_edits(tmp_path):
 def test_sqlite_utils_finds_the_index(store):
     assert store.db["articles"].detect_fts() == "articles_fts"
     assert {row["article_id"] for row in store.db["articles"].search("fuel")} >= {34478}
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("حجر", "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("تصعّد حجر", "(تصعد OR والتصعد OR بالتصعد OR فالتصعد OR كالتصعد OR التصعد OR للتصعد) AND "
+                      "(حجر OR والحجر OR بالحجر OR فالحجر OR كالحجر OR الحجر OR للحجر)"),
+        ("al-Wasl 50% (", '"al-Wasl" AND "50%" AND "("'),  # FTS5 syntax characters taken literally
+        ('"الحجر الأسود" Daraa', '"الحجر الاسود" AND "Daraa"'),  # a phrase stays a phrase
+        ('"unbalanced', '"unbalanced"'),
+    ],
+)  # fmt: skip
+def test_literal_search_query_for_datasette(store, typed, sent):
+    assert literal_search_query(typed) == sent
+    store.db.execute("select count(*) from articles_fts where articles_fts match ?", [sent])  # valid FTS5

@@ -128,12 +128,13 @@ def crawl(
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
     from zwcrawl.crawl import parse_overrides, run_crawl
+    from zwcrawl.health import check_settings
     from zwcrawl.site import Sites
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
-        parse_overrides(list(overrides))
+        check_settings(parse_overrides(list(overrides)))
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
@@ -224,6 +225,49 @@ def search(archive: Path, query: str, edition: str | None, limit: int, as_json: 
 @cli.command()
 @ARCHIVE_OPTION
 @click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8003,  # not 8001 or 8002, the mirror's: both may run at once
+    show_default=True,
+    help="The port on 127.0.0.1 (0: any free one).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open it in the web browser.")
+def serve(archive: Path, port: int, open_browser: bool) -> None:
+    """Browse and query the archive in Datasette, read-only, on 127.0.0.1 (safe beside a running crawl)."""
+    from zwcrawl.serve import serve_archive
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+
+    def started(url: str) -> None:
+        click.echo(f"serving {archive / 'zwcrawl.db'} read-only at {url} (Ctrl-C stops)")
+
+    serve_archive(archive / "zwcrawl.db", port, open_browser=open_browser, started=started)
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (one self-contained file).",
+)
+def report(archive: Path, output: Path) -> None:
+    """Write a one-file HTML report of the archive: crawls, articles, sources, authors, counters, health."""
+    from zwcrawl.report import write_report
+
+    if not (archive / "zwcrawl.db").is_file():
+        raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
+    if not output.parent.is_dir():
+        raise click.UsageError(f"no directory {output.parent} for --output")
+    write_report(archive, output)
+    click.echo(f"wrote {output}")
+
+
+@cli.command()
+@ARCHIVE_OPTION
+@click.option(
     "--from-metadata",
     is_flag=True,
     help="Take each article's fields from its metadata record (as extracted at capture time).",
@@ -291,6 +335,29 @@ def export() -> None:
     """Write the archive out: articles as JSONL or CSV, captures as a WACZ package."""
 
 
+@export.command("wacz")
+@ARCHIVE_OPTION
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The .wacz file to write.")
+@click.option("--edition", type=click.Choice(EDITIONS), help="Only this edition.")
+@click.option("--since", metavar="DATE", help="Articles published on or after DATE (YYYY-MM-DD, UTC).")
+@click.option("--until", metavar="DATE", help="Articles published on or before DATE (YYYY-MM-DD, UTC).")
+@click.option("--crawl", "crawl_id", type=click.IntRange(min=1), help="Only what this crawl captured.")
+def export_wacz(archive: Path, output: Path, **filters) -> None:
+    """Package captures (their WARC records, a CDXJ index and a page list) as a WACZ for replay tools."""
+    from zwcrawl.wacz_export import CaptureFilter, ExportError, UsageError, export_wacz
+
+    try:
+        result = export_wacz(archive, output, CaptureFilter.parse(**filters))
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"wrote {result.path}: {result.pages} article captures, {result.records} WARC records copied "
+        f"into {result.warc_files} file(s), {result.size:,} bytes"
+    )
+
+
 def _summary(archive: Path, result) -> None:
     stats = result.stats  # the crawl row's figures: crawler.stats' zwcrawl/ keys
     failures, parse_errors = stats.get("failures", 0), stats.get("parse_errors", 0)
@@ -298,11 +365,24 @@ def _summary(archive: Path, result) -> None:
         f"crawl {result.crawl_id} {result.status}: {stats.get('pages', 0)} pages captured, "
         f"{stats.get('articles/new', 0)} new articles, {stats.get('articles/updated', 0)} updated, "
         f"{stats.get('articles/unchanged', 0)} unchanged, {stats.get('missing', 0)} missing ids, "
-        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read"
+        f"{failures - parse_errors} failed fetches, {parse_errors} pages zwcrawl could not read, "
+        f"{stats.get('removed', 0)} archived articles removed by the site"
     )
+    _health(result)
     click.echo(f"archive: {archive / 'zwcrawl.db'}, {archive / 'warc'}/; log: {result.log_file}")
     if failures and result.crawl_id is not None:
         _show_failures(archive, result.crawl_id)
+
+
+def _health(result) -> None:
+    """Extraction health, one line per edition; each alarm one warning line on stderr."""
+    from zwcrawl.health import summary_lines
+    from zwcrawl.site import EDITIONS
+
+    for line in summary_lines(result.stats, EDITIONS):
+        click.echo(line)
+    for line in result.health_alarms:
+        click.echo(f"zwcrawl: warning: {line}", err=True)
 
 
 def _show_failures(archive: Path, crawl_id: int, most: int = 5) -> None:

@@ -36,11 +36,19 @@ class CrawlResult:
         return self.status == "finished" and not self.stats.get("pages") and bool(self.stats.get("failures"))
 
     @property
+    def health_alarms(self) -> list[str]:
+        """The extraction health alarms the crawl raised (zwcrawl/health.py), one per edition and field."""
+        return list(self.stats.get("health/alarms") or [])
+
+    @property
     def exit_code(self) -> int:
-        """0: ran to its end (pages the site failed are recorded); 3: so did some pages zwcrawl could not
-        read; 130: interrupted; 1: anything else, or the site answered nothing at all."""
+        """0: ran to its end (pages the site failed are recorded); 4: extraction health dropped (before 3);
+        3: some pages zwcrawl could not read; 130: interrupted; 1: anything else, or the site answered
+        nothing at all."""
         if self.reached_nothing:
             return 1  # the site could not be reached at all: a scheduler should hear of it
+        if self.status == "finished" and self.health_alarms:
+            return 4  # the site's pages changed under the extractor: fix it, then `zwcrawl rebuild`
         if self.status == "finished" and self.stats.get("parse_errors"):
             return 3  # a fault of zwcrawl's, not the site's: their captures wait in WARC for `rebuild`
         return {"finished": 0, "interrupted": 130}.get(self.status, 1)

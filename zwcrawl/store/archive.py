@@ -340,6 +340,10 @@ class Store:
                 self._add_version(parts, fetch)
             self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
             self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
+            # Back online, unless this is an older capture read again (a rebuild) than the removal's.
+            self.db.table("removals").delete_where(
+                "edition = ? AND article_id = ? AND checked_at < ?", [*parts.key, fetch.observed_at]
+            )
         return result
 
     def record_missing(
@@ -383,6 +387,46 @@ class Store:
     def missing_ids(self, edition: str) -> set[int]:
         """Ids of the edition the site last answered as absent."""
         return self._ids("missing", "article_id", "edition = ?", edition)
+
+    def mark_removed(self, edition: str, article_id: int, status: int, crawl_id: int, at: str) -> bool:
+        """Record that the site answered an archived article as removed (a 404/410, or with status 200 its
+        not-found page), the first time kept; False, and nothing written, when none is archived."""
+        how = f"HTTP {status}" if status in (404, 410) else "not-found page"
+        at = _utc(at, "at")
+        with self._write():
+            cursor = self._execute(
+                "INSERT INTO removals (edition, article_id, removed_at, how, crawl_id, checked_at)"
+                " SELECT edition, article_id, ?, ?, ?, ? FROM articles WHERE edition = ? AND article_id = ?"
+                " ON CONFLICT (edition, article_id) DO UPDATE"
+                " SET how = excluded.how, crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
+                (at, how, crawl_id, at, edition, article_id),
+            )
+            return cursor.rowcount > 0
+
+    def article(self, edition: str, article_id: int) -> dict | None:
+        """An article's row as stored, or None when the archive does not hold it."""
+        with self._lock:
+            return self._article_row((edition, article_id))
+
+    def coverage(self, edition: str, names: Sequence[str], before: str) -> dict:
+        """Of the edition's articles first seen before a time: how many, each column's share that is set,
+        and the mean body length ("body_chars")."""
+        shares = ", ".join(f"avg({name} IS NOT NULL) AS {name}" for name in names)
+        sql = (
+            f"SELECT count(*) AS articles, {shares}, avg(length(body)) AS body_chars FROM articles"
+            " WHERE edition = ? AND first_seen < ?"
+        )
+        with self._lock:
+            return self._one(sql, (edition, before)) or {}
+
+    def earlier_crawls(self, crawl_id: int) -> list[dict]:
+        """The finished crawls before one, newest first, with their stats read from JSON."""
+        with self._lock:
+            rows = self._all(
+                "SELECT id, stats FROM crawls WHERE id < ? AND status = 'finished' ORDER BY id DESC",
+                (crawl_id,),
+            )
+        return [{"id": row["id"], "stats": json.loads(row["stats"] or "{}")} for row in rows]
 
     def archived_ids(self, edition: str) -> set[int]:
         """Ids of the edition's articles in the archive."""

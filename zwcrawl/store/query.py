@@ -35,3 +35,23 @@ def _with_or_without_article(word: str) -> str:
             break
     variants = [stem, *(form + stem for form in (*_ARTICLE_FORMS, *_ADDED_ONLY))]
     return "(" + " OR ".join(dict.fromkeys(variants)) + ")"
+
+
+# A quoted phrase, or a run of anything else up to a space or a quote.
+_PHRASE_OR_WORD = re.compile(r'("[^"]+")|([^\s"]+)')
+
+
+def literal_search_query(text: str) -> str:
+    """search_query for a search box (Datasette's): quoted phrases kept, every other word taken literally."""
+    # Words are quoted so that al-Wasl, 50% or a stray bracket search as typed instead of being FTS5 syntax;
+    # a bare Arabic word still matches with or without its article, as `zwcrawl search` does.
+    parts = []
+    for phrase, word in _PHRASE_OR_WORD.findall(fold_search_text(text)):
+        if phrase:
+            parts.append(phrase)
+        elif _ARABIC_WORD.fullmatch(word):
+            parts.append(_with_or_without_article(word))
+        else:
+            parts.append(f'"{word}"')
+    # Explicit AND: FTS5 takes no implicit AND next to a bracketed group ("a" (b OR c) is a syntax error).
+    return " AND ".join(parts)

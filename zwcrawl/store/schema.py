@@ -309,3 +309,21 @@ CREATE TABLE redirects (                 -- article ids the site answered with a
     PRIMARY KEY (edition, article_id)
 )"""
     )
+
+
+@MIGRATIONS(name="0036_removals")
+def _removals(db: Database) -> None:
+    """Archived articles the site has since removed, kept apart from ids it never had (`missing`)."""
+    db.execute(
+        """
+CREATE TABLE removals (                  -- archived articles the site answers as removed; gone once back
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    removed_at TEXT NOT NULL,            -- when a crawl first found it removed
+    how TEXT NOT NULL,                   -- how the site said so: HTTP 404 | HTTP 410 | not-found page
+    crawl_id INTEGER REFERENCES crawls(id),  -- the crawl that last found it removed
+    checked_at TEXT NOT NULL,            -- when it was last found removed
+    PRIMARY KEY (edition, article_id),
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
+)"""
+    )
