@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +106,7 @@ def run_crawl(
     full: bool = False,
     overrides: list[str] | None = None,
     progress: bool = False,
+    schedule: str | None = None,
 ) -> CrawlResult:
     """Crawl the editions into the archive; raises CrawlError when the crawl cannot start."""
     try:
@@ -125,7 +128,15 @@ def run_crawl(
     crawl_id = archive.crawl_id if archive is not None else None
     if crawl_id is None:
         raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
+    if schedule is not None:
+        _name_schedule(archive_dir, crawl_id, schedule)
     return _result(archive_dir, crawl_id, log_file)
+
+
+def _name_schedule(archive_dir: Path, crawl_id: int, schedule: str) -> None:
+    """Name on the crawl's row the schedule that started it (`zwcrawl schedule run` passes --schedule)."""
+    with closing(sqlite3.connect(archive_dir / DB_NAME, timeout=30)) as conn, conn:
+        conn.execute("UPDATE crawls SET schedule = ? WHERE id = ?", (schedule, crawl_id))
 
 
 def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:

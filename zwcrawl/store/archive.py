@@ -11,6 +11,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
@@ -20,7 +21,8 @@ from sqlite_utils.db import NotFoundError
 
 from zwcrawl.article import Article, Comment
 from zwcrawl.site import classify
-from zwcrawl.store.query import search_query
+from zwcrawl.store.filters import ArticleFilter
+from zwcrawl.store.query import SearchQueryError, search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
 
@@ -66,6 +68,18 @@ _CAPTURE_OPTIONAL = frozenset(
     }
 )
 _CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
+# Search orders: a hit in the headline weighs more than one in the body; undated articles come last.
+_SEARCH_ORDERS = {
+    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC",
+    "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
+    "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
+}
+# The names of an article's people in one role, in printed order, as a JSON array.
+_NAMES_SQL = (
+    "(SELECT json_group_array(name) FROM (SELECT p.name FROM article_people ap JOIN people p"
+    " ON p.id = ap.person_id WHERE ap.edition = a.edition AND ap.article_id = a.article_id"
+    " AND ap.role = '{role}' ORDER BY ap.position))"
+)
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
 
@@ -462,25 +476,80 @@ class Store:
 
     # Search
 
-    def search(self, query: str, limit: int = 20, *, edition: str | None = None) -> list[dict]:
-        """Full-text search of headlines and bodies, best match first, with a snippet around the hits."""
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        *,
+        edition: str | None = None,
+        filters: ArticleFilter | None = None,
+        order: str = "relevance",
+    ) -> list[dict]:
+        """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query."""
+        if order not in _SEARCH_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(_SEARCH_ORDERS)}, not {order!r}")
         expanded = search_query(query)
         if not expanded:
             return []
+        filters = filters or ArticleFilter()
+        if edition is not None:
+            filters = replace(filters, edition=edition)
+        where, params = filters.where("a")
         sql = (
-            "SELECT a.edition, a.article_id, a.url, a.headline, a.published,"
+            "SELECT a.edition, a.article_id, a.url, a.headline, a.published, a.source,"
+            f" {_NAMES_SQL.format(role='author')} AS authors,"
             " snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet"
             " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? AND (? IS NULL OR a.edition = ?)"
-            # A hit in the headline weighs more than one in the body.
-            " ORDER BY bm25(articles_fts, 5.0, 1.0), a.published DESC LIMIT ?"
+            f" WHERE articles_fts MATCH ? AND {where} ORDER BY {_SEARCH_ORDERS[order]} LIMIT ?"
         )
         with self._lock:
             try:
-                return self._all(sql, (expanded, edition, edition, limit))
+                rows = self._all(sql, (expanded, *params, limit))
             except sqlite3.OperationalError:
-                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
-                return self._all(sql, (self.db.quote_fts(fold_search_text(query)), edition, edition, limit))
+                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead,
+                # each once (see search_query).
+                quoted = self.db.quote_fts(" ".join(dict.fromkeys(fold_search_text(query).split())))
+                if not quoted:
+                    raise SearchQueryError(
+                        f"nothing to search for in {query.strip()!r}: give words"
+                    ) from None
+                try:
+                    rows = self._all(sql, (quoted, *params, limit))
+                except sqlite3.OperationalError as exc:
+                    raise SearchQueryError(f"cannot search for {query.strip()!r}: {exc}") from None
+        for row in rows:
+            row["authors"] = json.loads(row["authors"])
+        return rows
+
+    def iter_articles(self, filters: ArticleFilter | None = None) -> Iterator[dict]:
+        """Every article the filter admits, by edition and id, with its people, images and comments nested."""
+        where, params = (filters or ArticleFilter()).where("a")
+        images = (
+            "(SELECT json_group_array(json_object('url', url, 'caption', caption)) FROM (SELECT url, caption"
+            " FROM images i WHERE i.edition = a.edition AND i.article_id = a.article_id ORDER BY position))"
+        )
+        comments = (
+            "(SELECT json_group_array(json_object('author', author, 'posted', posted, 'text', text,"
+            " 'first_seen', first_seen, 'last_seen', last_seen)) FROM (SELECT * FROM comments c"
+            " WHERE c.edition = a.edition AND c.article_id = a.article_id ORDER BY position, id))"
+        )
+        sql = (
+            f"SELECT a.*, {_NAMES_SQL.format(role='author')} AS authors,"
+            f" {_NAMES_SQL.format(role='translator')} AS translators, {images} AS images,"
+            f" {comments} AS comments FROM articles a WHERE {where} ORDER BY a.edition, a.article_id"
+        )
+        # Its own cursor, read row by row: an export of 250,000 articles never holds more than one.
+        cursor = self.db.conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            for row in cursor:
+                article = dict(zip(names, row, strict=True))
+                for name in ("authors", "translators", "images", "comments"):
+                    article[name] = json.loads(article[name])
+                yield article
+        finally:
+            cursor.close()
 
     def rebuild_search(self) -> None:
         """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""

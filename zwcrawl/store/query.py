@@ -13,14 +13,45 @@ _ADDED_ONLY = ("لل",)
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a]+")
 # Quotes, brackets, column filters, prefix stars, NEAR and the like: the user wrote FTS5 on purpose.
 _FTS5_SYNTAX = re.compile(r'["()*:^{}+]|\bNEAR\b')
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+# A query is a few words or a phrase; a pasted page is not (1,500 words took 37 s before this cap).
+MAX_QUERY_WORDS = 200
+
+
+class SearchQueryError(ValueError):
+    """A query that cannot be searched; the message says why in one line."""
 
 
 def search_query(text: str) -> str:
     """Fold a query like the index, and let each bare Arabic word match with or without its article."""
     folded = fold_search_text(text).strip()
+    words = folded.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise SearchQueryError(
+            f"the query has {len(words):,} words; search with at most {MAX_QUERY_WORDS}, a phrase not a page"
+        )
+    if folded and not re.search(r"\w", folded):
+        raise SearchQueryError(
+            f"nothing to search for in {text.strip()!r}: give words, or a phrase in double quotes"
+        )
     if _FTS5_SYNTAX.search(folded):
         return folded
-    return " ".join(_with_or_without_article(word) for word in folded.split())
+    terms = [_with_or_without_article(word) for word in words]
+    if _OPERATORS.isdisjoint(words):
+        # Each term once: FTS5 weighs every repeat against every other, so a pasted paragraph (its common
+        # words many times over) took time growing with the square of its length; AND of a term twice is it.
+        terms = list(dict.fromkeys(terms))
+    return " ".join(_with_and(terms))
+
+
+def _with_and(terms: list[str]) -> list[str]:
+    """AND between two terms side by side: FTS5 reads `(a OR b) (c OR d)` as a syntax error, not an AND."""
+    joined: list[str] = []
+    for term in terms:
+        if joined and joined[-1] not in _OPERATORS and term not in _OPERATORS:
+            joined.append("AND")
+        joined.append(term)
+    return joined
 
 
 def _with_or_without_article(word: str) -> str:
