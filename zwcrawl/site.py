@@ -226,6 +226,26 @@ class Sites:
         real = self.to_real(url)
         return classify(real) if real else None
 
+    def redirect_away(self, url: str, location: str) -> str | None:
+        """Where an article page's redirect points when that is not the same article (real origin when the
+        site's); None for another spelling of the article itself (a trailing slash, http -> https)."""
+        here = self.classify(url)
+        target = repair_url(location, base=url)
+        real = (self.to_real(target) or target) if target else None
+        there = classify(real) if real else None
+        if (
+            here
+            and there
+            and there.kind == "article"
+            and (there.edition, there.article_id)
+            == (
+                here.edition,
+                here.article_id,
+            )
+        ):
+            return None
+        return real or location
+
 
 def _check_base(edition: str, base: str) -> str:
     if edition not in EDITIONS:
