@@ -14,7 +14,7 @@ from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import CrawlInfo, parse_warc_fields, read_crawl_warcinfo, recover_archive
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc._fs import sync_dir, sync_path
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
 
 WARC_SUBDIR = "warc"
@@ -84,7 +84,7 @@ def rebuild_archive(
         try:
             with Store(building, synchronous="NORMAL") as store:
                 _load(store, archive_dir, warc_dir, result, sites, from_metadata, workers)
-            _sync_file(building)
+            sync_path(building)
         except BaseException:
             # Killed or out of space: the half-made database goes (freeing its space); the old one stays.
             for suffix in ("-wal", "-shm", ""):
@@ -148,14 +148,6 @@ def _crawl_of(record, rel: str, result: RebuildResult) -> CrawlInfo:
     if info is None:
         raise ValueError(f"{rel} does not begin with a zwcrawl warcinfo record naming its crawl")
     return info
-
-
-def _sync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _swap(archive_dir: Path, building: Path, stamp: str) -> Path | None:

@@ -6,26 +6,24 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from zwcrawl import __version__
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.paths import OutsideLink, inside_archive, refuse_links_leaving
 
 WACZ_VERSION = "1.1.1"
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z")
 _CHUNK = 1 << 20
 _PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Article captures"}
 
@@ -57,12 +55,11 @@ class CaptureFilter:
         crawl_id: int | None = None,
     ) -> CaptureFilter:
         """The filter a user typed; a bad date is a UsageError with a one-line reason."""
-        return cls(
-            edition=edition,
-            since=None if since is None else _bound("--since", since, end=False),
-            until=None if until is None else _bound("--until", until, end=True),
-            crawl_id=crawl_id,
-        )
+        try:
+            dates = ArticleFilter.parse(since=since, until=until)  # read as the other exports read them
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return cls(edition=edition, since=dates.since, until=dates.until, crawl_id=crawl_id)
 
     @property
     def by_date(self) -> bool:
@@ -360,20 +357,3 @@ def _sha256(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _bound(option: str, text: str, *, end: bool) -> str:
-    """A date bound as stored-time text; --until DAY takes in the whole of that day."""
-    text = text.strip()
-    try:
-        if _DAY.fullmatch(text):
-            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return f"{day.isoformat()}T00:00:00Z"
-        if _MOMENT.fullmatch(text):
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-            if end:
-                moment += timedelta(seconds=1)  # the moment itself is included
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError):
-        pass
-    raise UsageError(f"{option} {text!r} is not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")
