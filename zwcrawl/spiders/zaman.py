@@ -226,12 +226,11 @@ class ZamanSpider(scrapy.Spider):
             # The end of the section: an empty page, a "Next" that only repeats, or no "Next" at all.
             yield SectionWalked(edition, section_id, name, walked_to_end=True, at=utc_now())
             return
-        if (
-            not self.full
-            and section_id in self.walked_before[edition]
-            and all(i in self.archived[edition] for i in ids)
-        ):
-            # An earlier crawl walked this section to its end, and this page holds nothing new.
+        if not self.full and section_id in self.walked_before[edition] and ids[-1] in self.archived[edition]:
+            # An earlier crawl walked this section to its end, and listings run newest first: a page whose
+            # LAST article was archived before holds where the new ones end (its first may be an old article
+            # pinned at the top, so only the last says so). Repeats from a listing that shifted down while
+            # the walk ran were new on the page before, so they never end a walk here.
             yield SectionWalked(edition, section_id, name, walked_to_end=False, at=utc_now())
             return
         limit = self.crawler.settings.getint("ZW_MAX_LISTING_PAGES")
