@@ -403,7 +403,7 @@ def generate_site(
                 source = newest_first if page == 1 else after_shift
                 items = source[(page - 1) * PER_PAGE : page * PER_PAGE]
                 if page == 1 and top:
-                    items = top + [a for a in items if a not in top][: PER_PAGE - 1]
+                    items = top + [a for a in items if a not in top]  # pinned on top of the page's own
                 text = _render_listing(listing, edition, section_id, section, page, last, items)
                 write(host_dir / "news" / "articles" / str(section_id) / f"{page}.html", text)
                 listing_pages += 1

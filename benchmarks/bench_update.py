@@ -1,4 +1,4 @@
-"""Benchmark an update: requests for a crawl after the site gained K articles over S sections, against K + S + 3.
+"""Benchmark an update: requests after the site gained K articles over S sections, against K + S + 3.
 
     .venv/bin/python benchmarks/bench_update.py [--articles 2000] [--new 20] [--quick]
 

@@ -66,7 +66,7 @@ def simulate(days: int, articles: int, per_day: int, seed: int, policy: RefreshP
     for hour in range(days * 24):
         now = float(hour)
         while arrivals <= now:  # new articles, first observed by this hour's update
-            born.append(arrivals)
+            born.append(round(arrivals, 4))  # whole seconds or so, as the policy's datetimes see it
             last.append(now)
             unchanged.append(0)
             schedule(len(born) - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from scrapy.statscollectors import StatsCollector
 from zwcrawl import __version__
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock
+from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import (
     Exchange,
@@ -170,6 +172,13 @@ class Archive:
             walked={edition: store.walked_sections(edition) for edition in editions},
         )
 
+    def due(self, edition: str, policy: RefreshPolicy, now: datetime) -> Iterator[int]:
+        """The edition's archived articles due for a refresh at `now`, newest id first (read as needed)."""
+        for article_id, born, last_seen, unchanged in self.store.refresh_histories(edition):
+            history = History(_instant(born), _instant(last_seen), unchanged)
+            if is_due(history, now, policy):
+                yield article_id
+
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
@@ -247,3 +256,9 @@ class Archive:
             "refers_to_date": refers.date if refers else None,
             **extra,
         }
+
+
+def _instant(text: str) -> datetime:
+    """A stored ISO 8601 time as an aware datetime (UTC where the text names no offset)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -93,6 +93,7 @@ def run_crawl(
     sites: Sites,
     ids: range | None = None,
     refresh: bool = False,
+    refresh_due: bool = False,
     full: bool = False,
     overrides: list[str] | None = None,
     progress: bool = False,
@@ -109,7 +110,9 @@ def run_crawl(
     )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ZamanSpider)
-    process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
+    process.crawl(
+        crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full, refresh_due=refresh_due
+    )
     process.start()
     archive = Archive.of(crawler)
     if archive is not None and archive.open_error:

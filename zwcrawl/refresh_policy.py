@@ -45,6 +45,9 @@ class RefreshPolicy:
         )
 
 
+DEFAULT = RefreshPolicy()
+
+
 @dataclass(frozen=True)
 class History:
     """What the policy needs of an article's history."""
@@ -54,7 +57,7 @@ class History:
     unchanged: int  # observations in a row, up to the last, that found counters, comments and text as before
 
 
-def next_due(history: History, policy: RefreshPolicy = RefreshPolicy()) -> datetime:
+def next_due(history: History, policy: RefreshPolicy = DEFAULT) -> datetime:
     """When the article should next be observed: later the older and quieter it is, sooner after a change."""
     age = max(history.last_observed - history.born, timedelta(0))
     seconds = age.total_seconds() * policy.age_factor * policy.growth ** min(history.unchanged, 64)
@@ -68,6 +71,6 @@ def next_due(history: History, policy: RefreshPolicy = RefreshPolicy()) -> datet
     return history.last_observed + interval
 
 
-def is_due(history: History, now: datetime, policy: RefreshPolicy = RefreshPolicy()) -> bool:
+def is_due(history: History, now: datetime, policy: RefreshPolicy = DEFAULT) -> bool:
     """Whether the article should be observed at `now`."""
     return next_due(history, policy) <= now

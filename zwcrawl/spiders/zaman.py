@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from datetime import UTC, datetime
 
 import scrapy
 from scrapy import signals
@@ -14,6 +15,7 @@ from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
+from zwcrawl.refresh_policy import RefreshPolicy
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ class ZamanSpider(scrapy.Spider):
 
     name = "zaman"
 
-    def __init__(self, editions="en,ar", ids=None, refresh=False, full=False, sites=None, **kwargs):
+    def __init__(
+        self, editions="en,ar", ids=None, refresh=False, full=False, sites=None, refresh_due=False, **kwargs
+    ):
         super().__init__(**kwargs)
         chosen = [e.strip() for e in editions.split(",")] if isinstance(editions, str) else list(editions)
         unknown = [e for e in chosen if e not in EDITIONS]
@@ -63,6 +67,7 @@ class ZamanSpider(scrapy.Spider):
         if self.ids is not None and len(self.editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
         self.refresh = _flag(refresh)
+        self.refresh_due = _flag(refresh_due) and not self.refresh  # --refresh already takes every article
         self.full = _flag(full)
         self.site_specs = [s for s in (sites.split(",") if isinstance(sites, str) else sites or []) if s]
         self.scheduled: set[tuple[str, int]] = set()
@@ -92,6 +97,7 @@ class ZamanSpider(scrapy.Spider):
             "sites": self.sites.bases,
             "ids": f"{self.ids.start}-{self.ids.stop - 1}" if self.ids else None,
             "refresh": self.refresh,
+            "refresh_due": self.refresh_due,
             "full": self.full,
         }
 
@@ -112,8 +118,13 @@ class ZamanSpider(scrapy.Spider):
             skip = known.missing[edition] if self.ids is not None and not self.refresh else set()
             ids = (i for i in self.ids if i not in skip) if self.ids is not None else ()
             again = sorted(self.archived[edition], reverse=True) if self.refresh else ()
-            for article_id in itertools.chain(ids, again):
-                request = self._article(edition, article_id)
+            if self.refresh_due:
+                policy = RefreshPolicy.from_settings(self.crawler.settings)
+                again = self.archive.due(edition, policy, datetime.now(UTC))
+            for article_id, refreshing in itertools.chain(
+                ((i, False) for i in ids), ((i, True) for i in again)
+            ):
+                request = self._article(edition, article_id, refreshing)
                 if request:
                     await self._room()
                     yield request
@@ -135,12 +146,12 @@ class ZamanSpider(scrapy.Spider):
             meta={"zw_kind": kind, **meta},
         )
 
-    def _article(self, edition: str, article_id: int) -> scrapy.Request | None:
+    def _article(self, edition: str, article_id: int, refreshing: bool = False) -> scrapy.Request | None:
         """A request for an article, once per crawl whatever spelling linked to it."""
         key = (edition, article_id)
         if key in self.scheduled:
             return None
-        if article_id in self.archived[edition] and not self.refresh:
+        if article_id in self.archived[edition] and not (self.refresh or refreshing):
             return None
         self.scheduled.add(key)
         canonical = article_url(edition, article_id)
