@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -110,3 +113,119 @@ def forbidden_requests(requests: Iterable[LoggedRequest | dict]) -> list[LoggedR
         ):
             bad.append(request)
     return bad
+
+
+def _bump_counters(overlay: Path, likes: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """Copy article pages into an overlay root with their like counter changed: {(host, id): (old, new)}."""
+    for (host, article_id), (old, new) in likes.items():
+        page = ZWSITE / host / "news/article" / f"{article_id}.html"
+        target = overlay / host / "news/article" / page.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        html = page.read_text("utf-8")
+        assert f'<span class="like-count">({old})</span>' in html
+        target.write_text(html.replace(f'like-count">({old})', f'like-count">({new})'), "utf-8")
+
+
+@pytest.fixture(scope="session")
+def small_archive(tmp_path_factory) -> Path:
+    """An archive of three real crawls, for the read-only tools (serve, report): never write to it."""
+    # Crawl 1 of the misbehaving copy leaves failures and missing ids; crawls 2 and 3 (--refresh) see
+    # like counters rise, so a few articles have a time series of three observations.
+    tmp = tmp_path_factory.mktemp("small-archive")
+    archive = tmp / "archive"
+    en, ar = ("en.zamanalwsl.net", "34489"), ("www.zamanalwsl.net", "87640")
+    steps = [
+        (FIXTURES / "faultsite", {}),
+        (tmp / "overlay-2", {en: ("55", "58"), ar: ("120", "131")}),
+        (tmp / "overlay-3", {en: ("55", "64"), ar: ("120", "150")}),
+    ]
+    for number, (root, likes) in enumerate(steps, 1):
+        roots = root
+        if likes:
+            _bump_counters(root, likes)
+            roots = [root, ZWSITE]
+        server = MirrorServer(roots, log_path=tmp / f"mirror-{number}.jsonl").start()
+        try:
+            refresh = ["--refresh"] if number > 1 else []
+            run = zwcrawl("crawl", "--archive", archive, *refresh, *site_flags(server))
+        finally:
+            server.stop()
+        assert run.returncode == 0, run.stderr
+    return archive
+
+
+@contextmanager
+def serving(archive: Path, *extra: str, stop: int = signal.SIGINT, env: dict[str, str] | None = None):
+    """Run `zwcrawl serve --port 0` on an archive, yield (process, URL), then stop it (Ctrl-C by default).
+
+    Once stopped, the process carries what it wrote: `process.out` and `process.err`.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zwcrawl", "serve", "--archive", archive, "--port", "0", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"serving {archive / 'zwcrawl.db'} read-only at http://127.0.0.1:"), line
+        yield server, line.split(" at ")[1].split()[0]
+    finally:
+        server.send_signal(stop)
+        server.out, server.err = server.communicate(timeout=30)
+
+
+def fastwarc_check(path: Path, revisit_ids: set[str]) -> list[str]:
+    """`fastwarc check -p` on one WARC file: what it finds wrong, less its known revisit mistake."""
+    report = path.with_name(path.name + ".fastwarc")
+    run = subprocess.run(
+        [Path(sys.executable).parent / "fastwarc", "check", "-p", "-q", "-o", report, path],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    statuses = dict(line.split(": ", 1) for line in report.read_text().splitlines())
+    report.unlink()
+    # FastWARC 2.0 hashes a revisit's own (empty) payload, though WARC 1.1 (6.7.2) says a revisit's payload
+    # digest is its original's, and requires it there. Every other record must pass outright.
+    wrong = [
+        f"{record_id}: {status}"
+        for record_id, status in statuses.items()
+        if status not in ("OK, PAYLOAD_OK", "OK, PAYLOAD_NO_DIGEST")
+        and not (record_id in revisit_ids and status == "OK, PAYLOAD_FAIL")
+    ]
+    if not statuses or (run.returncode != 0) != any(s.endswith("FAIL") for s in statuses.values()):
+        wrong.append(f"fastwarc exited {run.returncode}: {run.stdout}{run.stderr}")
+    return wrong
+
+
+@pytest.fixture(scope="session")
+def refreshed_archive(tmp_path_factory):
+    """Both editions of a copy (English gzip) crawled, a page changed, crawled again with --refresh."""
+    from types import SimpleNamespace
+
+    from zwcrawl.site import Sites
+
+    tmp = tmp_path_factory.mktemp("refreshed")
+    site = tmp / "site"
+    shutil.copytree(ZWSITE, site)
+    server = MirrorServer(site, faults={"en": {"*": {"gzip": True}}}, log_path=tmp / "mirror.jsonl").start()
+    archive = tmp / "archive"
+    try:
+        first = zwcrawl("crawl", "--archive", archive, *site_flags(server))
+        assert first.returncode == 0, first.stderr
+        page = site / "en.zamanalwsl.net/news/article/34489.html"
+        page.write_text(page.read_text().replace('class="like-count">(55)', 'class="like-count">(56)'))
+        second = zwcrawl("crawl", "--archive", archive, "--refresh", *site_flags(server))
+        assert second.returncode == 0, second.stderr
+    finally:
+        server.stop()
+    return SimpleNamespace(
+        tmp=tmp, archive=archive, db=archive / "zwcrawl.db", sites=Sites(server.base_urls),
+        bases=dict(server.base_urls),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pywb(tmp_path_factory):
+    """One pywb (`wayback` on 127.0.0.1) for the session; tests add collections to it."""
+    from pywb_replay import Pywb
+
+    with Pywb(tmp_path_factory.mktemp("pywb")) as server:
+        yield server

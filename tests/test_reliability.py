@@ -217,6 +217,10 @@ BAD_INPUTS = [
     (["crawl", "--ids", "1-5"], "give exactly one --edition", 2),
     (["crawl", "-s", "NOEQUALS", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
      "expected NAME=VALUE", 2),
+    (["crawl", "-s", "ZW_HEALTH_MIN_PAGES=abc", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "expected a whole number of pages", 2),
+    (["crawl", "-s", "ZW_HEALTH_MAX_LOST=5", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "ZW_HEALTH_MAX_LOST=5: expected a share from 0 to 1", 2),
     (["crawl", "--archive", "{blocked}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
      "cannot create the archive", 1),
     (["extract", "{missing}", "--url", "https://en.zamanalwsl.net/news/article/1"], "cannot read", 2),
@@ -231,6 +235,13 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["serve", "--archive", "{missing}"], "no archive at", 2),
+    (["serve", "--archive", "{damaged}"], "file is not a database", 1),
+    (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
+    (["report", "--archive", "{missing}", "--output", "report.html"], "no archive at", 2),
+    (["report", "--archive", "{damaged}"], "Missing option '--output'", 2),
+    (["report", "--archive", "{damaged}", "--output", "{missing}/report.html"], "no directory", 2),
+    (["report", "--archive", "{damaged}", "--output", "report.html"], "file is not a database", 1),
     (["rebuild", "--archive", "{missing}"], "no WARC files in", 2),
     (["rebuild", "--archive", "{damaged}"], "nothing to rebuild from", 2),
     (["rebuild", "--site", "en"], "expected EDITION=BASE_URL", 2),
@@ -239,6 +250,35 @@ BAD_INPUTS = [
     (["import"], "Missing argument 'FILES...'", 2),
     (["import", "--site", "en", "{page}"], "expected EDITION=BASE_URL", 2),
     (["nosuch"], "No such command 'nosuch'", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz"], "no archive at", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "nodir/out.wacz"],
+     "directory nodir does not exist", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--since", "2018-13-01"],
+     "--since '2018-13-01' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--until", "last week"],
+     "--until 'last week' is not a date", 2),
+    (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz", "--crawl", "0"],
+     "Invalid value for '--crawl'", 2),
+    (["export", "wacz", "--archive", "{missing}"], "Missing option '--output'", 2),
+    (["export", "wacz", "--archive", "{damaged}", "--output", "out.wacz"], "file is not a database", 1),
+    (["search", "--archive", "{missing}", "Daraa", "--since", "2018-13-01"], "is not a date", 2),
+    (["search", "--archive", "{missing}", "Daraa", "--order", "random"], "Invalid value for '--order'", 2),
+    (["export", "jsonl", "--archive", "{missing}", "-o", "x.jsonl"], "no archive at", 2),
+    (["export", "csv", "--archive", "{missing}", "-o", "{missing}/x.csv"], "does not exist", 2),
+    (["export", "csv", "-o", "x.csv", "--until", "soon"], "is not a date", 2),
+    (["export", "jsonl"], "Missing option '--output'", 2),
+    (["schedule", "add", "x", "--every", "5x"], "give a duration such as 30m", 2),
+    (["schedule", "add", "x", "--every", "0m"], "at most once a minute", 2),
+    (["schedule", "add", "x", "--cron", "61 * * * *"], "--cron '61 * * * *'", 2),
+    (["schedule", "add", "x", "--every", "1h", "--cron", "0 * * * *"], "give either --every", 2),
+    (["schedule", "add", "x"], "give either --every", 2),
+    (["schedule", "add", "x", "--cron", "0 * * * *", "--tz", "Mars/Olympus"], "not a time zone", 2),
+    (["schedule", "add", "x", "--every", "1h", "--edition", "fr"], "Invalid value for '--edition'", 2),
+    (["schedule", "add", "x", "--every", "1h", "--ids", "1-5"], "give exactly one --edition", 2),
+    (["schedule", "add", "x", "--every", "1h", "--site", "en"], "expected EDITION=BASE_URL", 2),
+    (["schedule", "list", "--archive", "{missing}"], "no archive at", 2),
+    (["schedule", "remove", "--archive", "{missing}", "x"], "no archive at", 2),
+    (["schedule", "run", "--once", "--archive", "{missing}"], "no archive at", 2),
 ]  # fmt: skip
 
 
@@ -267,6 +307,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
         assert lines[0].startswith("zwcrawl: ") and message in lines[0]
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
+    assert not [p.name for p in tmp_path.iterdir() if "wacz" in p.name]  # no package, not even a partial one
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import random
 import sqlite3
 import subprocess
@@ -14,9 +15,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from warcio.warcwriter import WARCWriter
 
 from zwcrawl.verify import verify_archive
-from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter
+from zwcrawl.warc import Exchange, Original, RecordLocation, WarcWriter, described_url, index_warc
 
 WARCIO = Path(sys.executable).parent / "warcio"
 
@@ -419,3 +421,50 @@ def test_a_wal_database_is_read_without_being_changed(archive):
     before = archive.db.read_bytes()
     assert verify_archive(archive.root).ok
     assert archive.db.read_bytes() == before
+
+
+def _write_legacy_metadata(path: Path, page_url: str, concurrent_to: str) -> RecordLocation:
+    """A metadata record as zwcrawl wrote them before: under the page's own URL, with a payload digest."""
+    body = b'{"headline": "old"}'
+    writer = WARCWriter(None, gzip=True, warc_version="WARC/1.1")
+    record = writer.create_warc_record(
+        page_url,
+        "metadata",
+        payload=io.BytesIO(body),
+        length=len(body),
+        warc_content_type="application/json",
+        warc_headers_dict={"WARC-Concurrent-To": concurrent_to, "WARC-Date": "2026-11-01T20:15:00Z"},
+    )
+    with open(path, "ab") as fh:
+        offset = fh.tell()
+        writer.out = fh
+        writer.write_record(record)
+        length = fh.tell() - offset
+    headers = record.rec_headers
+    assert headers["WARC-Payload-Digest"] and headers["WARC-Target-URI"] == page_url
+    return RecordLocation(
+        "metadata", headers["WARC-Record-ID"], page_url, headers["WARC-Date"],
+        f"warc/{path.name}", offset, length, headers["WARC-Payload-Digest"],
+    )  # fmt: skip
+
+
+def test_metadata_records_of_both_forms_pass(archive):
+    """Older files name the page itself in a metadata record; newer ones urn:zwcrawl:fields:URL. Both pass."""
+    response = archive.records["response1"]
+    legacy_file = archive.root / "warc" / "legacy-00000.warc.gz"
+    legacy = _write_legacy_metadata(legacy_file, response.url, response.record_id)
+    index_warc(legacy_file)
+    new = archive.records["metadata2"]
+    assert new.url == "urn:zwcrawl:fields:http://127.0.0.1:8001/news/article/2"
+    with sqlite3.connect(archive.db) as conn:
+        for location, url in ((legacy, legacy.url), (new, described_url(new.url))):
+            conn.execute(
+                "INSERT INTO captures (crawl_id, url, fetched_at, record_type, warc_file, warc_offset, "
+                "warc_length, warc_record_id, payload_digest) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, location.date, "metadata", location.warc_file, location.offset, location.length,
+                 location.record_id, location.payload_digest),
+            )  # fmt: skip
+    conn.close()
+    report = verify_archive(archive.root)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.captures == len(archive.rows) + 2

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from zwcrawl.warc import Exchange, Original, WarcWriter, iter_records, scan_warc, sha1_digest
+from zwcrawl.warc import (
+    Exchange,
+    Original,
+    WarcWriter,
+    described_url,
+    iter_records,
+    scan_warc,
+    sha1_digest,
+)
 
 WARCIO = Path(sys.executable).parent / "warcio"
 HTML = "<html><body><h1>عنوان</h1>" + "<p>Zaman al-Wasl</p>" * 200 + "</body></html>"
@@ -215,6 +223,11 @@ def test_metadata_record_holds_the_fields_as_json(tmp_path):
     record, _ = record_at(tmp_path, meta)
     assert record.rec_headers["Content-Type"] == "application/json"
     assert record.rec_headers["WARC-Concurrent-To"] == response.record_id
+    # Apart from the page (replay tools look the page's URL up), and no payload digest: no HTTP payload.
+    assert record.rec_headers["WARC-Target-URI"] == "urn:zwcrawl:fields:" + response.url == meta.url
+    assert described_url(meta.url) == response.url
+    assert record.rec_headers["WARC-Payload-Digest"] is None and meta.payload_digest is None
+    assert record.rec_headers["WARC-Block-Digest"]
     body = record.raw_stream.read()
     assert "عنوان الخبر".encode() in body  # UTF-8, not \u escapes
     assert json.loads(body) == {"headline": "عنوان الخبر", "likes": 3, "published": "2018-04-19T17:14:00Z"}

@@ -24,6 +24,7 @@ from zwcrawl.warc import (
     RecordLocation,
     WarcWriter,
     crawl_warcinfo,
+    described_url,
     merge_indexes,
     recover_archive,
 )
@@ -216,11 +217,15 @@ class Archive:
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
         location = self.writer.write_metadata(url, concurrent_to, fields)
-        return self.store.add_capture(
-            self._capture_row(
-                location, status=None, content_type="application/json", concurrent_to=concurrent_to
-            )
+        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
+        row = self._capture_row(
+            location,
+            url=described_url(location.url),
+            status=None,
+            content_type="application/json",
+            concurrent_to=concurrent_to,
         )
+        return self.store.add_capture(row)
 
     def record_failure(
         self,

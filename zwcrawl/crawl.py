@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,11 +38,19 @@ class CrawlResult:
         return self.status == "finished" and not self.stats.get("pages") and bool(self.stats.get("failures"))
 
     @property
+    def health_alarms(self) -> list[str]:
+        """The extraction health alarms the crawl raised (zwcrawl/health.py), one per edition and field."""
+        return list(self.stats.get("health/alarms") or [])
+
+    @property
     def exit_code(self) -> int:
-        """0: ran to its end (pages the site failed are recorded); 3: so did some pages zwcrawl could not
-        read; 130: interrupted; 1: anything else, or the site answered nothing at all."""
+        """0: ran to its end (pages the site failed are recorded); 4: extraction health dropped (before 3);
+        3: some pages zwcrawl could not read; 130: interrupted; 1: anything else, or the site answered
+        nothing at all."""
         if self.reached_nothing:
             return 1  # the site could not be reached at all: a scheduler should hear of it
+        if self.status == "finished" and self.health_alarms:
+            return 4  # the site's pages changed under the extractor: fix it, then `zwcrawl rebuild`
         if self.status == "finished" and self.stats.get("parse_errors"):
             return 3  # a fault of zwcrawl's, not the site's: their captures wait in WARC for `rebuild`
         return {"finished": 0, "interrupted": 130}.get(self.status, 1)
@@ -97,6 +107,7 @@ def run_crawl(
     full: bool = False,
     overrides: list[str] | None = None,
     progress: bool = False,
+    schedule: str | None = None,
 ) -> CrawlResult:
     """Crawl the editions into the archive; raises CrawlError when the crawl cannot start."""
     try:
@@ -120,7 +131,15 @@ def run_crawl(
     crawl_id = archive.crawl_id if archive is not None else None
     if crawl_id is None:
         raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
+    if schedule is not None:
+        _name_schedule(archive_dir, crawl_id, schedule)
     return _result(archive_dir, crawl_id, log_file)
+
+
+def _name_schedule(archive_dir: Path, crawl_id: int, schedule: str) -> None:
+    """Name on the crawl's row the schedule that started it (`zwcrawl schedule run` passes --schedule)."""
+    with closing(sqlite3.connect(archive_dir / DB_NAME, timeout=30)) as conn, conn:
+        conn.execute("UPDATE crawls SET schedule = ? WHERE id = ?", (schedule, crawl_id))
 
 
 def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:

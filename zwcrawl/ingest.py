@@ -26,7 +26,7 @@ from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
-from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, target_uri
+from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, target_uri
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,8 @@ def capture_row(record: WarcRecord, crawl_id: int) -> dict:
     revisit = record.record_type == "revisit"
     return {
         "crawl_id": crawl_id,
-        "url": record.url,
+        # A metadata record names its page as urn:zwcrawl:fields:URL; its row holds the page's URL.
+        "url": described_url(record.url) if record.record_type == "metadata" else record.url,
         "fetched_at": record.date,
         "record_type": record.record_type,
         "warc_file": record.warc_file,
@@ -540,6 +541,10 @@ class Ingest:
         self.stats.counts["captures"] += 1
 
     def _missing(self, capture: _Capture, edition: str, article_id: int, url: str, reason: str) -> None:
+        status, at = capture.record.status, capture.record.date
+        if self.store.mark_removed(edition, article_id, status, capture.crawl_id, at):
+            self.stats.counts["removed"] += 1  # as a crawl does: an archived article the site removed
+            return
         self.stats.counts["missing"] += 1
         self.store.record_missing(
             edition, article_id, url, capture.record.status, reason, capture.crawl_id, capture.record.date

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zwcrawl.article import Article
+from zwcrawl.health import Reading
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class ArticleFetched:
     status: int
     observed_at: str
     capture: CaptureRef | None = None
+    reading: Reading | None = None  # for extraction health; None for the site's not-found page
 
 
 @dataclass
@@ -73,3 +75,4 @@ class FetchFailed:
     status: int | None = None
     capture_id: int | None = None
     parse_error: bool = False
+    reading: Reading | None = None  # a page of a layout nothing reads (drift): what extraction found on it

@@ -7,7 +7,8 @@ import logging
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from zwcrawl.archive import Archive
+from zwcrawl.archive import STATS_PREFIX, Archive
+from zwcrawl.health import CORE_FIELDS, Health, Reading, Thresholds, summary_lines
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.site import classify
 
@@ -15,19 +16,52 @@ logger = logging.getLogger(__name__)
 
 Item = ArticleFetched | SectionWalked | IdMissing | ArticleRedirected | FetchFailed
 
+HEALTH_ALARMS = "health/alarms"  # the crawl figure listing the alarm lines
+
 
 class ArchivePipeline:
-    """Store each article (beside a metadata record of it), missing id, section walk or failure."""
+    """Store each article (beside a metadata record of it), missing id, section walk or failure;
+    measure extraction health on the way and judge it when the spider closes."""
 
-    def __init__(self, archive: Archive):
+    def __init__(self, archive: Archive, thresholds: Thresholds):
         self.archive = archive
+        self.health = Health(archive.count, thresholds)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         archive = Archive.of(crawler)
         if archive is None:
             raise NotConfigured("the zwcrawl.archive.Archive extension is off")
-        return cls(archive)
+        return cls(archive, Thresholds.from_settings(crawler.settings))
+
+    def close_spider(self, spider=None) -> None:
+        """Judge the crawl's extraction health against the archive's history (the archive is still open)."""
+        archive = self.archive
+        if not archive.is_open or archive.crawl_id is None:
+            return
+        try:
+            spider = spider or self.archive.crawler.spider  # Scrapy 2.13+ calls close_spider() bare
+            self._judge(tuple(getattr(spider, "editions", ())))
+        except Exception:  # noqa: BLE001 - a judgement that fails must not lose the crawl's row
+            logger.exception("could not judge extraction health")
+
+    def _judge(self, editions: tuple[str, ...]) -> None:
+        archive, store, stats = self.archive, self.archive.store, self.archive.crawler.stats
+        started = store.crawl(archive.crawl_id)["started_at"]
+        held = {edition: store.coverage(edition, CORE_FIELDS, before=started) for edition in editions}
+        for edition, coverage in held.items():
+            if coverage.get("body_chars"):
+                stats.set_value(
+                    f"{STATS_PREFIX}health/{edition}/usual_body_chars", int(coverage["body_chars"])
+                )
+        figures = archive.figures()
+        alarms = self.health.judge(figures, editions, held, store.earlier_crawls(archive.crawl_id))
+        for line in summary_lines(archive.figures(), editions):
+            logger.info("%s", line)
+        for line in alarms:
+            logger.warning("%s", line)
+        if alarms:
+            stats.set_value(STATS_PREFIX + HEALTH_ALARMS, alarms)
 
     def process_item(self, item: Item) -> Item:
         try:
@@ -46,6 +80,11 @@ class ArchivePipeline:
         if isinstance(item, ArticleFetched):
             self._save_article(item)
         elif isinstance(item, IdMissing):
+            if store.mark_removed(
+                item.edition, item.article_id, item.status, archive.crawl_id, item.observed_at
+            ):
+                archive.count("removed")  # an article the archive holds: the site removed it
+                return
             archive.count("missing")
             store.record_missing(
                 item.edition, item.article_id, item.url, item.status, item.reason, archive.crawl_id,
@@ -60,6 +99,7 @@ class ArchivePipeline:
         elif isinstance(item, SectionWalked):
             store.mark_section(item.edition, item.section_id, item.name, item.walked_to_end, item.at)
         elif isinstance(item, FetchFailed):
+            self._measure(item.reading)
             archive.record_failure(
                 item.url, item.reason, item.attempts, item.status, capture_id=item.capture_id,
                 parse_error=item.parse_error,
@@ -70,6 +110,7 @@ class ArchivePipeline:
     def _save_article(self, item: ArticleFetched) -> None:
         """The metadata record first (the fields as read), then the article, or its id as missing."""
         archive, article = self.archive, item.article
+        self._measure(item.reading)
         if item.capture is not None:
             archive.write_metadata(item.fetched_url, item.capture.record_id, article.to_dict())
         if not article.is_article:
@@ -86,6 +127,11 @@ class ArchivePipeline:
             observed_at=item.observed_at,
         )
         archive.count(f"articles/{outcome}")  # counted once stored, never before
+
+    def _measure(self, reading: Reading | None) -> None:
+        """Count an article page towards extraction health, against its row as the archive held it."""
+        if reading is not None:
+            self.health.observe(reading, self.archive.store.article(reading.edition, reading.article_id))
 
 
 def _url(item: Item) -> str:

@@ -75,3 +75,11 @@ ZW_WARC_MAX_SIZE = 1_000_000_000  # roll WARC files over at about this many byte
 ZW_WARC_FSYNC = True  # a record is on disk before its row is written
 ZW_MAX_LISTING_PAGES = 5000  # a section deeper than this is cut off (a guard against endless "Next")
 ZW_PROGRESS = False  # live progress on stderr (the CLI turns it on for a terminal)
+
+# Extraction health (zwcrawl/health.py): when a crawl's article pages read worse than the archive's
+# history, the crawl warns, one line per edition and field, and exits with status 4.
+ZW_HEALTH_MIN_PAGES = 20  # a group of fewer pages (refreshed, new, found) never raises the alarm
+ZW_HEALTH_MAX_LOST = 0.05  # alarm: a field missing on more than this share of refreshed pages that had it
+ZW_HEALTH_MAX_DROP = 0.15  # alarm: a field's share on new pages this far below the archive's share
+ZW_HEALTH_MAX_LANDMARK = 0.5  # alarm: a field found by landmarks on more than this share, not so before
+ZW_HEALTH_BODY_SHRINK = 0.5  # a refreshed body shorter than this share of the stored one counts as lost

@@ -10,7 +10,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 
 from zwcrawl.store import DB_NAME, read_only_uri
-from zwcrawl.warc import index_path, scan_warc, target_uri
+from zwcrawl.warc import described_url, index_path, scan_warc, target_uri
 from zwcrawl.warc.paths import inside_archive
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
@@ -274,6 +274,10 @@ class _Verifier:
                 continue
             r_length, r_type, r_id, r_url, r_digest, r_status, r_sound, r_problem = record
             at = f"the record at {rel} offset {offset}"
+            if r_type == "metadata" and r_url and url:
+                # A metadata record names its page as urn:zwcrawl:fields:URL (records written before as
+                # the URL itself); its row holds the page's URL, so any of these forms match.
+                url, r_url = described_url(url), described_url(r_url)
             if not r_sound:
                 self.problem(where, f"{at} is damaged: {r_problem}")
                 # Its other fields say nothing about the row once the record is broken; its id still does.

@@ -13,6 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
+from zwcrawl.health import Reading
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.refresh_policy import RefreshPolicy
@@ -266,10 +267,15 @@ class ZamanSpider(scrapy.Spider):
             if not article.is_article:
                 yield self._cut_short(response)
                 return
+        # Every article page but the site's not-found page counts towards extraction health.
+        edition, article_id = response.meta["zw_edition"], response.meta["zw_article_id"]
+        reading = None if article.not_found else Reading.of(page, edition, article_id)
         if not article.is_article and not article.not_found:
-            # Neither an article nor the site's "not found" page: never recorded as missing, so a later
-            # crawl asks again, and `rebuild` reads the capture once zwcrawl can.
-            yield _unreadable(response, "parse error: not an article page, nor the site's not-found page")
+            # Neither an article nor the site's "not found" page (drift): never recorded as missing, so a
+            # later crawl asks again, and `rebuild` reads the capture once zwcrawl can.
+            yield _unreadable(
+                response, "parse error: not an article page, nor the site's not-found page", reading
+            )
             return
         yield ArticleFetched(
             article,
@@ -277,6 +283,7 @@ class ZamanSpider(scrapy.Spider):
             status=response.status,
             observed_at=_fetched_at(response.meta),
             capture=response.meta.get("zw_capture"),
+            reading=reading,
         )
         if article.is_article and self.ids is None:
             yield from self._follow(page.links(self._real(response)))
@@ -347,7 +354,7 @@ class ZamanSpider(scrapy.Spider):
         yield FetchFailed(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
 
 
-def _unreadable(response, reason: str) -> FetchFailed:
+def _unreadable(response, reason: str, reading: Reading | None = None) -> FetchFailed:
     """A fetched page zwcrawl could not read: a failure naming its capture, for `rebuild`."""
     capture = response.meta.get("zw_capture")
     return FetchFailed(
@@ -356,4 +363,5 @@ def _unreadable(response, reason: str) -> FetchFailed:
         status=response.status,
         capture_id=capture.capture_id if capture else None,
         parse_error=True,
+        reading=reading,
     )

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
@@ -20,7 +21,8 @@ from sqlite_utils.db import NotFoundError
 
 from zwcrawl.article import Article, Comment
 from zwcrawl.site import classify
-from zwcrawl.store.query import search_query
+from zwcrawl.store.filters import ArticleFilter
+from zwcrawl.store.query import SearchQueryError, search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, search_index_rows_sql
 from zwcrawl.warc.paths import inside_archive
 
@@ -66,6 +68,18 @@ _CAPTURE_OPTIONAL = frozenset(
     }
 )
 _CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
+# Search orders: a hit in the headline weighs more than one in the body; undated articles come last.
+_SEARCH_ORDERS = {
+    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC",
+    "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
+    "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
+}
+# The names of an article's people in one role, in printed order, as a JSON array.
+_NAMES_SQL = (
+    "(SELECT json_group_array(name) FROM (SELECT p.name FROM article_people ap JOIN people p"
+    " ON p.id = ap.person_id WHERE ap.edition = a.edition AND ap.article_id = a.article_id"
+    " AND ap.role = '{role}' ORDER BY ap.position))"
+)
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
 
@@ -340,6 +354,10 @@ class Store:
                 self._add_version(parts, fetch)
             self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
             self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
+            # Back online, unless this is an older capture read again (a rebuild) than the removal's.
+            self.db.table("removals").delete_where(
+                "edition = ? AND article_id = ? AND checked_at < ?", [*parts.key, fetch.observed_at]
+            )
         return result
 
     def record_missing(
@@ -383,6 +401,46 @@ class Store:
     def missing_ids(self, edition: str) -> set[int]:
         """Ids of the edition the site last answered as absent."""
         return self._ids("missing", "article_id", "edition = ?", edition)
+
+    def mark_removed(self, edition: str, article_id: int, status: int, crawl_id: int, at: str) -> bool:
+        """Record that the site answered an archived article as removed (a 404/410, or with status 200 its
+        not-found page), the first time kept; False, and nothing written, when none is archived."""
+        how = f"HTTP {status}" if status in (404, 410) else "not-found page"
+        at = _utc(at, "at")
+        with self._write():
+            cursor = self._execute(
+                "INSERT INTO removals (edition, article_id, removed_at, how, crawl_id, checked_at)"
+                " SELECT edition, article_id, ?, ?, ?, ? FROM articles WHERE edition = ? AND article_id = ?"
+                " ON CONFLICT (edition, article_id) DO UPDATE"
+                " SET how = excluded.how, crawl_id = excluded.crawl_id, checked_at = excluded.checked_at",
+                (at, how, crawl_id, at, edition, article_id),
+            )
+            return cursor.rowcount > 0
+
+    def article(self, edition: str, article_id: int) -> dict | None:
+        """An article's row as stored, or None when the archive does not hold it."""
+        with self._lock:
+            return self._article_row((edition, article_id))
+
+    def coverage(self, edition: str, names: Sequence[str], before: str) -> dict:
+        """Of the edition's articles first seen before a time: how many, each column's share that is set,
+        and the mean body length ("body_chars")."""
+        shares = ", ".join(f"avg({name} IS NOT NULL) AS {name}" for name in names)
+        sql = (
+            f"SELECT count(*) AS articles, {shares}, avg(length(body)) AS body_chars FROM articles"
+            " WHERE edition = ? AND first_seen < ?"
+        )
+        with self._lock:
+            return self._one(sql, (edition, before)) or {}
+
+    def earlier_crawls(self, crawl_id: int) -> list[dict]:
+        """The finished crawls before one, newest first, with their stats read from JSON."""
+        with self._lock:
+            rows = self._all(
+                "SELECT id, stats FROM crawls WHERE id < ? AND status = 'finished' ORDER BY id DESC",
+                (crawl_id,),
+            )
+        return [{"id": row["id"], "stats": json.loads(row["stats"] or "{}")} for row in rows]
 
     def archived_ids(self, edition: str) -> set[int]:
         """Ids of the edition's articles in the archive."""
@@ -440,25 +498,80 @@ class Store:
 
     # Search
 
-    def search(self, query: str, limit: int = 20, *, edition: str | None = None) -> list[dict]:
-        """Full-text search of headlines and bodies, best match first, with a snippet around the hits."""
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        *,
+        edition: str | None = None,
+        filters: ArticleFilter | None = None,
+        order: str = "relevance",
+    ) -> list[dict]:
+        """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query."""
+        if order not in _SEARCH_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(_SEARCH_ORDERS)}, not {order!r}")
         expanded = search_query(query)
         if not expanded:
             return []
+        filters = filters or ArticleFilter()
+        if edition is not None:
+            filters = replace(filters, edition=edition)
+        where, params = filters.where("a")
         sql = (
-            "SELECT a.edition, a.article_id, a.url, a.headline, a.published,"
+            "SELECT a.edition, a.article_id, a.url, a.headline, a.published, a.source,"
+            f" {_NAMES_SQL.format(role='author')} AS authors,"
             " snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet"
             " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? AND (? IS NULL OR a.edition = ?)"
-            # A hit in the headline weighs more than one in the body.
-            " ORDER BY bm25(articles_fts, 5.0, 1.0), a.published DESC LIMIT ?"
+            f" WHERE articles_fts MATCH ? AND {where} ORDER BY {_SEARCH_ORDERS[order]} LIMIT ?"
         )
         with self._lock:
             try:
-                return self._all(sql, (expanded, edition, edition, limit))
+                rows = self._all(sql, (expanded, *params, limit))
             except sqlite3.OperationalError:
-                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead.
-                return self._all(sql, (self.db.quote_fts(fold_search_text(query)), edition, edition, limit))
+                # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead,
+                # each once (see search_query).
+                quoted = self.db.quote_fts(" ".join(dict.fromkeys(fold_search_text(query).split())))
+                if not quoted:
+                    raise SearchQueryError(
+                        f"nothing to search for in {query.strip()!r}: give words"
+                    ) from None
+                try:
+                    rows = self._all(sql, (quoted, *params, limit))
+                except sqlite3.OperationalError as exc:
+                    raise SearchQueryError(f"cannot search for {query.strip()!r}: {exc}") from None
+        for row in rows:
+            row["authors"] = json.loads(row["authors"])
+        return rows
+
+    def iter_articles(self, filters: ArticleFilter | None = None) -> Iterator[dict]:
+        """Every article the filter admits, by edition and id, with its people, images and comments nested."""
+        where, params = (filters or ArticleFilter()).where("a")
+        images = (
+            "(SELECT json_group_array(json_object('url', url, 'caption', caption)) FROM (SELECT url, caption"
+            " FROM images i WHERE i.edition = a.edition AND i.article_id = a.article_id ORDER BY position))"
+        )
+        comments = (
+            "(SELECT json_group_array(json_object('author', author, 'posted', posted, 'text', text,"
+            " 'first_seen', first_seen, 'last_seen', last_seen)) FROM (SELECT * FROM comments c"
+            " WHERE c.edition = a.edition AND c.article_id = a.article_id ORDER BY position, id))"
+        )
+        sql = (
+            f"SELECT a.*, {_NAMES_SQL.format(role='author')} AS authors,"
+            f" {_NAMES_SQL.format(role='translator')} AS translators, {images} AS images,"
+            f" {comments} AS comments FROM articles a WHERE {where} ORDER BY a.edition, a.article_id"
+        )
+        # Its own cursor, read row by row: an export of 250,000 articles never holds more than one.
+        cursor = self.db.conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            for row in cursor:
+                article = dict(zip(names, row, strict=True))
+                for name in ("authors", "translators", "images", "comments"):
+                    article[name] = json.loads(article[name])
+                yield article
+        finally:
+            cursor.close()
 
     def rebuild_search(self) -> None:
         """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""

@@ -192,51 +192,72 @@ _ARABIC_FOLDS = (
     ("\u0649", "\u064a"),  # alef maqsura -> yeh
     ("\u0629", "\u0647"),  # teh marbuta -> heh
 )
+# Arabic-Indic (٠..٩) and Persian (۰..۹) digits are Western digits to the index, so ٢٠١١ finds 2011 and back.
+# A second set of 20 replace() calls: the triggers fold in two layers (a subquery each) to stay under 28.
+_DIGIT_FOLDS = tuple((chr(zero + digit), str(digit)) for zero in (0x0660, 0x06F0) for digit in range(10))
 
 # Combining marks (Mn) must count as letters: unicode61 otherwise splits تصعّد at the shadda into two tokens.
-FTS_TOKENIZE = "unicode61 remove_diacritics 2 categories 'L* N* Co Mn'"
+# Porter stems English words (attacks, attacked -> attack); it leaves words in other scripts as they are.
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2 categories 'L* N* Co Mn'"
+_FTS_TOKENIZE_0002 = "unicode61 remove_diacritics 2 categories 'L* N* Co Mn'"  # the index before 0025
 
 
 def fold_search_text(text: str) -> str:
-    """Fold Arabic spelling variants the way the search index does, for a query."""
-    for old, new in _ARABIC_FOLDS:
+    """Fold Arabic spelling variants and Eastern digits the way the search index does, for a query."""
+    for old, new in (*_DIGIT_FOLDS, *_ARABIC_FOLDS):
         text = text.replace(old, new)
     return text
 
 
-def _fold_sql(expression: str) -> str:
-    """The SQL expression that folds `expression` like fold_search_text, so triggers need no Python."""
+def _replace_sql(expression: str, folds: tuple[tuple[str, str], ...]) -> str:
+    """`expression` wrapped in one replace() per fold."""
     # char(N) rather than the characters themselves: a lone shadda between quotes is unreadable in .schema.
-    for old, new in _ARABIC_FOLDS:
+    for old, new in folds:
         replacement = f"char({ord(new)})" if new else "''"
         expression = f"replace({expression}, char({ord(old)}), {replacement})"
     return expression
 
 
+def _folded_rows_sql(rowid: str, headline: str, body: str, *, prefix: str = "") -> str:
+    """SELECT of (prefix..., rowid, headline, body) folded like fold_search_text, in plain SQL."""
+    # Plain SQL (no Python function) so any writer, sqlite-utils or Datasette included, keeps the index right;
+    # digits fold in a subquery, Arabic spellings around it, each layer under the parser's nesting limit.
+    return (
+        f"SELECT {prefix}rowid, {_replace_sql('h', _ARABIC_FOLDS)}, {_replace_sql('b', _ARABIC_FOLDS)}"
+        f" FROM (SELECT {rowid} AS rowid, {_replace_sql(headline, _DIGIT_FOLDS)} AS h,"
+        f" {_replace_sql(body, _DIGIT_FOLDS)} AS b"
+    )
+
+
 def search_index_rows_sql() -> str:
     """SELECT of (rowid, headline, body) from articles, folded, to fill articles_fts."""
-    return f"SELECT rowid, {_fold_sql('headline')}, {_fold_sql('body')} FROM articles"
+    return _folded_rows_sql("rowid", "headline", "body") + " FROM articles)"
 
 
-@MIGRATIONS(name="0002_search")
-def _search(db: Database) -> None:
-    """Full-text search over headline and body, folded for Arabic, kept in sync by triggers."""
+def _create_search_index(db: Database, tokenize: str, folded: bool) -> None:
+    """articles_fts over headline and body, kept in sync by triggers that fold the text it indexes."""
     # An external-content table laid out as sqlite-utils' enable_fts() makes it (so detect_fts() and
     # `sqlite-utils search` find it), but fed folded text by these triggers; enable_fts()'s do not fold.
-    tokenize = FTS_TOKENIZE.replace("'", "''")
+    tokenize = tokenize.replace("'", "''")
     db.execute(
         'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 (\n'
         f'    "headline", "body",\n    tokenize=\'{tokenize}\',\n    content="articles"\n)'
     )
-    old_headline, old_body = _fold_sql("old.headline"), _fold_sql("old.body")
-    new_headline, new_body = _fold_sql("new.headline"), _fold_sql("new.body")
-    delete_old = (
-        "INSERT INTO articles_fts (articles_fts, rowid, headline, body)"
-        f" VALUES ('delete', old.rowid, {old_headline}, {old_body});"
-    )
-    insert_new = (
-        f"INSERT INTO articles_fts (rowid, headline, body) VALUES (new.rowid, {new_headline}, {new_body});"
-    )
+    if folded:
+        old_rows = _folded_rows_sql("old.rowid", "old.headline", "old.body", prefix="'delete', ") + ")"
+        new_rows = _folded_rows_sql("new.rowid", "new.headline", "new.body") + ")"
+        rows_sql = search_index_rows_sql()
+    else:  # 0002 as it shipped: Arabic folds only, one layer
+
+        def fold(table: str) -> str:
+            columns = (_replace_sql(table + column, _ARABIC_FOLDS) for column in ("headline", "body"))
+            return ", ".join(columns)
+
+        old_rows = f"SELECT 'delete', old.rowid, {fold('old.')}"
+        new_rows = f"SELECT new.rowid, {fold('new.')}"
+        rows_sql = f"SELECT rowid, {fold('')} FROM articles"
+    delete_old = f"INSERT INTO articles_fts (articles_fts, rowid, headline, body) {old_rows};"
+    insert_new = f"INSERT INTO articles_fts (rowid, headline, body) {new_rows};"
     db.execute(f"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert_new} END")
     db.execute(f"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete_old} END")
     # Only a changed headline or body touches the index: refreshing counters must not re-index every body.
@@ -245,7 +266,13 @@ def _search(db: Database) -> None:
         " WHEN old.headline IS NOT new.headline OR old.body IS NOT new.body OR old.rowid IS NOT new.rowid"
         f" BEGIN {delete_old} {insert_new} END"
     )
-    db.execute(f"INSERT INTO articles_fts (rowid, headline, body) {search_index_rows_sql()}")
+    db.execute(f"INSERT INTO articles_fts (rowid, headline, body) {rows_sql}")
+
+
+@MIGRATIONS(name="0002_search")
+def _search(db: Database) -> None:
+    """Full-text search over headline and body, folded for Arabic, kept in sync by triggers."""
+    _create_search_index(db, _FTS_TOKENIZE_0002, folded=False)
 
 
 @MIGRATIONS(name="0003_people_views")
@@ -269,6 +296,59 @@ def _failure_captures(db: Database) -> None:
         "ALTER TABLE failures ADD COLUMN capture_id INTEGER"
         "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
         "    REFERENCES captures(id)"
+    )
+
+
+@MIGRATIONS(name="0025_search_stems_and_digits")
+def _search_stems_and_digits(db: Database) -> None:
+    """Rebuild the search index with Porter stemming for English and Eastern digits read as Western ones."""
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    _create_search_index(db, FTS_TOKENIZE, folded=True)
+
+
+_SCHEDULES = (
+    """
+CREATE TABLE schedules (                 -- crawls to start on a plan, by `zwcrawl schedule run`
+    name TEXT PRIMARY KEY,               -- the schedule's name, as given to `schedule add`
+    every_seconds INTEGER,               -- the plan as an interval in seconds; NULL for a cron plan
+    cron TEXT,                           -- the plan as a cron expression; NULL for an interval plan
+    timezone TEXT NOT NULL,              -- the time zone the cron expression is read in (UTC unless --tz)
+    crawl_args TEXT NOT NULL,            -- the `zwcrawl crawl` options of each run, as a JSON list
+    created_at TEXT NOT NULL,            -- when it was added
+    next_due TEXT NOT NULL,              -- when it is next due; a new schedule is due at once
+    CHECK ((every_seconds IS NULL) != (cron IS NULL))
+)""",
+    """
+CREATE TABLE schedule_runs (             -- each time a schedule came due: started, skipped or failed to start
+    id INTEGER PRIMARY KEY,              -- run id
+    schedule TEXT NOT NULL,              -- the schedule's name
+    due_at TEXT NOT NULL,                -- the due time this run answers (missed ones collapse into one)
+    claimed_at TEXT NOT NULL,            -- when a runner claimed it, moving next_due on in one transaction
+    runner_pid INTEGER NOT NULL,         -- id of the `schedule run` process that claimed it
+    outcome TEXT NOT NULL                -- running | finished | interrupted | failed | skipped
+        CHECK (outcome IN ('running', 'finished', 'interrupted', 'failed', 'skipped')),
+    crawl_id INTEGER REFERENCES crawls(id),  -- the crawl it started; NULL when skipped or it never started
+    exit_code INTEGER,                   -- the crawl process's exit status
+    ended_at TEXT,                       -- when the crawl process ended
+    detail TEXT,                         -- why it was skipped or failed, in words
+    UNIQUE (schedule, due_at)
+)""",
+    "CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id)",
+)
+
+
+@MIGRATIONS(name="0026_schedules")
+def _schedules(db: Database) -> None:
+    """Schedules of crawls, each time one came due, and the schedule that started a crawl."""
+    for statement in _SCHEDULES:
+        db.execute(statement)
+    # The comment ends before the column's last token (see 0004): it would swallow the closing parenthesis.
+    db.execute(
+        "ALTER TABLE crawls ADD COLUMN schedule TEXT"
+        "  -- the schedule that started it (zwcrawl schedule run); NULL for a crawl by hand\n"
+        "    CHECK (schedule <> '')"
     )
 
 
@@ -307,5 +387,23 @@ CREATE TABLE redirects (                 -- article ids the site answered with a
     crawl_id INTEGER REFERENCES crawls(id),  -- the crawl that last saw it
     checked_at TEXT NOT NULL,            -- when it was last seen; the row goes once the id answers a page
     PRIMARY KEY (edition, article_id)
+)"""
+    )
+
+
+@MIGRATIONS(name="0036_removals")
+def _removals(db: Database) -> None:
+    """Archived articles the site has since removed, kept apart from ids it never had (`missing`)."""
+    db.execute(
+        """
+CREATE TABLE removals (                  -- archived articles the site answers as removed; gone once back
+    edition TEXT NOT NULL,               -- the article's edition
+    article_id INTEGER NOT NULL,         -- the article's id
+    removed_at TEXT NOT NULL,            -- when a crawl first found it removed
+    how TEXT NOT NULL,                   -- how the site said so: HTTP 404 | HTTP 410 | not-found page
+    crawl_id INTEGER REFERENCES crawls(id),  -- the crawl that last found it removed
+    checked_at TEXT NOT NULL,            -- when it was last found removed
+    PRIMARY KEY (edition, article_id),
+    FOREIGN KEY (edition, article_id) REFERENCES articles(edition, article_id)
 )"""
     )

@@ -6,10 +6,20 @@ from zwcrawl.warc.index import index_path, index_warc, merge_indexes
 from zwcrawl.warc.info import CrawlInfo, crawl_warcinfo, parse_warc_fields, read_crawl_warcinfo
 from zwcrawl.warc.reader import ScannedRecord, WarcFormatError, iter_records, scan_warc
 from zwcrawl.warc.recover import RecoveryReport, recover_archive, recover_warc
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest, target_uri
+from zwcrawl.warc.types import (
+    FIELDS_URI_PREFIX,
+    Exchange,
+    Original,
+    RecordLocation,
+    described_url,
+    fields_uri,
+    sha1_digest,
+    target_uri,
+)
 from zwcrawl.warc.writer import WarcWriter
 
 __all__ = [
+    "FIELDS_URI_PREFIX",
     "CrawlInfo",
     "Exchange",
     "Original",
@@ -18,6 +28,8 @@ __all__ = [
     "ScannedRecord",
     "WarcFormatError",
     "WarcWriter",
+    "described_url",
+    "fields_uri",
     "crawl_warcinfo",
     "index_path",
     "index_warc",

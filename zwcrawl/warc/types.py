@@ -51,6 +51,22 @@ class RecordLocation:
     concurrent_to: str | None = field(default=None, compare=False)
 
 
+# Derived records (the fields extracted from a page) live under their own URI, as Browsertrix keeps its page
+# text and info under urn:text: and urn:pageinfo:. Under the page's own URL and WARC-Date, replay tools that
+# index every record (pywb's wb-manager) served the JSON in place of the page, as files written before did.
+FIELDS_URI_PREFIX = "urn:zwcrawl:fields:"
+
+
+def fields_uri(page_url: str) -> str:
+    """The WARC-Target-URI of the metadata record that holds the fields extracted from `page_url`."""
+    return FIELDS_URI_PREFIX + page_url
+
+
+def described_url(target_uri: str) -> str:
+    """The page a metadata record describes: its URI less the urn prefix (older records name the page)."""
+    return target_uri.removeprefix(FIELDS_URI_PREFIX)
+
+
 def sha1_digest(data: bytes) -> str:
     """A WARC digest of some bytes: "sha1:" and the base32 SHA-1, as warcio writes it."""
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")

@@ -24,7 +24,7 @@ from warcio.warcwriter import WARCWriter
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.index import index_warc
 from zwcrawl.warc.paths import inside_archive
-from zwcrawl.warc.types import Exchange, Original, RecordLocation, sha1_digest
+from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
 from zwcrawl.wire import reason_phrase
 
 WARC_VERSION = "WARC/1.1"
@@ -46,6 +46,14 @@ class _WireHeaders(StatusAndHeaders):
         except UnicodeEncodeError:
             # Not from the wire (a str beyond latin-1): warcio's RFC 8187 percent-encoding.
             super().compute_headers_buffer(header_filter)
+
+
+class _RecordBuilder(WARCWriter):
+    """warcio's writer, leaving WARC-Payload-Digest off metadata records too: they hold no HTTP payload."""
+
+    # warcio adds one to every record but warcinfo and revisit; FastWARC's `check -p` rejects it on a
+    # record without HTTP headers, and wget leaves it off such records too.
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
 
 
 class WarcWriter:
@@ -160,9 +168,9 @@ class WarcWriter:
         )
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> RecordLocation:
-        """Write a `metadata` record holding `fields` as JSON, concurrent to a response or revisit record."""
+        """Write a `metadata` record of the fields extracted from page `url`, concurrent to its response."""
         body = json.dumps(fields, ensure_ascii=False, default=_json_default).encode("utf-8")
-        uri = _safe_uri(url)
+        uri = fields_uri(_safe_uri(url))
         record = self._payload_record(
             "metadata",
             uri,
@@ -173,6 +181,13 @@ class WarcWriter:
         with self._lock:
             (span,) = self._write([record])
         return self._location(record, span, concurrent_to=concurrent_to)
+
+    def write_copy(self, member: bytes, *, may_roll: bool = True) -> None:
+        """Append one record exactly as read from another WARC file (a whole gzip member of its own)."""
+        with self._lock:
+            if may_roll and self._fh is not None and self._fh.tell() >= self.max_size:
+                self._close_file()
+            self._write([member])
 
     def copy_record(self, record: bytes) -> tuple[str, int, int]:
         """Append a whole record read from another WARC file, byte for byte, as one gzip member, synced.
@@ -192,13 +207,13 @@ class WarcWriter:
             self._close_file()
         return list(self.files)
 
-    def _builder(self) -> WARCWriter:
+    def _builder(self) -> _RecordBuilder:
         if self._warc is None:
-            self._warc = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
+            self._warc = _RecordBuilder(None, gzip=True, warc_version=WARC_VERSION)
         return self._warc
 
     def _write(self, records: list) -> list[tuple[str, int, int]]:
-        """Append records, one gzip member each, and sync; on failure cut the file back to where it was."""
+        """Append records (warcio's, or gzip members as bytes) and sync; on failure cut the file back."""
         if self._fh is None:
             self._open_file()
         fh, warc = self._fh, self._builder()
@@ -209,7 +224,7 @@ class WarcWriter:
             for record in records:
                 at = fh.tell()
                 if isinstance(record, bytes):
-                    fh.write(record)  # a gzip member made by copy_record
+                    fh.write(record)  # a gzip member as it was (write_copy) or made by copy_record
                 else:
                     warc.out = fh
                     warc.write_record(record)
