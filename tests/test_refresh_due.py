@@ -58,3 +58,22 @@ def test_refresh_due_right_after_a_crawl_fetches_no_article_again(mirror, tmp_pa
     assert due.returncode == 0, due.stderr
     fetched = {r.path.rstrip("/") for r in mirror.requests[served:] if r.path.startswith("/news/article/")}
     assert len(fetched) >= 2, fetched
+
+
+def test_the_history_counts_the_unchanged_observations_since_the_last_change(tmp_path):
+    import json
+    from pathlib import Path
+
+    from zwcrawl.store import Store
+
+    expected = Path(__file__).resolve().parent / "fixtures" / "zwsite" / "expected" / "en" / "34489.json"
+    item = json.loads(expected.read_text("utf-8"))
+    times = [f"2026-01-0{d}T10:00:00Z" for d in range(1, 6)]
+    likes = [1, 1, 2, 2, 2]  # a change at the third observation, then two that found the same
+    with Store(tmp_path / "zwcrawl.db") as store:
+        crawl = store.start_crawl({}, times[0])
+        for at, count in zip(times, likes, strict=True):
+            store.save_article(dict(item, likes=count), crawl_id=crawl, capture_id=None, observed_at=at)
+        [(article_id, born, last_seen, unchanged)] = list(store.refresh_histories("en"))
+    assert (article_id, last_seen, unchanged) == (34489, times[-1], 2)
+    assert born == item["published"]
