@@ -126,11 +126,12 @@ def _append_partial_record(archive: Path) -> None:
         archive / "zwcrawl.db",
         "select warc_file, warc_offset, warc_length from captures order by id desc limit 1",
     )[0]
-    with open(archive / name, "rb") as fh:
+    # The killed crawl's file is still named NAME.warc.gz.open: it was never closed.
+    killed = archive / f"{name}.open"
+    with open(killed, "rb") as fh:
         fh.seek(offset)
         member = fh.read(length)
-    newest = max((archive / "warc").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime)
-    with open(newest, "ab") as fh:
+    with open(killed, "ab") as fh:
         fh.write(member[: length // 2])
 
 
@@ -235,6 +236,18 @@ BAD_INPUTS = [
     (["verify", "--archive", "{damaged}"], None, 1),  # verify reports on stdout: see test_verify
     (["search", "--archive", "{missing}", "Daraa", "--limit", "0"], "Invalid value for '--limit'", 2),
     (["mirror", "{missing}"], "no such site directory", 1),
+    (["crawl", "-s", "CONCURRENT_REQUESTS=abc", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s CONCURRENT_REQUESTS='abc': expected a whole number", 2),
+    (["crawl", "-s", "DOWNLOAD_DELAY=x", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s DOWNLOAD_DELAY='x': expected a number", 2),
+    (["crawl", "-s", "ZW_WARC_MAX_SIZE=abc", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s ZW_WARC_MAX_SIZE='abc': expected a whole number", 2),
+    (["crawl", "-s", "ROBOTSTXT_OBEY=maybe", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "expected True or False", 2),
+    (["crawl", "--archive", "{symlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "is a symbolic link, not a zwcrawl lock file; remove it", 1),
+    (["crawl", "--archive", "{foreignlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "holds something other than a pid, not a zwcrawl lock file", 1),
     (["serve", "--archive", "{missing}"], "no archive at", 2),
     (["serve", "--archive", "{damaged}"], "file is not a database", 1),
     (["serve", "--archive", "{damaged}", "--port", "70000"], "Invalid value for '--port'", 2),
@@ -290,9 +303,15 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / "zwcrawl.db").write_bytes(b"not SQLite: a disk gone bad\n" * 100)
+    symlock, foreignlock = tmp_path / "symlock", tmp_path / "foreignlock"
+    symlock.mkdir()
+    foreignlock.mkdir()
+    (tmp_path / "precious").write_text("a user's file\n")
+    (symlock / ".lock").symlink_to(tmp_path / "precious")
+    (foreignlock / ".lock").write_text("a user's file\n")
     fill = {
         "{blocked}": str(blocked_path), "{missing}": str(tmp_path / "missing"), "{page}": str(page),
-        "{damaged}": str(damaged),
+        "{damaged}": str(damaged), "{symlock}": str(symlock), "{foreignlock}": str(foreignlock),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],
@@ -308,6 +327,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
     assert not (tmp_path / "archive").exists()  # a refused crawl leaves nothing behind
     assert (damaged / "zwcrawl.db").read_bytes() == b"not SQLite: a disk gone bad\n" * 100  # never "repaired"
     assert not [p.name for p in tmp_path.iterdir() if "wacz" in p.name]  # no package, not even a partial one
+    assert (tmp_path / "precious").read_text() == (foreignlock / ".lock").read_text() == "a user's file\n"
 
 
 @pytest.mark.parametrize(

@@ -377,16 +377,45 @@ def test_damage_in_the_middle_does_not_hide_what_follows(archive):
     assert len([p for p in report.problems if p.where.startswith("captures")]) == 1
 
 
-def test_records_without_rows_are_notes_not_problems(archive):
-    # A crash between writing a record and inserting its row leaves exactly this.
-    archive.sql(
-        "DELETE FROM captures WHERE id IN (?, ?)", archive.rows["response4"], archive.rows["revisit2"]
-    )
+def test_the_last_page_of_a_killed_crawl_without_rows_is_a_note(archive):
+    # A crash between writing a page's records and inserting its row leaves exactly this: at a file's end.
+    archive.sql("DELETE FROM captures WHERE id = ?", archive.rows["response4"])
     report = verify_archive(archive.root)
     assert report.ok, [str(p) for p in report.problems]
-    notes = [str(n) for n in report.notes]
-    assert len(notes) == 2
-    assert any(archive.records["response4"].record_id in n and "has no capture row" in n for n in notes)
+    (note,) = [str(n) for n in report.notes]
+    assert archive.records["response4"].record_id in note and "has no capture row" in note
+
+
+def test_records_without_rows_before_rowed_ones_are_damage(archive):
+    # No crash leaves a rowless record with rowed records after it: the database lost rows.
+    archive.sql("DELETE FROM captures WHERE id = ?", archive.rows["revisit2"])
+    report = verify_archive(archive.root)
+    assert [p.message for p in report.problems] == [
+        "revisit of http://127.0.0.1:8001/news/article/2 has no capture row, though records after it do"
+    ]
+
+
+def test_an_emptied_database_fails(archive):
+    archive.sql("DELETE FROM captures")
+    archive.sql("DELETE FROM articles")
+    report = verify_archive(archive.root)
+    assert not report.ok
+    assert all("more than one page a killed crawl leaves" in p.message for p in report.problems)
+    assert {p.where for p in report.problems} == {
+        archive.records[n].warc_file for n in ("response1", "response4")
+    }
+
+
+def test_a_database_of_another_app_is_refused(archive):
+    archive.db.unlink()
+    with sqlite3.connect(archive.db) as conn:
+        conn.execute("CREATE TABLE crawls (id INTEGER PRIMARY KEY, url TEXT, status TEXT)")
+        conn.execute("INSERT INTO crawls VALUES (1, 'http://example.com', 'finished')")
+    conn.close()
+    report = verify_archive(archive.root)
+    assert [str(p) for p in report.problems] == [
+        "zwcrawl.db: is not a zwcrawl archive database (no captures table); nothing checked against it"
+    ]
 
 
 def test_an_unclosed_file_is_noted(archive):

@@ -10,9 +10,11 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from zwcrawl.warc import (
     Exchange,
@@ -153,21 +155,74 @@ def test_iter_records_refuses_a_damaged_file(tmp_path, written):
         list(iter_records(path))
 
 
-def test_recover_archive_repairs_unclosed_files_only(tmp_path, written):
+def _written_name(data: bytes) -> str:
+    """The file name the writer put in the warcinfo record at the head of `data`."""
+    return next(iter(ArchiveIterator(BytesIO(data)))).rec_headers.get_header("WARC-Filename")
+
+
+def test_recover_archive_repairs_files_left_open_only(tmp_path, written):
     data, ends = written
     warc = tmp_path / "warc"
     warc.mkdir()
-    closed, unclosed = warc / "a-closed.warc.gz", warc / "b-unclosed.warc.gz"
+    name = _written_name(data)
+    closed, left_open = warc / "a-closed.warc.gz", warc / f"{name}.open"
     # A closed file has its index; damage found in it later is for verify to report, not for a crawl to cut.
     closed.write_bytes(data + b"\0" * 10)
     index_path(closed).write_text("")
-    unclosed.write_bytes(data[: ends[-1] - 7])
+    left_open.write_bytes(data[: ends[-1] - 7])
     reports = recover_archive(warc, tmp_path / "quarantine")
-    assert [r.path for r in reports] == [unclosed]
+    final = warc / name
+    assert [r.path for r in reports] == [final]
+    assert not left_open.exists()  # renamed: the file is closed now
     assert closed.read_bytes() == data + b"\0" * 10
-    assert unclosed.read_bytes() == data[: ends[-2]]
-    assert index_path(unclosed).exists()
+    assert final.read_bytes() == data[: ends[-2]]
+    (aside,) = (tmp_path / "quarantine").iterdir()
+    assert aside.read_bytes() == data[ends[-2] : ends[-1] - 7]  # the torn tail, copied before the cut
+    assert index_path(final).exists()
     assert recover_archive(warc, tmp_path / "quarantine") == []  # now indexed, it counts as closed
+
+
+def test_a_torn_file_from_before_the_open_marker_is_still_recovered(tmp_path, written):
+    # Archives written before the `.open` marker: an unindexed file whose warcinfo names it is ours.
+    data, ends = written
+    warc = tmp_path / "warc"
+    warc.mkdir()
+    legacy = warc / _written_name(data)
+    legacy.write_bytes(data[: ends[-1] - 7])
+    (report,) = recover_archive(warc, tmp_path / "quarantine")
+    assert report.path == legacy and report.set_aside_bytes == ends[-1] - 7 - ends[-2]
+    assert legacy.read_bytes() == data[: ends[-2]]
+    assert index_path(legacy).exists()
+
+
+def test_files_zwcrawl_did_not_leave_open_are_left_untouched(tmp_path, written, caplog):
+    data, ends = written
+    warc = tmp_path / "warc"
+    warc.mkdir()
+    elsewhere = tmp_path / "elsewhere.warc.gz"
+    elsewhere.write_bytes(data[: ends[-1] - 7])  # torn, and not in the archive
+    (warc / "linked.warc.gz").symlink_to(elsewhere)
+    (warc / "linked-open.warc.gz.open").symlink_to(elsewhere)
+    # Another tool's WARC: one gzip stream for the whole file, torn at the end.
+    members = [data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    foreign_bytes = gzip.compress(b"".join(gzip.decompress(m) for m in members))
+    foreign = warc / "other-tool.warc.gz"
+    foreign.write_bytes(foreign_bytes[:-9])
+    renamed = warc / "renamed.warc.gz"  # a zwcrawl file under a name it was not written under
+    renamed.write_bytes(data[: ends[-1] - 7])
+    os.mkfifo(warc / "pipe.warc.gz")
+    os.mkfifo(warc / "pipe-open.warc.gz.open")
+    before = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None) for p in warc.iterdir()}
+    with caplog.at_level("WARNING"):
+        assert recover_archive(warc, tmp_path / "quarantine") == []
+    after = {p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() else None) for p in warc.iterdir()}
+    assert after == before
+    assert elsewhere.read_bytes() == data[: ends[-1] - 7]
+    assert not (tmp_path / "quarantine").exists()
+    untouched = [r.getMessage() for r in caplog.records if "untouched" in r.getMessage()]
+    assert len(untouched) == len(before)  # each reported once
+    assert any("linked.warc.gz untouched: a symbolic link" in m for m in untouched)
+    assert any("pipe.warc.gz untouched: not a regular file" in m for m in untouched)
 
 
 _KILLED_WRITER = textwrap.dedent(

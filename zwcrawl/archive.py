@@ -15,7 +15,7 @@ from scrapy.statscollectors import StatsCollector
 
 from zwcrawl import __version__
 from zwcrawl.items import CaptureRef
-from zwcrawl.lock import ArchiveBusy, ArchiveLock
+from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import (
@@ -98,8 +98,9 @@ class Archive:
         """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
-        except (ArchiveBusy, OSError) as exc:
-            self._refuse(str(exc) if isinstance(exc, ArchiveBusy) else f"cannot open the archive: {exc}")
+        except (ArchiveBusy, LockRefused, OSError) as exc:
+            mine = isinstance(exc, ArchiveBusy | LockRefused)  # already one line for the user
+            self._refuse(str(exc) if mine else f"cannot open the archive: {exc}")
         except Exception as exc:  # noqa: BLE001 - a damaged database, say: one line for the user, all in the log
             logger.exception("cannot open the archive")
             self._refuse(f"cannot open the archive: {exc or type(exc).__name__}")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from zwcrawl.interrupts import defer_interrupts
 from zwcrawl.site import EDITIONS
+from zwcrawl.stdio import ensure_standard_streams
 
 ARCHIVE_OPTION = click.option(
     "--archive",
@@ -44,6 +46,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort from None  # one line from main(), not click's blank one first
         except BrokenPipeError:
             # The reader went away (`zwcrawl search ... | head`): stop quietly, as a tool killed by SIGPIPE
             # would; stdout goes to /dev/null so the flush at exit cannot fail a second time.
@@ -61,6 +65,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line on stderr and a non-zero exit."""
+    ensure_standard_streams()
     try:
         code = cli.main(args=argv, prog_name="zwcrawl", standalone_mode=False)
     except click.exceptions.Abort:
@@ -135,6 +140,7 @@ def crawl(
     schedule: str | None,
 ) -> None:
     """Crawl Zaman al-Wasl into the archive: WARC captures plus the SQLite archive."""
+    defer_interrupts()  # before the slow imports: a Ctrl-C now is one line and exit 130
     from zwcrawl.crawl import run_crawl
 
     editions, sites = _checked_crawl_options(editions, site_specs, ids, overrides)
@@ -162,12 +168,15 @@ def _checked_crawl_options(
     """The editions and sites a crawl's options name; a usage error when they do not fit together."""
     from zwcrawl.crawl import parse_overrides
     from zwcrawl.health import check_settings
+    from zwcrawl.setting_values import check_setting_values
     from zwcrawl.site import Sites
 
     editions = tuple(dict.fromkeys(editions)) or EDITIONS
     try:
         sites = Sites.parse(list(site_specs))
-        check_settings(parse_overrides(list(overrides)))
+        values = parse_overrides(list(overrides))
+        check_settings(values)  # the ZW_HEALTH_* ranges, in their own words
+        check_setting_values(values)
         if ids is not None and len(editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
     except ValueError as exc:
@@ -179,6 +188,7 @@ def _checked_crawl_options(
 @ARCHIVE_OPTION
 def demo(archive: Path) -> None:
     """Serve the copy of the site shipped with zwcrawl on 127.0.0.1 and crawl both editions from it."""
+    defer_interrupts()
     from zwcrawl.crawl import run_crawl
     from zwcrawl.demo import demo_report, serve_demo_site
     from zwcrawl.site import Sites

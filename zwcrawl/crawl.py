@@ -13,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from zwcrawl.archive import Archive
+from zwcrawl.interrupts import hand_over_interrupts, raise_if_interrupted, restore_interrupts
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
 from zwcrawl.store import DB_NAME, Store
@@ -121,15 +122,22 @@ def run_crawl(
     )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ZamanSpider)
+    raise_if_interrupted()  # a Ctrl-C while Scrapy was loading: no crawl row, exit 130
     process.crawl(
         crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full, refresh_due=refresh_due
     )
+    _stop_if_interrupted_at_start(process)
     process.start()
+    restore_interrupts()  # the reactor has returned, and with it Twisted's handlers
     archive = Archive.of(crawler)
+    if archive is not None and archive.is_open:
+        # A second Ctrl-C stops the reactor before the spider closes: close the WARC file and the row.
+        archive.close("interrupted")
     if archive is not None and archive.open_error:
         raise CrawlError(archive.open_error)  # the archive is busy, damaged or out of reach
     crawl_id = archive.crawl_id if archive is not None else None
     if crawl_id is None:
+        raise_if_interrupted()  # stopped by the user before the crawl row was written
         raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
     if schedule is not None:
         _name_schedule(archive_dir, crawl_id, schedule)
@@ -140,6 +148,14 @@ def _name_schedule(archive_dir: Path, crawl_id: int, schedule: str) -> None:
     """Name on the crawl's row the schedule that started it (`zwcrawl schedule run` passes --schedule)."""
     with closing(sqlite3.connect(archive_dir / DB_NAME, timeout=30)) as conn, conn:
         conn.execute("UPDATE crawls SET schedule = ? WHERE id = ?", (schedule, crawl_id))
+
+
+def _stop_if_interrupted_at_start(process: CrawlerProcess) -> None:
+    """Interrupts noted after the last check but before Scrapy's handlers: hand them on to Scrapy."""
+    from twisted.internet import reactor
+
+    # callLater(0): run after Scrapy's own "after startup" trigger has installed its signal handlers.
+    reactor.callWhenRunning(reactor.callLater, 0, hand_over_interrupts)
 
 
 def _result(archive_dir: Path, crawl_id: int, log_file: Path) -> CrawlResult:

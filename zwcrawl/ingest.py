@@ -27,6 +27,7 @@ from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
 from zwcrawl.store import Store
 from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, target_uri
+from zwcrawl.warc.writer import open_warc_file
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int)
 
 def _read_record(path: str, offset: int) -> tuple[str | None, bytes]:
     """A record's HTTP Content-Type and its payload, de-chunked and decoded as a browser would (warcio)."""
-    with open(path, "rb") as fh:
+    with open_warc_file(path) as fh:  # a file this import is still writing has its .open name
         fh.seek(offset)
         record = next(iter(WarcioIterator(fh)))
         content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None

@@ -61,7 +61,8 @@ def rebuild_archive(
     """Rebuild ARCHIVE/zwcrawl.db from ARCHIVE/warc/; the old database stays as zwcrawl.db.bak-TIME."""
     archive_dir = Path(archive_dir)
     warc_dir = archive_dir / WARC_SUBDIR
-    if not warc_dir.is_dir() or not any(warc_dir.glob("*.warc.gz")):
+    # A crawl killed in its first file left only NAME.warc.gz.open, which recovery below closes.
+    if not warc_dir.is_dir() or not any(warc_dir.glob("*.warc.gz*")):
         raise RebuildError(f"no WARC files in {warc_dir}: nothing to rebuild from")
     started = time.monotonic()
     lock = ArchiveLock(archive_dir).acquire()  # ArchiveBusy names the crawl holding it

@@ -7,16 +7,34 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
-from zwcrawl.store import DB_NAME, read_only_uri
-from zwcrawl.warc import described_url, index_path, scan_warc, target_uri
+from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
+from zwcrawl.warc import (
+    CrawlInfo,
+    described_url,
+    index_path,
+    parse_warc_fields,
+    read_crawl_warcinfo,
+    scan_warc,
+    target_uri,
+)
+from zwcrawl.warc._fs import NotRegularFile, open_regular
 from zwcrawl.warc.paths import inside_archive
+from zwcrawl.warc.writer import OPEN_SUFFIX
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
 WARC_SUBDIR = "warc"
 _BATCH = 1000
+# The columns verify reads: a database without them is not a zwcrawl archive, whatever its tables are called.
+_CAPTURE_COLUMNS = (
+    "id", "crawl_id", "url", "status", "record_type", "warc_file", "warc_offset", "warc_length",
+    "warc_record_id", "payload_digest",
+)  # fmt: skip
+# Records a crawl writes a row for; a killed crawl may leave one page of them (response, metadata) rowless.
+_ROWED = ("response", "revisit", "metadata")
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,7 @@ class VerifyReport:
     records: int = 0
     captures: int = 0
     articles: int = 0
+    in_flight: int = 0  # records a running crawl wrote after the rows were read: not checked against rows
 
     @property
     def ok(self) -> bool:
@@ -49,10 +68,13 @@ class VerifyReport:
     def summary(self) -> str:
         """One line: what was checked and how it went."""
         verdict = "OK" if self.ok else f"{len(self.problems)} problem(s)"
-        return (
+        line = (
             f"{verdict}: {self.files} WARC file(s), {self.records} record(s), "
             f"{self.captures} capture row(s), {self.articles} article row(s); {len(self.notes)} note(s)"
         )
+        if self.in_flight:
+            line += f"; {self.in_flight} record(s) of a crawl in flight, past its committed rows, not checked"
+        return line
 
 
 def verify_archive(archive_dir: Path) -> VerifyReport:
@@ -80,6 +102,7 @@ class _Verifier:
         self.db = work
         self.scanned: set[str] = set()
         self.has_db = False
+        self.tables: set[str] = set()
 
     def problem(self, where: str, message: str) -> None:
         self.report.problems.append(Finding(where, message))
@@ -93,12 +116,19 @@ class _Verifier:
             CREATE TABLE records (file TEXT, offset INTEGER, length INTEGER, type TEXT, id TEXT, url TEXT,
                 date TEXT, digest TEXT, refers_id TEXT, refers_url TEXT, refers_date TEXT,
                 concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT);
+            CREATE TABLE files (file TEXT PRIMARY KEY, crawl_id INTEGER, still_open INTEGER,
+                imported INTEGER);
             """
         )
+        # Rows first, then files: a record is synced before its row is committed, so every committed row's
+        # record is on disk by the time the files are read, even beside a running crawl.
+        self.snapshot_rows()
         warc_dir = self.archive_dir / WARC_SUBDIR
-        for path in sorted(warc_dir.rglob("*.warc.gz")) if warc_dir.is_dir() else []:
-            self.scan(path.relative_to(self.archive_dir).as_posix())
-        self.attach()
+        if warc_dir.is_dir():
+            found = [(p, False) for p in warc_dir.rglob("*.warc.gz")]
+            found += [(p, True) for p in warc_dir.rglob("*.warc.gz" + OPEN_SUFFIX)]
+            for path, still_open in sorted(found):
+                self.scan(path.relative_to(self.archive_dir).as_posix(), still_open=still_open)
         if self.has_db:
             self.scan_files_named_by_rows()
         self.db.executescript(
@@ -114,18 +144,47 @@ class _Verifier:
         if self.has_db:
             self.check_captures()
             self.check_articles()
-            self.note_orphans()
+            self.check_rowless_records()
+            self.check_crawls_known()
 
-    def scan(self, rel: str) -> None:
+    def scan(self, rel: str, *, still_open: bool = False) -> None:
         """Read one WARC file through, noting each record and naming each damaged one."""
+        path = self.archive_dir / rel
+        if still_open:
+            # Rows name a file by the name it gets once closed: its records are filed under that name.
+            rel = rel.removesuffix(OPEN_SUFFIX)
+            if not path.exists() and (self.archive_dir / rel).exists():
+                path, still_open = self.archive_dir / rel, False  # closed while we listed the directory
+        if rel in self.scanned:
+            return
+        if not path.is_symlink() and not path.is_file():
+            self.note(rel, "is not a regular file (a pipe, a device, a directory): not read")
+            return
         self.scanned.add(rel)
         self.report.files += 1
-        path = self.archive_dir / rel
-        if not index_path(path).exists():
+        if still_open:
+            self.note(
+                rel,
+                "is still open (its name ends in .open): a crawl is writing it, or was killed while it did "
+                "(the next crawl recovers it)",
+            )
+        elif not index_path(path).exists():
             self.note(rel, "has no CDXJ index: it was not closed cleanly (the next crawl recovers it)")
+        info = _crawl_of(path)
+        crawl_id = info.crawl_id if info else None
+        imported = bool(info and (info.options or {}).get("import"))
+        self.db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?)", (rel, crawl_id, int(still_open), int(imported))
+        )
+        in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
         rows = []
         try:
             for scanned in scan_warc(path, digests=True):
+                if in_flight_from is not None and scanned.offset >= in_flight_from:
+                    # Written (or being written) after the rows were read: neither its row nor, if it is
+                    # half-written, its whole bytes can be expected yet. Counted, and said so, not judged.
+                    self.report.in_flight += 1
+                    continue
                 self.report.records += 1
                 h = scanned.headers
                 record_id = h.get_header("WARC-Record-ID") if h else None
@@ -156,40 +215,82 @@ class _Verifier:
                 if len(rows) >= _BATCH:
                     self._insert(rows)
                     rows = []
+        except NotRegularFile:
+            self.note(rel, "is not a regular file (a pipe, a device, a directory): not read")
         except OSError as exc:
             self.problem(rel, f"cannot be read ({exc.strerror or exc})")
         self._insert(rows)
 
+    def _in_flight_from(self, rel: str, crawl_id: int | None, still_open: bool) -> int | None:
+        """Where a file a crawl is still writing passes its last committed row (None for a closed file)."""
+        if not self.has_db:
+            return None
+        running = (
+            crawl_id is not None
+            and self.db.execute(
+                "SELECT 1 FROM crawls WHERE id = ? AND status = 'running'", (crawl_id,)
+            ).fetchone()
+        )
+        if not (still_open or running):
+            return None
+        (end,) = self.db.execute(
+            "SELECT max(warc_offset + warc_length) FROM captures WHERE warc_file = ?", (rel,)
+        ).fetchone()
+        return end or 0
+
     def _insert(self, rows: list[tuple]) -> None:
         self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 15)})", rows)
 
-    def attach(self) -> None:
+    def snapshot_rows(self) -> None:
+        """Copy the rows verify checks out of the archive database in one read transaction, then let it go."""
         db_path = self.archive_dir / DB_NAME
         if not db_path.is_file():
             self.note(DB_NAME, "no database: only the WARC files were checked")
             return
         # Not through Store: verify must read a damaged or half-migrated archive (Store would refuse it, or
-        # migrate it), and it joins the archive's rows to its own scratch tables by ATTACH, read-only.
-        uri = read_only_uri(db_path)
-        try:
-            self.db.execute("ATTACH DATABASE ? AS archive", (uri,))
-            tables = {
-                r[0] for r in self.db.execute("SELECT name FROM archive.sqlite_master WHERE type='table'")
-            }
-        except sqlite3.DatabaseError as exc:
-            self.problem(DB_NAME, f"cannot be opened read-only ({exc})")
+        # migrate it), and it copies the archive's rows into its own scratch tables by ATTACH, read-only.
+        with leaving_no_sidecars(db_path):
+            try:
+                self.db.execute("ATTACH DATABASE ? AS archive", (read_only_uri(db_path),))
+            except sqlite3.DatabaseError as exc:
+                self.problem(DB_NAME, f"cannot be opened read-only ({exc})")
+                return
+            try:
+                self.db.execute("BEGIN")
+                self._copy_rows()
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self.problem(DB_NAME, f"cannot be read ({exc})")
+                self.has_db = False
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+            finally:
+                self.db.execute("DETACH DATABASE archive")
+
+    def _copy_rows(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM archive.sqlite_master WHERE type='table'")}
+        reason = _not_ours(self.db, tables)
+        if reason:
+            self.problem(DB_NAME, f"is not a zwcrawl archive database ({reason}); nothing checked against it")
             return
         self.has_db = True
         self.tables = tables
-        for table in ("captures", "articles"):
-            if table not in tables:
-                self.note(DB_NAME, f"has no {table} table")
+        columns = ", ".join(_CAPTURE_COLUMNS)
+        self.db.execute(f"CREATE TABLE captures AS SELECT {columns} FROM archive.captures")
+        if "articles" in tables:
+            self.db.execute(
+                "CREATE TABLE articles AS SELECT edition, article_id, capture_id FROM archive.articles"
+            )
+        else:
+            self.note(DB_NAME, "has no articles table")
+        if "crawls" in tables:
+            self.db.execute("CREATE TABLE crawls AS SELECT id, status FROM archive.crawls")
+        else:
+            self.db.execute("CREATE TABLE crawls (id INTEGER, status TEXT)")
 
     def scan_files_named_by_rows(self) -> None:
         """Rows may name WARC files outside warc/ (another layout): read those too, if inside the archive."""
-        if "captures" not in self.tables:
-            return
-        for (name,) in self.db.execute("SELECT DISTINCT warc_file FROM archive.captures").fetchall():
+        for (name,) in self.db.execute("SELECT DISTINCT warc_file FROM captures").fetchall():
             rel = inside_archive(name)
             if rel and rel not in self.scanned and (self.archive_dir / rel).is_file():
                 self.scan(rel)
@@ -247,10 +348,8 @@ class _Verifier:
 
     def check_captures(self) -> None:
         """Every capture row points at a sound record of its id, URL, type and digest, offset and length."""
-        if "captures" not in self.tables:
-            return
         query = """SELECT id, url, status, record_type, warc_file, warc_offset, warc_length, warc_record_id,
-                   payload_digest FROM archive.captures ORDER BY id"""
+                   payload_digest FROM captures ORDER BY id"""
         try:
             rows = self._all(query)
         except sqlite3.OperationalError as exc:
@@ -301,13 +400,10 @@ class _Verifier:
     def check_articles(self) -> None:
         if "articles" not in self.tables:
             return
-        if "captures" not in self.tables:
-            self.problem(f"{DB_NAME} articles", "articles exist but there is no captures table")
-            return
-        self.report.articles = self.db.execute("SELECT count(*) FROM archive.articles").fetchone()[0]
-        query = """SELECT a.edition, a.article_id, a.capture_id FROM archive.articles a
+        self.report.articles = self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        query = """SELECT a.edition, a.article_id, a.capture_id FROM articles a
                    WHERE a.capture_id IS NULL
-                   OR NOT EXISTS (SELECT 1 FROM archive.captures c WHERE c.id = a.capture_id)
+                   OR NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = a.capture_id)
                    ORDER BY a.edition, a.article_id"""
         try:
             rows = self._all(query)
@@ -321,22 +417,77 @@ class _Verifier:
             else:
                 self.problem(where, f"its capture {capture_id} is not in captures")
 
-    def note_orphans(self) -> None:
-        """Records with no row: what a crash between writing a record and its row leaves; allowed."""
-        if "captures" not in self.tables:
-            return
+    def check_rowless_records(self) -> None:
+        """Records with no row: a killed crawl's last page is allowed; more is a database that lost rows."""
         self.db.executescript(
             """
-            CREATE TABLE captured AS SELECT DISTINCT warc_record_id AS id FROM archive.captures;
+            CREATE TABLE captured AS SELECT DISTINCT warc_record_id AS id FROM captures;
             CREATE INDEX captured_id ON captured (id);
+            CREATE TABLE last_rowed AS SELECT file, max(offset) AS offset FROM records
+                WHERE id IN (SELECT id FROM captured) GROUP BY file;
             """
         )
-        query = """SELECT file, offset, id, type, url FROM records
-                   WHERE type IN ('response', 'revisit') AND id NOT IN (SELECT id FROM captured)
-                   ORDER BY file, offset"""
-        for rel, offset, record_id, record_type, url in self._all(query):
-            self.note(f"{rel} offset {offset} {record_id}", f"{record_type} of {url} has no capture row")
+        query = f"""SELECT r.file, r.offset, r.id, r.type, r.url, r.offset > coalesce(l.offset, -1) AS tail
+                   FROM records r LEFT JOIN last_rowed l ON l.file = r.file
+                   WHERE r.type IN {_ROWED} AND r.id NOT IN (SELECT id FROM captured)
+                   AND r.file NOT IN (SELECT file FROM files WHERE imported)
+                   ORDER BY r.file, r.offset"""
+        tails: dict[str, list[tuple]] = {}
+        for rel, offset, record_id, record_type, url, tail in self._all(query):
+            where = f"{rel} offset {offset} {record_id}"
+            if not tail:
+                self.problem(where, f"{record_type} of {url} has no capture row, though records after it do")
+            else:
+                tails.setdefault(rel, []).append((where, record_type, url))
+        for rel, rowless in tails.items():
+            pages = sum(record_type != "metadata" for _, record_type, _ in rowless)
+            if pages <= 1 and len(rowless) - pages <= 1:
+                for where, record_type, url in rowless:
+                    self.note(where, f"{record_type} of {url} has no capture row (its crawl stopped there)")
+            else:
+                self.problem(
+                    rel,
+                    f"{len(rowless)} record(s) at its end have no capture row, more than one page a killed "
+                    "crawl leaves: the database has lost rows, or is not this archive's",
+                )
+
+    def check_crawls_known(self) -> None:
+        """Every WARC file's warcinfo names a crawl the database knows (a lost or replaced database fails)."""
+        if "crawls" not in self.tables:
+            return
+        query = """SELECT f.file, f.crawl_id FROM files f WHERE f.crawl_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM crawls c WHERE c.id = f.crawl_id) ORDER BY f.file"""
+        for rel, crawl_id in self._all(query):
+            self.problem(rel, f"was written by crawl {crawl_id}, which {DB_NAME} has no row for")
 
     def _all(self, query: str, params: Iterable = ()) -> Iterator[tuple]:
         # A cursor of its own, streamed: lookups on the same connection may run while it is read.
         yield from self.db.cursor().execute(query, tuple(params))
+
+
+def _not_ours(db: sqlite3.Connection, tables: set[str]) -> str | None:
+    """Why the attached database is not a zwcrawl archive's (None when it is)."""
+    if "captures" not in tables:
+        return "no captures table"
+    have = {row[1] for row in db.execute("PRAGMA archive.table_info(captures)")}
+    missing = [c for c in _CAPTURE_COLUMNS if c not in have]
+    if missing:
+        return f"its captures table has no {', '.join(missing)}"
+    if "_sqlite_migrations" in tables:
+        sets = {r[0] for r in db.execute("SELECT DISTINCT migration_set FROM archive._sqlite_migrations")}
+        if "zwcrawl" not in sets:
+            return "its migrations are not zwcrawl's"
+    return None
+
+
+def _crawl_of(path: Path) -> CrawlInfo | None:
+    """The crawl (or import: only its HTML captures get rows) a file's warcinfo record names, if any."""
+    try:
+        with open(open_regular(path), "rb") as fh:
+            record = next(iter(ArchiveIterator(fh)), None)
+            if record is None or record.rec_type != "warcinfo":
+                return None
+            info = read_crawl_warcinfo(parse_warc_fields(record.content_stream().read(1 << 16)))
+    except Exception:  # noqa: BLE001 - a file too broken to say is reported by the scan itself
+        return None
+    return info

@@ -6,25 +6,23 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from zwcrawl import __version__
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store.filters import date_bound
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.paths import inside_archive
 
 WACZ_VERSION = "1.1.1"
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z")
 _CHUNK = 1 << 20
 _PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Article captures"}
 
@@ -356,17 +354,8 @@ def _sha256(path: Path) -> tuple[str, int]:
 
 
 def _bound(option: str, text: str, *, end: bool) -> str:
-    """A date bound as stored-time text; --until DAY takes in the whole of that day."""
-    text = text.strip()
+    """A date bound as the other exports read it; a bad date is a UsageError (exit 2)."""
     try:
-        if _DAY.fullmatch(text):
-            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return f"{day.isoformat()}T00:00:00Z"
-        if _MOMENT.fullmatch(text):
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-            if end:
-                moment += timedelta(seconds=1)  # the moment itself is included
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError):
-        pass
-    raise UsageError(f"{option} {text!r} is not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")
+        return date_bound(option, text, end=end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from zwcrawl.store.archive import DB_NAME, SaveResult, Store, read_only_uri
+from zwcrawl.store.archive import DB_NAME, SaveResult, Store, leaving_no_sidecars, read_only_uri
 from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.query import SearchQueryError
 
-__all__ = ["DB_NAME", "ArticleFilter", "SaveResult", "SearchQueryError", "Store", "read_only_uri"]
+__all__ = [
+    "DB_NAME",
+    "ArticleFilter",
+    "SaveResult",
+    "SearchQueryError",
+    "Store",
+    "leaving_no_sidecars",
+    "read_only_uri",
+]

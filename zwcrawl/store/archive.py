@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -32,8 +33,44 @@ DB_NAME = "zwcrawl.db"  # the archive database's name inside an archive director
 
 
 def read_only_uri(path: str | Path) -> str:
-    """The SQLite URI that opens a database read-only, whatever characters its path holds."""
-    return "file:" + quote(str(Path(path).resolve())) + "?mode=ro"
+    """The SQLite URI that opens a database read-only, whatever characters its path holds.
+
+    Where the user cannot write beside the database and no writer's WAL is there, the URI also says
+    `immutable=1`: SQLite then needs no -shm file, which it could not create, and takes no locks.
+    """
+    path = Path(path).resolve()
+    uri = "file:" + quote(str(path)) + "?mode=ro"
+    if not _can_write_beside(path) and not _sidecar(path, "-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
+@contextmanager
+def leaving_no_sidecars(path: str | Path) -> Iterator[None]:
+    """Around a read-only use: remove the -wal and -shm it made, as SQLite removes its own on close."""
+    path = Path(path)
+    had = _sidecar(path, "-wal").exists() or _sidecar(path, "-shm").exists()
+    try:
+        yield
+    finally:
+        wal = _sidecar(path, "-wal")
+        if not had and _can_write_beside(path) and wal.exists() and wal.stat().st_size == 0:
+            # A read-only connection cannot delete them; the last plain connection to close does, under
+            # SQLite's own locks, so a crawl that opened the database meanwhile keeps them. It reads only.
+            with contextlib.suppress(sqlite3.Error):
+                conn = sqlite3.connect(path, timeout=1)
+                try:
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                finally:
+                    conn.close()
+
+
+def _sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _can_write_beside(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
 
 
 # Storage keeps one spelling of time; WARC 1.1 dates may carry a fraction of a second.
@@ -100,6 +137,8 @@ class Store:
         self.path = Path(path)
         # check_same_thread off so a pipeline may hand writes to a worker thread; the lock serialises callers.
         target = read_only_uri(self.path) if read_only else self.path
+        self._tidy = leaving_no_sidecars(self.path) if read_only else contextlib.nullcontext()
+        self._tidy.__enter__()
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
         self.db = Database(conn)
         self._lock = threading.RLock()
@@ -121,6 +160,7 @@ class Store:
                     MIGRATIONS.apply(self.db)
         except BaseException:
             conn.close()
+            self._tidy.__exit__(None, None, None)
             raise
 
     def __enter__(self) -> Store:
@@ -133,6 +173,7 @@ class Store:
         """Close the database connection."""
         with self._lock:
             self.db.close()
+            self._tidy.__exit__(None, None, None)
 
     # Crawls and their reports
 

@@ -37,8 +37,8 @@ class ArticleFilter:
         """The filter a user typed; a bad date is a ValueError with a one-line reason."""
         return cls(
             edition=edition,
-            since=None if since is None else _bound("--since", since, end=False),
-            until=None if until is None else _bound("--until", until, end=True),
+            since=None if since is None else date_bound("--since", since, end=False),
+            until=None if until is None else date_bound("--until", until, end=True),
             section=section,
             source=source,
             author=author,
@@ -74,7 +74,7 @@ class ArticleFilter:
         return " AND ".join(clauses) or "1", params
 
 
-def _bound(option: str, text: str, *, end: bool) -> str:
+def date_bound(option: str, text: str, *, end: bool) -> str:
     """A date bound as stored-time text; --until DAY takes in the whole of that day."""
     text = text.strip()
     try:

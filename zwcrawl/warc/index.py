@@ -44,7 +44,8 @@ def index_warc(warc_path: Path) -> Path:
 def merge_indexes(warc_dir: Path) -> Path:
     """Merge every per-file index in a WARC directory into one sorted `index.cdxj`; returns its path."""
     warc_dir = Path(warc_dir)
-    sources = sorted(p for p in warc_dir.glob("*.cdxj") if p.name != MERGED_INDEX)
+    # is_file(): a pipe named *.cdxj would block the merge for ever.
+    sources = sorted(p for p in warc_dir.glob("*.cdxj") if p.name != MERGED_INDEX and p.is_file())
     target = warc_dir / MERGED_INDEX
     temporary = warc_dir / f".{MERGED_INDEX}.tmp"
     with ExitStack() as stack, open(temporary, "w", encoding="utf-8") as out:

@@ -14,6 +14,7 @@ from typing import IO
 
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser, StatusAndHeadersParserException
 
+from zwcrawl.warc._fs import open_regular
 from zwcrawl.warc.types import Original, RecordLocation, target_uri
 
 _CHUNK = 1 << 16
@@ -82,7 +83,7 @@ def iter_records(path: Path, warc_file: str | None = None) -> Iterator[RecordLoc
 
 def scan_warc(path: Path, *, digests: bool = True) -> Iterator[ScannedRecord]:
     """Every gzip member of a file in order, streamed; after a broken member, resumes at the next one."""
-    with open(path, "rb") as fh:
+    with open(open_regular(path), "rb") as fh:  # NotRegularFile for a FIFO, which would block for ever
         offset, head = 0, b""
         while True:
             if not head:

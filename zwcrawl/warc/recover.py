@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from zwcrawl.warc._fs import sync_dir
+from warcio.archiveiterator import ArchiveIterator
+
+from zwcrawl.warc._fs import NotRegularFile, open_regular, sync_dir
 from zwcrawl.warc.index import index_path, index_warc
 from zwcrawl.warc.reader import scan_warc
+from zwcrawl.warc.writer import OPEN_SUFFIX
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,37 +47,97 @@ def recover_warc(path: Path, quarantine_dir: Path) -> RecoveryReport:
             damage, problem = scanned.offset, "; ".join(scanned.problems)
     if damage is None:
         return RecoveryReport(path, kept_records, kept_bytes)
-    size = path.stat().st_size
     quarantine_dir = Path(quarantine_dir)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    aside = _free_name(quarantine_dir, f"{path.name}.{damage}.partial")
+    aside = _free_name(quarantine_dir, f"{path.name.removesuffix(OPEN_SUFFIX)}.{damage}.partial")
     # Copy and sync the tail before cutting it off: a crash during recovery loses nothing either.
-    with open(path, "rb") as src, open(aside, "xb") as dst:
-        src.seek(damage)
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.flush()
-        os.fsync(dst.fileno())
-    sync_dir(quarantine_dir)
-    with open(path, "r+b") as fh:
-        fh.truncate(damage)
-        fh.flush()
-        os.fsync(fh.fileno())
+    # O_NOFOLLOW on every open: a symlink swapped in is refused, never followed to a file elsewhere.
+    with open(open_regular(path, os.O_RDWR, follow=False), "r+b") as src:
+        size = os.fstat(src.fileno()).st_size
+        with open(aside, "xb") as dst:
+            src.seek(damage)
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        sync_dir(quarantine_dir)
+        src.truncate(damage)
+        src.flush()
+        os.fsync(src.fileno())
     if index_path(path).exists():
         index_warc(path)
     return RecoveryReport(path, kept_records, kept_bytes, size - damage, aside, problem, whole_after)
 
 
 def recover_archive(warc_dir: Path, quarantine_dir: Path) -> list[RecoveryReport]:
-    """Recover and index every WARC file in a directory that was never closed (it has no per-file index)."""
+    """Recover, rename and index every WARC file a zwcrawl writer left open; leave every other file alone."""
     reports = []
-    for path in sorted(Path(warc_dir).glob("*.warc.gz")):
+    warc_dir = Path(warc_dir)
+    for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
+        final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+        why = _not_ours(path) or (f"{final.name} exists too" if os.path.lexists(final) else None)
+        if why:
+            _left_alone(path, why)
+            continue
+        report = recover_warc(path, quarantine_dir)
+        os.rename(path, final)
+        sync_dir(warc_dir)
+        index_warc(final)
+        reports.append(_renamed(report, final))
+    for path in sorted(warc_dir.glob("*.warc.gz")):
         # WarcWriter writes a file's index only after the file is complete and synced, so an indexed
         # file is whole; skipping it keeps resuming fast on a large archive, and leaves old damage to verify.
         if index_path(path).exists():
             continue
+        # Unindexed and unmarked: a file written before the `.open` marker (or killed between its rename
+        # and its index) is ours if its first record is the warcinfo our writer names it in; else not ours.
+        why = _not_ours(path) or _not_written_by_zwcrawl(path)
+        if why:
+            _left_alone(path, why)
+            continue
         reports.append(recover_warc(path, quarantine_dir))
         index_warc(path)
     return reports
+
+
+def _not_ours(path: Path) -> str | None:
+    """Why recovery may not touch a path (a symlink, not a regular file, linked elsewhere), or None."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_nlink != 1:
+        return "has other names (hard links)"
+    return None
+
+
+def _not_written_by_zwcrawl(path: Path) -> str | None:
+    """None when the file opens with the warcinfo record a zwcrawl writer gives it, else why not."""
+    try:
+        with open(open_regular(path, follow=False), "rb") as fh:
+            record = next(iter(ArchiveIterator(fh)), None)
+            if record is None or record.rec_type != "warcinfo":
+                return "does not begin with a warcinfo record"
+            info = record.content_stream().read(1 << 16).decode("utf-8", "replace")
+            named = record.rec_headers.get_header("WARC-Filename")
+    except (NotRegularFile, OSError, ValueError, EOFError) as exc:
+        return f"cannot be read as a WARC file ({exc})"
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a foreign file means "not ours"
+        return f"cannot be read as a WARC file ({type(exc).__name__})"
+    if named != path.name or "software: zwcrawl/" not in info:
+        return "was not written by zwcrawl under this name"
+    return None
+
+
+def _left_alone(path: Path, why: str) -> None:
+    logger.warning("crash recovery: left %s untouched: %s, so not a file a crawl left open", path.name, why)
+
+
+def _renamed(report: RecoveryReport, final: Path) -> RecoveryReport:
+    return RecoveryReport(
+        final, report.kept_records, report.kept_bytes, report.set_aside_bytes, report.set_aside_path,
+        report.problem, report.whole_records_set_aside,
+    )  # fmt: skip
 
 
 def _free_name(directory: Path, name: str) -> Path:

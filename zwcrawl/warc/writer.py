@@ -31,6 +31,10 @@ WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 _CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
+# A file being written carries this suffix until it is complete, synced and renamed (as Heritrix does):
+# crash recovery touches only files so marked, never a file it did not leave open.
+OPEN_SUFFIX = ".open"
+
 _SAFE_PREFIX = re.compile(r"[^A-Za-z0-9_.-]+")
 _PROTOCOL = re.compile(r"^HTTP/\d(?:\.\d)?$")
 # Characters that cannot stand in a WARC header line: they would end it or split it.
@@ -83,7 +87,7 @@ class WarcWriter:
         self.make_record_id = make_record_id or (lambda: f"<urn:uuid:{uuid.uuid4()}>")
         self.files: list[Path] = []
         self._serial = 0
-        self._path: Path | None = None
+        self._path: Path | None = None  # the name the open file will have once closed (rows name this)
         self._fh: IO[bytes] | None = None
         self._warc: WARCWriter | None = None
         self._lock = threading.Lock()
@@ -242,8 +246,10 @@ class WarcWriter:
         name = f"{self.prefix}-{stamp}-{self._serial:05d}.warc.gz"
         while True:
             try:
+                if (directory / name).exists():
+                    raise FileExistsError(name)  # the final name must be free too: closing renames onto it
                 # Exclusive create: two processes started in the same microsecond never share a file.
-                fh = open(directory / name, "xb")  # noqa: SIM115 - held open across calls, closed in _close_file
+                fh = open(directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - closed in _close_file
                 break
             except FileExistsError:
                 name = f"{self.prefix}-{stamp}-{self._serial:05d}-{secrets.token_hex(3)}.warc.gz"
@@ -289,7 +295,13 @@ class WarcWriter:
         self._fh = self._path = None
         self._sync(fh)
         fh.close()
-        # The per-file index exists only for a complete, closed file: recovery skips such files.
+        self._finish(path)
+
+    def _finish(self, path: Path) -> None:
+        """Give a complete, synced file its final name, then its index (recovery skips indexed files)."""
+        os.rename(open_name(path), path)
+        if self.fsync:
+            sync_dir(path.parent)
         index_warc(path)
 
     def _abandon_file(self, good_end: int) -> None:
@@ -299,10 +311,10 @@ class WarcWriter:
         with contextlib.suppress(OSError):
             fh.close()
         try:
-            os.truncate(path, good_end)
-            index_warc(path)
+            os.truncate(open_name(path), good_end)
+            self._finish(path)
         except OSError:
-            pass  # Left to crash recovery: the file has no index, so the next crawl repairs it.
+            pass  # Left to crash recovery: the file is still marked open, so the next crawl repairs it.
 
     def _sync(self, fh: IO[bytes]) -> None:
         fh.flush()
@@ -331,6 +343,22 @@ class WarcWriter:
             refers_to=refers_to,
             concurrent_to=concurrent_to,
         )
+
+
+def open_name(path: Path) -> Path:
+    """The name a WARC file has while it is being written: `NAME.warc.gz.open`."""
+    return path.with_name(path.name + OPEN_SUFFIX)
+
+
+def open_warc_file(path: str | Path) -> IO[bytes]:
+    """Open a WARC file a row names for reading, under its `.open` name while a writer still has it."""
+    path = Path(path)
+    for candidate in (path, open_name(path), path):  # the last try: renamed while we looked
+        try:
+            return open(candidate, "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(f"no WARC file {path} (nor {open_name(path).name})")
 
 
 def _response_headers(exchange: Exchange) -> _WireHeaders:
