@@ -13,12 +13,22 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from zwcrawl.mirror import LoggedRequest, MirrorServer
 from zwcrawl.site import classify_path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ZWSITE = FIXTURES / "zwsite"
+
+# Hypothesis (tests/test_fuzz.py). "ci", the default: the same examples on every run (derandomized, no example
+# database), few enough that the fuzz module stays under a minute. "long" (HYPOTHESIS_PROFILE=long): many
+# more, random each run, for a local hunt. No wall-clock deadline: test_fuzz gives each example a budget of
+# CPU time instead, which a busy machine cannot make flaky.
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_FUZZ)
+settings.register_profile("long", max_examples=3000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # URL kinds that are never pages of the archive: a GET on a vote link casts a vote, the rest are forms.
 _FORBIDDEN_KINDS = frozenset({"vote", "print", "comment", "captcha", "search"})

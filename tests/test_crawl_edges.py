@@ -74,6 +74,11 @@ def test_an_article_that_redirects_to_another_is_recorded_and_the_target_archive
     fetched = [p.rstrip("/") for p in _article_paths(site)]
     assert fetched.count("/news/article/34449") == 1
     assert not forbidden_requests(site.requests)
+    # The 301 is in the WARC files: a rebuild from them alone gives the same redirects row.
+    recorded = _db(archive, "select * from redirects")
+    rebuilt = zwcrawl("rebuild", "--archive", archive)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _db(archive, "select * from redirects") == recorded
 
 
 def test_an_id_range_backfill_skips_a_known_redirect(mirror_factory, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from zwcrawl.extract import ArticlePage, extract_article
 from zwcrawl.extract.article import FIELDS
+from zwcrawl.extract.fields import field_errors, field_or
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ZWSITE = FIXTURES / "zwsite"
@@ -69,6 +70,8 @@ def test_any_spelling_of_the_url_gives_the_canonical_one(spelling: str):
         "https://example.com/news/article/1",
         "not a url",
         "",
+        "https://en.zamanalwsl.net/news/article/99999999999999999999",  # beyond what the archive stores
+        "http://[en.zamanalwsl.net]/news/article/1",
     ],
 )
 def test_a_url_that_is_not_an_article_is_refused(url: str):
@@ -198,4 +201,44 @@ MARKUP_VARIANTS = {
 def test_other_markup_extracts_the_same(page: Path, expected_file: Path, variant: str):
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     html = MARKUP_VARIANTS[variant](page.read_text(encoding="utf-8"))
+    assert extract_article(html, expected["url"]) == expected
+
+
+def test_every_saved_page_reads_without_a_field_failing():
+    """field_or is a safety net, not the fix: no saved page makes any field raise."""
+    for page, expected_file in [(p.values[0], p.values[1]) for p in [*_mirror_cases(), *_own_cases()]]:
+        url = json.loads(expected_file.read_text(encoding="utf-8"))["url"]
+        article = ArticlePage(url, page.read_bytes())
+        article.to_item()
+        assert field_errors(article) == {}, page
+
+
+class _BrokenAttribution(ArticlePage):
+    @field_or(None)
+    def _attribution(self):
+        raise RuntimeError("a parser bug")
+
+
+def test_a_field_that_raises_costs_that_field_only(caplog):
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34483.html").read_bytes()
+    page = _BrokenAttribution("https://en.zamanalwsl.net/news/article/34483", html)
+    got = page.to_item().to_dict()
+    expected = json.loads((ZWSITE / "expected/en/34483.json").read_text(encoding="utf-8"))
+    attribution = ("source", "authors", "translators", "dateline", "with_agencies")
+    assert {k: v for k, v in got.items() if k not in attribution} == {
+        k: v for k, v in expected.items() if k not in attribution
+    }
+    assert (got["source"], got["authors"], got["dateline"], got["with_agencies"]) == (None, [], None, False)
+    assert set(field_errors(page)) >= {"_attribution", "source", "authors"}
+    assert "34483: _attribution could not be read: RuntimeError: a parser bug" in caplog.text
+
+
+def test_style_sheets_and_scripts_beside_counters_and_dates_print_nothing():
+    """Found by fuzzing: a <style> between a vote link and its number was read as the number."""
+    html = (ZWSITE / "en.zamanalwsl.net/news/article/34478.html").read_text(encoding="utf-8")
+    html = html.replace('<span class="dislike-count">', '<style>.x{}</style><span class="dislike-count">', 1)
+    html = html.replace(
+        '<span class="like-count">', "<script>var n = 99;</script><span class='like-count'>", 1
+    )
+    expected = json.loads((ZWSITE / "expected/en/34478.json").read_text(encoding="utf-8"))
     assert extract_article(html, expected["url"]) == expected

@@ -15,6 +15,7 @@ from zwcrawl.extract import ArticlePage, extract_article
 from zwcrawl.extract.article import FOUND_FIELDS, STRATEGIES
 from zwcrawl.extract.attribution import read_attribution, with_declared
 from zwcrawl.extract.decode import decode_html
+from zwcrawl.extract.fields import field_errors
 from zwcrawl.extract.markup import parse_html
 from zwcrawl.extract.structured import read_declared
 
@@ -190,6 +191,8 @@ def test_a_strategy_that_raises_has_read_nothing_and_the_next_one_is_tried(caplo
     page = _BrokenDeclaration(url, _with_head(html.decode(), _json_ld(articleSection="Syria")))
     assert (page.section_id, page.section) == (3, "Syria") and page.strategies["section"] == "layout"
     assert "section could not be read by structured: RuntimeError: a parser bug" in caplog.text
+    # The same net as a field's (field_or): the error is noted, naming the strategy; the field itself is fine.
+    assert field_errors(page) == {"section by structured": "RuntimeError"}
 
 
 # -- attribution: printed conventions and declared names ---------------------------------------------

@@ -250,3 +250,58 @@ def test_page_links_resolve_against_the_page_and_its_base():
 @pytest.mark.parametrize("content", [b"", bytes(range(256)) * 4, "<a href='/x'>".encode("utf-16")])
 def test_page_links_of_nothing(content):
     assert isinstance(page_links(content, f"{EN}/"), list)
+
+
+# -- issue 14: links no parser can split, furniture-looking wrappers, ids the archive cannot store ----------
+
+BAD_LINKS = (
+    '<a href="http://[photo]/x.jpg">bad host</a>'
+    '<a href="http://en.zamanalwsl.net:port/news/article/8">bad port</a>'
+    '<a href="/news/article/99999999999999999999">twenty digits</a>'
+)
+
+
+def test_a_listing_with_unparseable_links_and_furniture_classes_on_its_wrappers():
+    """One bad link costs that link only; a wrapper classed like a menu does not hide the section's list."""
+    html = (ZWSITE / "en.zamanalwsl.net/news/articles/3/1.html").read_text(encoding="utf-8")
+    html = html.replace('<body class="ltr">', '<body class="ltr menu-closed">', 1)
+    html = html.replace('<div id="main">', '<div id="main" class="has-sidebar nav-open">', 1)
+    html = html.replace('<div class="news-list">', '<div class="news-list">' + BAD_LINKS, 1)
+    item = ListingPage(f"{EN}/news/articles/3/1", html).to_item()
+    assert [a["article_id"] for a in item["articles"]] == [34489, 34478, 34462]
+    assert item["next_url"] == f"{EN}/news/articles/3/2" and item["section"] == "Syria"
+
+
+def test_a_listing_wrapped_in_furniture_classes_on_its_last_page():
+    """No link to a later page and no heading: the wrapper holding most of the text is still the page."""
+    html = (ZWSITE / "en.zamanalwsl.net/news/articles/3/2.html").read_text(encoding="utf-8")
+    html = html.replace('<div id="main">', '<div id="main" class="sidebar-open">', 1)
+    html = html.replace("<h1", "<h2", 1).replace("</h1>", "</h2>", 1)
+    item = ListingPage(f"{EN}/news/articles/3/2", html).to_item()
+    assert [a["article_id"] for a in item["articles"]] == [34449, 10605]
+
+
+def test_a_feed_with_unparseable_links_nuls_and_ids_too_long_to_store():
+    xml = FEED.format(encoding="utf-8", title="T")
+    xml = xml.replace(
+        "<item>",
+        "<item><title>\x00</title><link>http://[x]/news/article/1</link>"
+        '<enclosure url="http://[photo]/y.jpg" /></item><item>',
+        1,
+    )
+    xml = xml.replace("ar-90003", "ar-99999999999999999999")
+    items = FeedPage(f"{AR}/news/rss/94/", xml.encode()).to_item()["items"]
+    assert [(i["url"], i["enclosure"]) for i in items] == [
+        (f"{AR}/news/article/90001", f"{AR}/uploads/x.jpg"),
+        (f"{AR}/news/article/90002", f"{AR}/uploads/y.jpg"),
+    ]  # fmt: skip
+
+
+def test_page_links_skip_what_cannot_be_a_url():
+    html = (
+        f'<html><head><base href="http://[base]/"></head><body>{BAD_LINKS}<a href="/ok">ok</a></body></html>'
+    )
+    assert page_links(html, f"{EN}/news/article/1") == [
+        f"{EN}/news/article/99999999999999999999",  # a URL all the same; the site model says it is no article
+        f"{EN}/ok",
+    ]

@@ -7,10 +7,11 @@ from datetime import datetime
 import pytest
 from parsel import Selector
 
+from zwcrawl.extract.article import _comment_date
 from zwcrawl.extract.attribution import read_attribution
 from zwcrawl.extract.dates import parse_day, parse_feed_date, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
-from zwcrawl.extract.markup import paragraphs
+from zwcrawl.extract.markup import looks_binary, paragraphs
 from zwcrawl.extract.text import clean_text, strip_site_name, western_digits
 
 # -- attribution -------------------------------------------------------------------------------------------
@@ -241,6 +242,14 @@ DATES = {
     "iso-t": ("2018-04-19T20:14", "2018-04-19T17:14:00Z"),
     "iso-offset": ("2018-04-19T20:14:00+03:00", "2018-04-19T17:14:00Z"),
     "iso-z": ("2018-04-19T17:14:00Z", "2018-04-19T17:14:00Z"),
+    # One zone parser for every spelling; after GMT or UTC the hours may have one digit (issue 14).
+    "gmt-one-digit": ("2018-04-19 20:14 GMT+3", "2018-04-19T17:14:00Z"),
+    "gmt-minus-one-digit": ("2018-04-19 20:14 GMT-4", "2018-04-20T00:14:00Z"),
+    "utc-colon": ("2018-04-19 20:14 UTC+03:00", "2018-04-19T17:14:00Z"),
+    "utc-half-hour": ("2018-04-19 20:14 UTC+4:30", "2018-04-19T15:44:00Z"),
+    "offset-no-colon": ("2018-04-19 20:14 +0300", "2018-04-19T17:14:00Z"),
+    "gmt-alone": ("2018-04-19 20:14 GMT", "2018-04-19T20:14:00Z"),
+    "bare-minus-is-no-zone": ("2018-04-19 20:14 -5 killed", "2018-04-19T17:14:00Z"),
     "dd-mm-yyyy": ("19/04/2018 20:14", "2018-04-19T17:14:00Z"),
     "dd-mm-yyyy-dashes": ("19-04-2018 20:14", "2018-04-19T17:14:00Z"),
     "yyyy-slashes": ("2018/04/19 20:14", "2018-04-19T17:14:00Z"),
@@ -285,9 +294,41 @@ def test_every_arabic_month_name(month):
     assert parse_day(f"{english[:3]} 15, 2015") == f"2015-{month:02d}-15"
 
 
-@pytest.mark.parametrize("text", ["", None, "nonsense", "31/02/2018", "منذ 3 ساعات", "2018", "Zaman Al Wasl"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", None, "nonsense", "31/02/2018", "منذ 3 ساعات", "2018", "Zaman Al Wasl",
+        # .NET's empty and largest dates: no moment the site printed, and beyond what UTC can hold (issue 14).
+        "1/1/0001 12:00:00 AM", "0001-01-01T00:00:00", "31/12/9999 23:59", "9999-12-31T23:59:59-05:00",
+        "2018-04-19 20:14 GMT+99",  # a zone no place has
+    ],
+)  # fmt: skip
 def test_no_date(text):
     assert parse_published(text) is None
+    assert parse_day(text) is None
+    assert parse_feed_date(text) is None
+
+
+def test_feed_dates_beyond_utc():
+    assert parse_feed_date("Mon, 31 Dec 9999 23:59:59 -0500") is None
+    assert parse_feed_date("Fri, 20 Apr 2018 10:00:00 +9900") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "opens"),
+    [
+        ("أبو علي الخميس 19 كانون الأول 2013 18:05", True),
+        ("20/12/2013 09:40", True),
+        ("Samir 2018-04-19 9:30 p.m.", True),
+        ("Abu Khalil, Thursday 19 April 2018 20:14 GMT+3", True),
+        # A comment's text that mentions a date is text (issue 14).
+        ("الله يحمي أهل حلب منذ 15/12/2013 18:00.", False),
+        ("I was there on 19/04/2018", False),
+        ("They shelled the camp at 10:30 on 19/04/2018 and again at noon", False),
+    ],
+)
+def test_a_comment_opens_with_a_name_and_a_stamp(line, opens):
+    assert (_comment_date(line) is not None) is opens
 
 
 def test_listing_day_and_feed_dates():
@@ -381,11 +422,27 @@ def test_strip_site_name(title, want):
         ),
         ("<p>Text</p><div class='share'><a href='#'>Share</a></div>", ["Text"]),
         ("<p>x<br><br></p><p>y</p>", ["x", "y"]),
+        # A thousand inline tags never closed nest a thousand deep (issue 14): read without recursion.
+        ("<p>" + "<font>line<br>" * 1000 + "</p><p>after</p>", [" ".join(["line"] * 1000), "after"]),
+        ("<div>" * 2000 + "deep" + "</div>" * 2000 + "<p>after</p>", ["deep", "after"]),
     ],
 )
 def test_paragraphs(html, want):
     root = Selector(text=f"<html><body><div id='t'>{html}</div></body></html>").root
     assert paragraphs(root.get_element_by_id("t")) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "binary"),
+    [
+        ("<html><head><script>var s = '\x00';</script></head><body>text</body></html>", False),  # issue 14
+        ("\x00" * 100, True),
+        ("<p>text</p>" + "\x00\x01\x02" * 40, True),
+        ("   ", True),
+    ],
+)
+def test_looks_binary(text, binary):
+    assert looks_binary(text) is binary
 
 
 # -- decoding ----------------------------------------------------------------------------------------------
@@ -417,6 +474,17 @@ def _page(charset: str) -> str:
 )
 def test_decode_html(data, http_charset):
     assert ARABIC in decode_html(data, http_charset)
+
+
+def test_decode_utf8_labelled_windows_1256_with_a_stray_byte():
+    """A page overwhelmingly valid UTF-8 is UTF-8, whatever its label says, stray byte or not (issue 14)."""
+    page = _page("windows-1256").encode()
+    data = page.replace(b"<body>", b"<body>\xff", 1)
+    assert ARABIC in decode_html(data) and ARABIC in decode_html(data, "windows-1256")
+    # Real windows-1256 Arabic, even a few letters of it, still reads as windows-1256.
+    assert decode_html(_page("windows-1256").encode("cp1256")).count(ARABIC) == 1
+    short = '<meta charset="windows-1256"><p>حلب</p>'.encode("cp1256")
+    assert "حلب" in decode_html(short)
 
 
 def test_decode_english_windows_1252_declared_utf8():

@@ -128,3 +128,41 @@ def test_a_copy_stands_in_for_an_edition():
 def test_malformed_site_options_are_refused(spec, message):
     with pytest.raises(ValueError, match=message):
         Sites.parse([spec])
+
+
+# -- issue 14: the one URL-joining helper never raises; ids the archive cannot store are no pages -----------
+
+
+@pytest.mark.parametrize(
+    ("href", "base"),
+    [
+        ("http://[photo]/x.jpg", "https://en.zamanalwsl.net/news/article/1"),
+        ("//[::1/x", "https://en.zamanalwsl.net/"),
+        ("/x.jpg", "http://[base]/"),
+        ("http://en.zamanalwsl.net:port/x", None),
+        (None, "https://en.zamanalwsl.net/"),
+    ],
+)
+def test_a_link_that_is_no_url_repairs_to_none(href, base):
+    assert repair_url(href, base) is None
+    assert classify(repair_url(href, base)) is None
+    assert canonical_article_url(href) is None
+
+
+def test_ids_beyond_sqlite_integers_are_no_pages_of_the_site():
+    largest = 2**63 - 1
+    assert canonical_article_url(f"https://en.zamanalwsl.net/news/article/{largest}").endswith(str(largest))
+    for path in (
+        "news/article/99999999999999999999",
+        f"news/articles/3/{largest + 1}",
+        f"news/rss/{10**19}/",
+    ):
+        assert classify(f"https://en.zamanalwsl.net/{path}").kind == "other"
+    # A vote link is a vote link whatever its number: it is never fetched.
+    assert classify("https://en.zamanalwsl.net/news/article/99999999999999999999/like").kind == "vote"
+
+
+def test_an_image_url_keeps_its_escapes_and_its_query():
+    image = classify("https://en.zamanalwsl.net/uploads//100%25%20done.jpg?w=700&h=500")
+    assert image.kind == "image"
+    assert image.canonical == "https://en.zamanalwsl.net/uploads/100%25%20done.jpg?w=700&h=500"

@@ -60,6 +60,7 @@ class WarcRecord:
     status: int | None = None
     content_type: str | None = None
     block: bytes | None = None  # the block of warcinfo and derived records (small), else None
+    location: str | None = None  # a redirect's Location header
 
 
 def read_warc(path: Path, warc_file: str) -> Iterator[WarcRecord]:
@@ -83,11 +84,12 @@ def _with_length(record: WarcRecord, length: int) -> WarcRecord:
 def _facts(record, warc_file: str, offset: int) -> WarcRecord:
     headers = record.headers
     kind = _TYPES.get(int(record.record_type), "unknown")
-    status = content_type = block = None
+    status = content_type = block = location = None
     if record.is_http and kind in _HTTP_RECORDS:
         http = record.http_headers
         status = http.status_code
         content_type = http.get("Content-Type")
+        location = http.get("Location") if 300 <= status < 400 else None
     elif kind in ("warcinfo", *_DERIVED_RECORDS):
         content_type = headers.get("Content-Type")
         block = record.reader.read()
@@ -107,6 +109,7 @@ def _facts(record, warc_file: str, offset: int) -> WarcRecord:
         status=status,
         content_type=content_type,
         block=block,
+        location=location,
     )
 
 
@@ -345,10 +348,14 @@ class Ingest:
         self._recent[record.record_id] = capture
         if len(self._recent) > _RECENT:
             self._unread(self._recent.popitem(last=False)[1])
-        if record.status in _ABSENT:
-            site_url = self._sites_of(crawl_id).classify(record.url)
+        if record.status in _ABSENT or record.location:
+            sites = self._sites_of(crawl_id)
+            site_url = sites.classify(record.url)
             if site_url is not None and site_url.kind == "article":
-                self._saves.append(("missing", capture, site_url, "not found"))
+                if record.status in _ABSENT:
+                    self._saves.append(("missing", capture, site_url, "not found"))
+                elif (away := sites.redirect_away(record.url, record.location)) is not None:
+                    self._saves.append(("redirect", capture, site_url, away))  # as the crawl records it
 
     def _unread(self, capture: _Capture) -> None:
         """An article page no derived record named (the crawl could not read it): try today's extractor."""
@@ -493,8 +500,14 @@ class Ingest:
 
     def _apply(self, action: _Save | tuple) -> None:
         if isinstance(action, tuple):
-            _, capture, site_url, reason = action
-            self._missing(capture, site_url.edition, site_url.article_id, site_url.canonical, reason)
+            kind, capture, site_url, detail = action
+            if kind == "redirect":
+                self.store.record_redirect(
+                    site_url.edition, site_url.article_id, site_url.canonical, capture.record.status, detail,
+                    capture.crawl_id, capture.record.date,
+                )  # fmt: skip
+                return
+            self._missing(capture, site_url.edition, site_url.article_id, site_url.canonical, detail)
             return
         fields, capture = action.fields, action.capture
         if "error" in fields:

@@ -17,7 +17,7 @@ from twisted.internet.task import deferLater
 from zwcrawl.archive import Archive
 from zwcrawl.items import FetchFailed
 from zwcrawl.robots import is_robots_request
-from zwcrawl.site import FETCHABLE_KINDS, Sites, classify, repair_url
+from zwcrawl.site import FETCHABLE_KINDS, Sites
 from zwcrawl.warc import Exchange
 from zwcrawl.wire import reason_phrase
 
@@ -188,18 +188,10 @@ class ArticleRedirectMiddleware:
         if request.meta.get("zw_kind") != "article" or not 300 <= response.status < 400 or not location:
             return response
         sites = getattr(self.crawler.spider, "sites", None) or Sites({})
-        target = repair_url(location.decode("latin-1"), base=request.url)
-        real = (sites.to_real(target) or target) if target else None
-        site_url = classify(real) if real else None
-        same = (
-            site_url is not None
-            and site_url.kind == "article"
-            and (site_url.edition, site_url.article_id)
-            == (request.meta.get("zw_edition"), request.meta.get("zw_article_id"))
-        )
-        if not same:
+        away = sites.redirect_away(request.url, location.decode("latin-1", "replace"))
+        if away is not None:
             request.meta["dont_redirect"] = True  # the errback sees the 3xx and records where it points
-            request.meta["zw_redirect_to"] = real or location.decode("latin-1", "replace")
+            request.meta["zw_redirect_to"] = away
         return response
 
 

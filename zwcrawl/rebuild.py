@@ -13,7 +13,7 @@ from zwcrawl.lock import ArchiveLock
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import CrawlInfo, parse_warc_fields, read_crawl_warcinfo, recover_archive
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc._fs import sync_dir, sync_path
 
 WARC_SUBDIR = "warc"
 # What the crawl row of a rebuilt crawl says: the WARC files hold no end, status or statistics of a crawl.
@@ -77,7 +77,7 @@ def rebuild_archive(
         # NORMAL: the file is private until the swap, which comes only after it is closed and synced.
         with Store(building, synchronous="NORMAL") as store:
             _load(store, archive_dir, warc_dir, result, sites, from_metadata, workers)
-        _sync_file(building)
+        sync_path(building)
         result.backup = _swap(archive_dir, building, stamp)
         result.seconds = time.monotonic() - started
         return result
@@ -131,14 +131,6 @@ def _crawl_of(record, rel: str, result: RebuildResult) -> CrawlInfo:
     if info is None:
         raise ValueError(f"{rel} does not begin with a zwcrawl warcinfo record naming its crawl")
     return info
-
-
-def _sync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _swap(archive_dir: Path, building: Path, stamp: str) -> Path | None:

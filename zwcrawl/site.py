@@ -36,6 +36,10 @@ _PATTERNS = [
     ("home", re.compile(r"^/?(?:index\.html?)?$", re.I)),
 ]
 
+# Ids the archive stores must fit SQLite's INTEGER (a signed 64-bit number); a longer "id" names nothing.
+_MAX_ID = 2**63 - 1
+_IDS = frozenset(("id", "section", "page", "feed"))
+
 # The live feed writes enclosures as "https://www.zamanalwsl.netuploads//x.jpg": a slash lost after the host.
 _GLUED_HOST = re.compile(r"^(https?:)?(//)?((?:[a-z0-9-]+\.)*zamanalwsl\.net)(?=[a-z0-9_])(?!:)", re.I)
 
@@ -46,11 +50,14 @@ class SiteUrl:
 
     kind: str
     edition: str
-    path: str
+    path: str  # %-escapes decoded and slashes folded: what the kind was read from
     article_id: int | None = None
     section_id: int | None = None
     page: int | None = None
     feed_id: int | None = None
+    # The path as the link spelled it and its query: an image's URL is these, never the decoded path.
+    raw_path: str = ""
+    query: str = ""
 
     @property
     def canonical(self) -> str:
@@ -63,7 +70,8 @@ class SiteUrl:
             return feed_url(self.edition, self.feed_id)
         if self.kind == "home":
             return ORIGINS[self.edition] + "/"
-        return ORIGINS[self.edition] + self.path
+        path = re.sub(r"/{2,}", "/", self.raw_path) if self.raw_path else self.path
+        return ORIGINS[self.edition] + path + (f"?{self.query}" if self.query else "")
 
 
 def article_url(edition: str, article_id: int) -> str:
@@ -88,17 +96,27 @@ def edition_of_host(host: str | None) -> str | None:
     return _HOSTS.get(host.lower().rstrip(".").split(":")[0])
 
 
-def repair_url(href: str, base: str | None = None) -> str:
-    """Make a link absolute, mending the feed's glued host and protocol-relative spellings."""
+def repair_url(href: str | None, base: str | None = None) -> str | None:
+    """Make a link absolute, mending the feed's glued host and protocol-relative spellings; None if no URL.
+
+    The one place links are joined: a link urllib cannot split (`http://[photo]/x.jpg`, a bad port) or a
+    base it cannot split gives None instead of the ValueError that would cost the whole page.
+    """
+    if not isinstance(href, str):
+        return None
     href = href.strip().replace("\\", "/")
     glued = _GLUED_HOST.match(href)
     if glued:
         scheme = glued.group(1) or "https:"
         href = f"{scheme}//{glued.group(3)}/" + re.sub(r"/{2,}", "/", href[glued.end() :])
-    if base:
-        href = urljoin(base, href)
-    elif href.startswith("//"):
-        href = "https:" + href
+    try:
+        if base:
+            href = urljoin(base, href)
+        elif href.startswith("//"):
+            href = "https:" + href
+        urlsplit(href).port  # noqa: B018 - raises ValueError on a bracketed host or port urllib refuses
+    except ValueError:
+        return None
     return href
 
 
@@ -109,8 +127,10 @@ def _clean_path(path: str) -> str:
     return path or "/"
 
 
-def classify(url: str) -> SiteUrl | None:
-    """Classify an absolute URL on a real Zaman al-Wasl host; None when it is elsewhere."""
+def classify(url: str | None) -> SiteUrl | None:
+    """Classify an absolute URL on a real Zaman al-Wasl host; None when it is elsewhere (or no URL at all)."""
+    if not isinstance(url, str):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -121,30 +141,36 @@ def classify(url: str) -> SiteUrl | None:
     edition = edition_of_host(parts.hostname)
     if edition is None or port not in (None, 80, 443):
         return None
-    return classify_path(edition, parts.path)
+    return classify_path(edition, parts.path, parts.query)
 
 
-def classify_path(edition: str, path: str) -> SiteUrl:
-    """Classify a path on an edition's host."""
-    path = _clean_path(path)
+def classify_path(edition: str, path: str, query: str = "") -> SiteUrl:
+    """Classify a path (and the query after it) on an edition's host."""
+    raw_path, path = path, _clean_path(path)
     for kind, pattern in _PATTERNS:
         m = pattern.match(path)
         if not m:
             continue
-        groups = m.groupdict()
+        ids = {name: int(value) for name, value in m.groupdict().items() if name in _IDS and value}
+        # A vote link stays a vote link whatever its number, so it is never fetched; a page whose number
+        # the archive cannot store (20 digits) is no page of the site.
+        if kind != "vote" and any(value > _MAX_ID for value in ids.values()):
+            break
         return SiteUrl(
             kind=kind,
             edition=edition,
             path=path,
-            article_id=int(groups["id"]) if groups.get("id") else None,
-            section_id=int(groups["section"]) if groups.get("section") else None,
-            page=int(groups["page"]) if groups.get("page") else (1 if kind == "listing" else None),
-            feed_id=int(groups["feed"]) if groups.get("feed") else None,
+            article_id=ids.get("id"),
+            section_id=ids.get("section"),
+            page=ids.get("page", 1 if kind == "listing" else None),
+            feed_id=ids.get("feed"),
+            raw_path=raw_path,
+            query=query,
         )
-    return SiteUrl(kind="other", edition=edition, path=path)
+    return SiteUrl(kind="other", edition=edition, path=path, raw_path=raw_path, query=query)
 
 
-def canonical_article_url(url: str) -> str | None:
+def canonical_article_url(url: str | None) -> str | None:
     """The canonical URL of an article for any spelling of it, or None if the URL is not an article."""
     site_url = classify(repair_url(url))
     return site_url.canonical if site_url and site_url.kind == "article" else None
@@ -199,6 +225,26 @@ class Sites:
         """Classify a URL on either the real origins or the copies standing in for them."""
         real = self.to_real(url)
         return classify(real) if real else None
+
+    def redirect_away(self, url: str, location: str) -> str | None:
+        """Where an article page's redirect points when that is not the same article (real origin when the
+        site's); None for another spelling of the article itself (a trailing slash, http -> https)."""
+        here = self.classify(url)
+        target = repair_url(location, base=url)
+        real = (self.to_real(target) or target) if target else None
+        there = classify(real) if real else None
+        if (
+            here
+            and there
+            and there.kind == "article"
+            and (there.edition, there.article_id)
+            == (
+                here.edition,
+                here.article_id,
+            )
+        ):
+            return None
+        return real or location
 
 
 def _check_base(edition: str, base: str) -> str:

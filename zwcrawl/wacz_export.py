@@ -17,7 +17,7 @@ from pathlib import Path
 from zwcrawl import __version__
 from zwcrawl.site import Sites
 from zwcrawl.store import DB_NAME, read_only_uri
-from zwcrawl.store.filters import date_bound
+from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.paths import inside_archive
@@ -54,12 +54,11 @@ class CaptureFilter:
         crawl_id: int | None = None,
     ) -> CaptureFilter:
         """The filter a user typed; a bad date is a UsageError with a one-line reason."""
-        return cls(
-            edition=edition,
-            since=None if since is None else _bound("--since", since, end=False),
-            until=None if until is None else _bound("--until", until, end=True),
-            crawl_id=crawl_id,
-        )
+        try:
+            dates = ArticleFilter.parse(since=since, until=until)  # read as the other exports read them
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return cls(edition=edition, since=dates.since, until=dates.until, crawl_id=crawl_id)
 
     @property
     def by_date(self) -> bool:
@@ -351,11 +350,3 @@ def _sha256(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _bound(option: str, text: str, *, end: bool) -> str:
-    """A date bound as the other exports read it; a bad date is a UsageError (exit 2)."""
-    try:
-        return date_bound(option, text, end=end)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None

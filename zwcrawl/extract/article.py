@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
-from functools import cached_property
 
 from zwcrawl.article import Article, Comment, Image
 from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
-from zwcrawl.extract.dates import parse_published, text_before_date
+from zwcrawl.extract.dates import date_only, parse_published, text_before_date
 from zwcrawl.extract.decode import decode_html, ends_whole
+from zwcrawl.extract.fields import field_or, read_or
 from zwcrawl.extract.links import links_in
 from zwcrawl.extract.markup import (
+    Chrome,
     ClassIndex,
     classes,
     from_url,
@@ -25,8 +25,6 @@ from zwcrawl.extract.markup import (
 from zwcrawl.extract.structured import Declared, read_declared
 from zwcrawl.extract.text import clean_text, is_site_name, strip_site_name, western_digits
 from zwcrawl.site import canonical_article_url, classify, repair_url
-
-log = logging.getLogger(__name__)
 
 FIELDS = Article.names()  # the archive's field order, named once in zwcrawl.article
 
@@ -84,6 +82,12 @@ _FORM_LANDMARK = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
+# Text a browser prints: what scripts and style sheets hold is not (an XPath predicate on text nodes).
+_PRINTED = "not(ancestor::script or ancestor::style or ancestor::noscript)"
+# A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
+_CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
+_SENTENCE_STOP = re.compile(r"[.!?؟…]")
+_AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 
 def _first(elements):
@@ -151,6 +155,11 @@ class ArticlePage:
         self._sel = parse_html(text)
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
+        self._chrome = Chrome(self._root, _CHROME)
+        # Inside the article a footer or header is the article's own (its source line), not the site's.
+        self._chrome_in_article = Chrome(self._root, _CHROME_IN_ARTICLE)
+        # The comment form is a region too; an ASP.NET page wraps everything in one <form>, which is not.
+        self._comment_regions = Chrome(self._root, _COMMENTS, tags=frozenset(["form"]))
         self._read: dict[tuple[str, str], object] = {}
         self._reader_table: dict[str, dict[str, Callable[[], object]]] = {}
         self._headlines: dict[str, object] = {}
@@ -184,34 +193,52 @@ class ArticlePage:
                     return value
         return None
 
-    def _outside_chrome(self, element, pattern: re.Pattern[str] = _CHROME) -> bool:
-        node = element
-        while node is not None:
-            if isinstance(node.tag, str) and is_chrome(node, pattern):
-                return False
-            node = node.getparent()
-        return True
+    def _outside_chrome(
+        self, element, content: frozenset | None = None, chrome: Chrome | None = None
+    ) -> bool:
+        # Furniture is a region beside the article, never an element around it (see Chrome); `content` is
+        # what is known of the article so far, all of it unless a step that finds it asks.
+        chrome = self._chrome if chrome is None else chrome
+        return chrome.outside(element, self._content if content is None else content)
 
-    def _chrome_around(self, element) -> re.Pattern[str]:
+    def _chrome_around(self, element) -> Chrome:
         """Inside the article, a footer or header is the article's own (its source line), not the site's."""
         scope = self._article_scope
         inside = scope is not None and any(a is scope for a in element.iterancestors())
-        return _CHROME_IN_ARTICLE if inside else _CHROME
+        return self._chrome_in_article if inside else self._chrome
 
-    def _in_comments(self, element) -> bool:
-        node = element
-        while node is not None:
-            if isinstance(node.tag, str) and (is_chrome(node, _COMMENTS) or node.tag == "form"):
-                return True
-            node = node.getparent()
-        return False
+    def _in_comments(self, element, content: frozenset | None = None) -> bool:
+        return not self._comment_regions.outside(element, self._content if content is None else content)
 
-    def _absolute(self, href: str) -> str:
+    def _absolute(self, href: str | None) -> str | None:
         return repair_url(href, base=self.url)
+
+    @field_or(frozenset)
+    def _body_markers(self) -> frozenset:
+        """The layouts' text containers and every element around them: never furniture, whatever classes."""
+        marked = [
+            *self._classes.find("news-text"),
+            *self._classes.find("NewsBody", "td"),
+            *self._xpath('//*[@itemprop="articleBody"]'),
+        ]
+        return frozenset(node for element in marked for node in (element, *element.iterancestors()))
+
+    @field_or(frozenset)
+    def _headline_content(self) -> frozenset:
+        """The headline and every element around it, with the text containers: where the text is sought."""
+        headline = self._headline_element
+        around = (headline, *headline.iterancestors()) if headline is not None else ()
+        return self._body_markers.union(around)
+
+    @field_or(frozenset)
+    def _content(self) -> frozenset:
+        """The headline, the text, and every element around either: the article, never furniture."""
+        body = self._body_element
+        return self._headline_content.union((body, *body.iterancestors()) if body is not None else ())
 
     # -- structure -----------------------------------------------------------------------------
 
-    @cached_property
+    @field_or(lambda: (None, None))
     def _headline_found(self) -> tuple[str | None, object]:
         """The printed headline element and the strategy that found it."""
         for strategy in STRATEGIES[1:]:
@@ -235,9 +262,14 @@ class ArticlePage:
                 lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
             ),
         }[strategy]
+        markers = self._body_markers
         for found in candidates:
             for element in found():
-                if text_of(element) and self._outside_chrome(element) and not self._in_comments(element):
+                if (
+                    text_of(element)
+                    and self._outside_chrome(element, markers)
+                    and not self._in_comments(element, markers)
+                ):
                     return element
         if strategy != "landmark":
             return None
@@ -247,15 +279,15 @@ class ArticlePage:
         )
         if title and self._root is not None:
             for element in self._root.xpath("//body//*[normalize-space(.) = $title]", title=title):
-                if self._outside_chrome(element) and not self._in_comments(element):
+                if self._outside_chrome(element, markers) and not self._in_comments(element, markers):
                     return element
         return None
 
-    @property
+    @field_or(None)
     def _headline_element(self):
         return self._headline_found[1]
 
-    @cached_property
+    @field_or(None)
     def _structural_body(self):
         """The body container of the current or the legacy layout, if it holds any text."""
         candidates = (
@@ -269,19 +301,20 @@ class ArticlePage:
                     return element
         return None
 
-    @cached_property
+    @field_or(None)
     def _body_element(self):
         if self._structural_body is not None:
             return self._structural_body
         return self._landmark_body
 
-    @cached_property
+    @field_or(None)
     def _landmark_body(self):
         """The body found without the site's classes: body classes other sites use, else the densest text."""
+        around_headline = self._headline_content
         for element in self._xpath(_OTHER_BODY_CLASSES):
             if (
-                self._outside_chrome(element)
-                and not self._in_comments(element)
+                self._outside_chrome(element, around_headline)
+                and not self._in_comments(element, around_headline)
                 and self._paragraphs_of(element)
             ):
                 return element
@@ -294,16 +327,24 @@ class ArticlePage:
         best, best_score = None, 80
         headline = self._headline_element
         above_headline = set(headline.iterancestors()) if headline is not None else set()
+        around_headline = self._headline_content
+        # The comments block and the elements around it hold the readers' text, not the article's. Known by
+        # where the block is, not by words: an article may well say "comments: 300".
+        region = self._comments_region
+        around_comments = {region, *region.iterancestors()} if region is not None else set()
         seen_headline = headline is None
+        printed = _printed_lengths(self._root)
         stack = [self._root]
         while stack:
             element = stack.pop()
-            if not isinstance(element.tag, str) or element.tag in ("script", "style", "form", "head"):
+            if not isinstance(element.tag, str) or element.tag in ("script", "style", "head"):
                 continue
             if element is headline:
                 seen_headline = True
                 continue
-            if is_chrome(element, _CHROME) or is_chrome(element, _COMMENTS):
+            if self._chrome.is_region(element, around_headline) or self._comment_regions.is_region(
+                element, around_headline
+            ):
                 continue
             if element.tag in ("div", "td", "section", "article", "main", "span", "font"):
                 score = len(clean_text(element.text))
@@ -311,12 +352,12 @@ class ArticlePage:
                     if not isinstance(child.tag, str):
                         score += len(clean_text(child.tail))
                     elif child.tag in _TEXT_CHILDREN:
-                        score += len(clean_text("".join(child.itertext()))) + len(clean_text(child.tail))
+                        score += printed[child] + len(clean_text(child.tail))
                 # Only text after the headline, or around it, can be the article's; never the comments.
                 if (
                     score > best_score
                     and (seen_headline or element in above_headline)
-                    and not _TOTAL_COMMENTS.search(text_of(element))
+                    and element not in around_comments
                 ):
                     best, best_score = element, score
             stack.extend(reversed(list(element)))
@@ -330,12 +371,7 @@ class ArticlePage:
             )
         return self._paragraphs_in[element]
 
-    @cached_property
-    def _paragraphs(self) -> list[str]:
-        body = self._body_element
-        return self._paragraphs_of(body) if body is not None else []
-
-    @cached_property
+    @field_or(None)
     def _article_scope(self):
         """The smallest element holding both headline and body: where the article's own images are."""
         headline, body = self._headline_element, self._body_element
@@ -355,17 +391,17 @@ class ArticlePage:
             return body.getparent() if body.getparent() is not None else body
         return node
 
-    @cached_property
+    @field_or("")
     def _page_text(self) -> str:
         return text_of(self._root) if self._root is not None else ""
 
     # -- strategies ----------------------------------------------------------------------------
 
-    @cached_property
+    @field_or(Declared)
     def _declared(self) -> Declared:
         return read_declared(self._root, self.article_id)
 
-    @cached_property
+    @field_or("landmark")
     def _page_layout(self) -> str:
         """The page's layout: credited with what site-wide landmarks (votes, comments, images) find."""
         if self._classes.find("news-text") or self._classes.find("news-title", "h1"):
@@ -434,18 +470,7 @@ class ArticlePage:
         key = (name, strategy)
         if key not in self._read:
             read = self._readers(name).get(strategy)
-            try:
-                self._read[key] = read() if read is not None else None
-            except Exception as exc:  # Any error: the point is that it costs this one reading only.
-                log.warning(
-                    "%s: %s could not be read by %s: %s: %s",
-                    self.url,
-                    name,
-                    strategy,
-                    type(exc).__name__,
-                    exc,
-                )
-                self._read[key] = None
+            self._read[key] = read_or(self, name, read, None, by=strategy) if read is not None else None
         return self._read[key]
 
     def _found(self, name: str) -> tuple[str | None, object]:
@@ -484,7 +509,7 @@ class ArticlePage:
             return "structured", declared
         return (strategy, marker) if marker else (None, None)
 
-    @property
+    @field_or(dict)
     def strategies(self) -> dict[str, str | None]:
         """Per field, the strategy that found it ("structured", "layout", "legacy", "landmark"), or None."""
         return {name: self._strategy(name) for name in FOUND_FIELDS}
@@ -534,7 +559,7 @@ class ArticlePage:
             out[name] = {"strategy": self._strategy(name), "value": getattr(self, name), "readings": readings}
         return out
 
-    @cached_property
+    @field_or(False)
     def is_not_found(self) -> bool:
         """Whether the page is positively the site's not-found page (a soft 404), not merely no article."""
         if self._root is None or self.is_article:
@@ -566,7 +591,7 @@ class ArticlePage:
 
     # -- fields --------------------------------------------------------------------------------
 
-    @cached_property
+    @field_or(False)
     def is_article(self) -> bool:
         """False for anything but a whole article page: a soft 404, an empty, binary or truncated body."""
         if self._root is None or not self.headline or not self.body:
@@ -595,7 +620,7 @@ class ArticlePage:
                 return True
         return False
 
-    @property
+    @field_or(None)
     def headline(self) -> str | None:
         """The headline as printed, title markers included."""
         return self._found("headline")[1]
@@ -608,12 +633,12 @@ class ArticlePage:
             return strip_site_name("".join(self._xpath("//title//text()"))) or None
         return None
 
-    @property
+    @field_or(None)
     def kind(self) -> str | None:
         """'opinion' or 'perspective': declared (OpinionNewsArticle), else the headline's marker."""
         return self._found("kind")[1]
 
-    @cached_property
+    @field_or(None)
     def _section_link(self):
         """The printed section link: the current layout's, the legacy layout's, else a landmark."""
         return next((link for s in STRATEGIES[1:] if (link := self._section_link_in(s)) is not None), None)
@@ -676,19 +701,19 @@ class ArticlePage:
         ]  # fmt: skip
         return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
 
-    @property
+    @field_or(None)
     def section_id(self) -> int | None:
         """The id of the section the page declares or links in its info line or breadcrumb."""
         found = self._found("section")[1]
         return found[0] if found else None
 
-    @property
+    @field_or(None)
     def section(self) -> str | None:
         """The name of that section, as declared or as the link prints it."""
         found = self._found("section")[1]
         return found[1] if found else None
 
-    @property
+    @field_or(None)
     def published(self) -> str | None:
         """The publication time in UTC ISO-8601 (a printed date line is Damascus local time)."""
         return self._found("published")[1]
@@ -715,18 +740,20 @@ class ArticlePage:
         # The last resort: a line with a date and a time printed just before the text.
         body = self._body_element
         for text in reversed(
-            body.xpath("preceding::text()[normalize-space()][position() <= 12]") if body is not None else []
+            body.xpath(f"preceding::text()[normalize-space()][{_PRINTED}][position() <= 12]")
+            if body is not None
+            else []
         ):
             if _DIGITS.search(text) and ":" in text and (found := parse_published(text)):
                 return found
         return None
 
-    @property
+    @field_or(None)
     def body(self) -> str | None:
         """The article text: paragraphs joined by a blank line."""
         return "\n\n".join(self._paragraphs) or None
 
-    @cached_property
+    @field_or(list)
     def _paragraphs(self) -> list[str]:
         return self._found("body")[1] or []
 
@@ -739,7 +766,7 @@ class ArticlePage:
             element = self._landmark_body
         return self._paragraphs_of(element) if element is not None else []
 
-    @cached_property
+    @field_or(Attribution)
     def _attribution(self) -> Attribution:
         # Read from the text the same way whichever strategy found it; declared names only fill gaps.
         return with_declared(
@@ -773,32 +800,32 @@ class ArticlePage:
                 found.append(text)
         return found
 
-    @property
+    @field_or(None)
     def source(self) -> str | None:
         """The outlet named in the lead attribution, else the byline."""
         return self._attribution.source
 
-    @property
+    @field_or(list)
     def authors(self) -> list[str]:
         """Authors named in the attribution lines (declared authors when the text names none)."""
         return list(self._attribution.authors)
 
-    @property
+    @field_or(list)
     def translators(self) -> list[str]:
         """Translators named in the attribution lines (declared ones when the text names none)."""
         return list(self._attribution.translators)
 
-    @property
+    @field_or(None)
     def dateline(self) -> str | None:
         """The place before a wire lead ("BEIRUT")."""
         return self._attribution.dateline
 
-    @property
+    @field_or(False)
     def with_agencies(self) -> bool:
         """Whether the text closes with "(With Agencies)" / "(وكالات)"."""
         return self._attribution.with_agencies
 
-    @property
+    @field_or(None)
     def byline(self) -> str | None:
         """The source line printed under the body."""
         return self._found("byline")[1]
@@ -818,9 +845,7 @@ class ArticlePage:
         body = self._body_element
         if body is None:
             return None
-        nodes = body.xpath(
-            "following::text()[normalize-space()][not(ancestor::script or ancestor::style)][1]"
-        )
+        nodes = body.xpath(f"following::text()[normalize-space()][{_PRINTED}][1]")
         if not nodes:
             return None
         text = clean_text(nodes[0])
@@ -831,7 +856,7 @@ class ArticlePage:
             or _TOTAL_COMMENTS.search(text)
             or parent is None
             or parent.tag == "a"
-            or not self._outside_chrome(parent, self._chrome_around(parent))
+            or not self._outside_chrome(parent, chrome=self._chrome_around(parent))
             or self._in_comments(parent)
             or is_chrome(parent, re.compile(r"vote|like|count|date|tag", re.I))
             or parse_published(text)
@@ -839,7 +864,7 @@ class ArticlePage:
             return None
         return text
 
-    @cached_property
+    @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
         for anchor in self._xpath(
@@ -862,7 +887,7 @@ class ArticlePage:
                 return int(western_digits(m.group(1)))
         return None
 
-    @cached_property
+    @field_or(dict)
     def _counters(self) -> dict[str, int | None]:
         """Both vote counters, read on the same side of their links: after them ("(55)"), else before.
 
@@ -873,7 +898,7 @@ class ArticlePage:
         counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
         sides = []
         for side in ("following", "preceding"):
-            query = f"{side}::text()[normalize-space()][not(ancestor::script)][1]"
+            query = f"{side}::text()[normalize-space()][{_PRINTED}][1]"
             sides.append(
                 {vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None}
             )
@@ -881,24 +906,26 @@ class ArticlePage:
         counts.update(best)
         return counts
 
-    @property
+    @field_or(None)
     def likes(self) -> int | None:
         """The number beside the like link; None without a vote widget."""
         return self._found("likes")[1]
 
-    @property
+    @field_or(None)
     def dislikes(self) -> int | None:
         """The number beside the dislike link; None without a vote widget."""
         return self._found("dislikes")[1]
 
-    @cached_property
+    @field_or(None)
     def _comments_region(self):
+        # A page-wide wrapper classed "comments" (or one around the headline) holds the article, not comments.
+        around_headline = self._headline_content
         for found in (
             lambda: self._classes.find("comments"),
             lambda: self._classes.find("NewsComments", "td"),
             lambda: self._xpath('//*[@id="comments"]'),
         ):
-            element = _first(found())
+            element = _first([e for e in found() if self._comment_regions.is_region(e, around_headline)])
             if element is not None:
                 return element
         # A landmark: the element printing "Total Comments (N)".
@@ -911,25 +938,27 @@ class ArticlePage:
                 return parent.getparent() if parent.getparent() is not None else parent
         return None
 
-    @property
+    @field_or(None)
     def comments_count(self) -> int | None:
         """The N of "Total Comments (N)"; None when the page has no comments block."""
         return self._found("comments_count")[1]
 
     def _printed_comments_count(self) -> int | None:
         region = self._comments_region
-        for text in (lambda: text_of(region) if region is not None else "", lambda: self._page_text):
+        if region is None:
+            return None  # The article's own text may say "comments: 300".
+        for text in (lambda: text_of(region), lambda: self._page_text):
             m = _TOTAL_COMMENTS.search(text())
             if m:
                 return int(western_digits(m.group(1)))
-        return len(self._printed_comments) if region is not None else None
+        return len(self._printed_comments)
 
-    @property
+    @field_or(list)
     def comments(self) -> list[dict]:
         """Readers' comments in page order: author, posted (UTC), text."""
         return self._found("comments")[1] or []
 
-    @cached_property
+    @field_or(list)
     def _printed_comments(self) -> list[dict]:
         region = self._comments_region
         if region is None:
@@ -975,7 +1004,7 @@ class ArticlePage:
             "text": body,
         }
 
-    @property
+    @field_or(list)
     def images(self) -> list[dict]:
         """The article's own images: absolute URL on the real origin, and caption."""
         return self._found("images")[1] or []
@@ -998,7 +1027,7 @@ class ArticlePage:
                 found.append({"url": url, "caption": image["caption"] or printed.get(url)})
         return found
 
-    @cached_property
+    @field_or(list)
     def _printed_images(self) -> list[dict]:
         scope = self._article_scope
         found: list[dict] = []
@@ -1034,7 +1063,9 @@ class ArticlePage:
         src = src.strip()
         if not src or src.startswith("data:"):
             return None
-        return self._absolute(src)
+        absolute = self._absolute(src)
+        # Only what a browser would fetch: `<img src=A:>` or `javascript:` is no image.
+        return absolute if absolute and absolute.lower().startswith(("http://", "https://")) else None
 
     @staticmethod
     def _in_figure(img) -> bool:
@@ -1104,7 +1135,7 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
         (i for i, line in enumerate(printed) if i >= start and _FORM_LANDMARK.search(line)), len(printed)
     )
     printed = printed[start:end]
-    dated = [parse_published(line) if _DIGITS.search(line) else None for line in printed]
+    dated = [_comment_date(line) for line in printed]
     comments: list[dict] = []
     texts: list[list[str]] = []
     for i, line in enumerate(printed):
@@ -1122,3 +1153,48 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
     for comment, text in zip(comments, texts, strict=True):
         comment["text"] = clean_text(" ".join(text))
     return [c for c in comments if c["text"]]
+
+
+def _printed_lengths(root) -> dict:
+    """The length of every element's text, its descendants' included, in one pass from the leaves up.
+
+    Joining each element's text anew would cost the square of the depth: inline tags left unclosed a
+    thousand times over nest a thousand deep.
+    """
+    lengths: dict = {}
+    stack = [(root, False)]
+    while stack:
+        element, children_done = stack.pop()
+        if not children_done:
+            stack.append((element, True))
+            stack.extend((child, False) for child in element if isinstance(child.tag, str))
+            continue
+        total = len(clean_text(element.text))
+        for child in element:
+            total += lengths.get(child, 0) + len(clean_text(child.tail))
+        lengths[element] = total
+    return lengths
+
+
+def _comment_date(line: str) -> str | None:
+    """The date a comment's opening line prints ("NAME DATE TIME", or the stamp alone), as UTC; else None.
+
+    A line of a comment's text may mention a date too ("they came back on 19/04/2018."): only a line
+    holding a short name, then a date with its time of day and nothing else, opens a comment.
+    """
+    if not _DIGITS.search(line):
+        return None
+    posted = parse_published(line)
+    if posted is None:
+        return None
+    author = text_before_date(line)
+    stamp = line[line.find(author) + len(author) :] if author else line
+    if (
+        len(author.split()) > 6
+        or _SENTENCE_STOP.search(author)
+        or not _CLOCK.search(western_digits(stamp))
+        or (_SENTENCE_STOP.search(stamp[-1:]) and not _AM_PM_END.search(stamp))
+        or not date_only(stamp)
+    ):
+        return None
+    return posted

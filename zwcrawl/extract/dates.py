@@ -53,12 +53,18 @@ _TWIN = re.compile(rf"^\s*[/(-]?\s*(?:{_MONTH_ALTS})(?!\w)\s*\)?")
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ـ": None, "،": ","})
 _DIACRITICS = re.compile(r"[\u064b-\u065f\u0670]")
 
+# A zone after a time: "Z", "+03:00", "+0300", "GMT+3", "UTC+03:00", "GMT". A bare sign needs two-digit
+# hours ("20:14 -5 killed" names no zone); after GMT or UTC one digit is enough.
+_ZONE = r"z|(?:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|gmt|utc"
 _TIME = re.compile(
     r"(?<![\d:])(\d{1,2})[:٫](\d{2})(?::(\d{2}))?(?:\.\d+)?(?![\d:])\s*"
     r"(?:(a\.?m\.?|p\.?m\.?|صباحا|مساء|ظهرا|عصرا|ليلا|ص|م)(?!\w))?"
-    r"\s*(z|(?:gmt|utc)?\s*[+-]\d{2}:?\d{2}|gmt|utc)?(?!\w)"
+    rf"\s*({_ZONE})?(?!\w)"
 )
-_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+_OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?$")
+# Years a page of the site can print. .NET prints an empty date as 1/1/0001 and its largest as 9999, and
+# neither survives the move to UTC.
+_YEARS = range(1900, 2200)
 _YMD = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _DMY = re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?!\d)")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
@@ -72,7 +78,25 @@ def _fold(text: str) -> str:
     return _DIACRITICS.sub("", western_digits(clean_text(text)).translate(_FOLD)).lower()
 
 
-def _time(text: str) -> tuple[tuple[int, int, int], timezone | None, str] | None:
+def utc_offset(zone: str) -> timezone | None:
+    """The zone a time names ("Z", "GMT", "+03:00", "+0300", "GMT+3", "UTC-4:30"); None if none is real."""
+    zone = zone.strip().lower()
+    if zone in ("z", "gmt", "utc"):
+        return UTC
+    m = _OFFSET.search(zone)
+    if not m:
+        return None
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    if hours > 14 or minutes > 59:  # No zone on Earth is further than UTC+14.
+        return None
+    sign = 1 if m.group(1) == "+" else -1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+_NO_ZONE = object()  # A zone was printed, but no real one ("GMT+99").
+
+
+def _time(text: str) -> tuple[tuple[int, int, int], object, str] | None:
     """The first time in a text (12-hour markers applied), the offset it names, and the text without it."""
     m = _TIME.search(text)
     if not m:
@@ -85,12 +109,7 @@ def _time(text: str) -> tuple[tuple[int, int, int], timezone | None, str] | None
         hour = 0
     zone, tz = m.group(5), None
     if zone:
-        offset = _OFFSET.search(zone)
-        if offset:
-            sign = 1 if offset.group(1) == "+" else -1
-            tz = timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
-        else:
-            tz = UTC
+        tz = utc_offset(zone) or _NO_ZONE
     return (hour, minute, second), tz, text[: m.start()] + " " + text[m.end() :]
 
 
@@ -127,7 +146,7 @@ def parse_datetime(text: str | None) -> datetime | None:
     found = _time(folded)
     (hour, minute, second), tz, rest = found if found else ((0, 0, 0), None, folded)
     ymd = _date(rest)
-    if not ymd:
+    if not ymd or ymd[0] not in _YEARS or tz is _NO_ZONE:
         return None
     try:
         return datetime(*ymd, hour, minute, second, tzinfo=tz)
@@ -161,9 +180,11 @@ def parse_feed_date(text: str | None) -> str | None:
         return None
     try:
         moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         moment = None
     if moment is not None:
+        if moment.year not in _YEARS:
+            return None
         if moment.tzinfo is None:  # RFC 2822 "-0000": no zone information, and feeds mean UTC by it.
             moment = moment.replace(tzinfo=UTC)
         return to_utc_iso(moment)
@@ -188,3 +209,16 @@ def text_before_date(text: str) -> str:
     digit = re.search(r"[0-9٠-٩۰-۹]", text)
     head = text[: digit.start()] if digit else text
     return _TRAILING_DATE_WORDS.sub("", head).strip(" -–—|,،:()")
+
+
+# What may stand beside a date and its time on a line of its own: weekdays, month names, hour markers, zones.
+_DATE_WORD = re.compile(
+    rf"(?<!\w)(?:{_MONTH_ALTS}|{_fold(_WEEKDAYS)}|on|at|في|يوم|الساعة|st|nd|rd|th"
+    r"|a\.?m\.?|p\.?m\.?|صباحا|مساء|ظهرا|عصرا|ليلا|ص|م|z|gmt|utc)(?!\w)"
+    r"|[\d\s/.:,،|()\[\]+\-–—٫]"
+)
+
+
+def date_only(text: str) -> bool:
+    """Whether a text prints a date and nothing else ("Thursday 19 April 2018 20:14 GMT+3")."""
+    return parse_datetime(text) is not None and not _DATE_WORD.sub("", _fold(text)).strip()

@@ -92,6 +92,19 @@ def _mostly_utf8(data: bytes) -> str | None:
     return text if text.count("\ufffd") <= max(3, high // 50) else None
 
 
+def _overwhelmingly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a stray byte or two among many multi-byte characters, or None.
+
+    Text in a single-byte charset almost never forms valid multi-byte UTF-8 sequences (windows-1256 Arabic
+    letters are lead bytes followed by more letters, not by continuation bytes), so many valid characters
+    and few broken bytes mean UTF-8, whatever a label says.
+    """
+    text = data.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    valid = sum(ch >= "\x80" for ch in text) - broken
+    return text if valid >= 20 * max(1, broken) else None
+
+
 def decode_html(data: bytes, http_charset: str | None = None) -> str:
     """Decode a page: BOM, HTTP charset, declared charset, UTF-8, windows-1256 (or 1252), else lossy UTF-8."""
     if isinstance(data, str):
@@ -107,9 +120,12 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     for label in (http_charset, declared_charset(data)):
         codec = _codec(label)
         # A single-byte charset decodes any bytes "cleanly"; non-ASCII bytes that are valid UTF-8 are UTF-8
-        # (a legacy windows-1256 label left on a page re-encoded as UTF-8 is the usual way this happens).
-        if utf8 is not None and codec and codec != "utf-8" and not utf8.isascii() and _single_byte(codec):
-            return utf8
+        # (a legacy windows-1256 label left on a page re-encoded as UTF-8 is the usual way this happens),
+        # and so is a page that is overwhelmingly valid UTF-8 but for a stray byte.
+        if codec and codec != "utf-8" and _single_byte(codec) and not data.isascii():
+            text = utf8 if utf8 is not None else _overwhelmingly_utf8(data)
+            if text is not None:
+                return text
         # UTF-16/32 labels on bytes without a BOM are nearly always wrong (pages say "unicode" loosely).
         if codec and codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data[:64]:
             continue

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from html import unescape
 
 from lxml import etree
 from parsel import Selector
 
 from zwcrawl.extract.dates import parse_feed_date
-from zwcrawl.extract.decode import decode_html
-from zwcrawl.extract.markup import from_url, looks_binary, page_url
+from zwcrawl.extract.fields import field_or
+from zwcrawl.extract.markup import from_url, markup_text, page_url
 from zwcrawl.extract.text import clean_text
 from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
 
@@ -27,14 +26,14 @@ class FeedPage:
         site_url = page_url(url, "feed")
         self.url = site_url.canonical
         self._site = site_url
-        text = decode_html(xml) if isinstance(xml, bytes | bytearray | memoryview) else (xml or "")
+        text = markup_text(xml)
         # lxml refuses str input that still declares an encoding; the text is decoded already.
-        self._text = _XML_DECLARATION.sub("", text, count=1)
+        self._text = _XML_DECLARATION.sub("", text, count=1) if text is not None else None
+        self._channel: Selector | None = None
         self._items = self._parse()
 
     def _parse(self) -> list:
-        self._channel: Selector | None = None
-        if looks_binary(self._text):
+        if self._text is None:
             return []
         for kind in ("xml", "html"):
             # The XML parser recovers from most damage; a feed broken past that is read as tag soup.
@@ -53,7 +52,7 @@ class FeedPage:
     edition = from_url("edition", "'en' or 'ar'.")
     feed_id = from_url("feed_id", "The feed's id, from the URL.")
 
-    @property
+    @field_or(None)
     def title(self) -> str | None:
         """The channel title."""
         if self._channel is None:
@@ -65,7 +64,7 @@ class FeedPage:
             or None
         )
 
-    @cached_property
+    @field_or(list)
     def items(self) -> list[dict]:
         """The feed's articles: url, article_id, title, published (UTC), description, enclosure."""
         found = []
@@ -100,8 +99,9 @@ class FeedPage:
                 return url
         for guid in _own(item, "guid"):
             m = _GUID_ID.match(_text(guid))
-            if m:
-                return article_url(m.group(1), int(m.group(2)))
+            # Through the site model, which refuses an id the archive could not store.
+            if m and (url := canonical_article_url(article_url(m.group(1), int(m.group(2))))):
+                return url
         return None
 
     @staticmethod
@@ -124,8 +124,8 @@ class FeedPage:
                     _text(e) for e in element if isinstance(e.tag, str) and e.tag.lower() == "url"
                 )
             value = clean_text(value)
-            if value:
-                return repair_url(value, base=self.url)
+            if value and (url := repair_url(value, base=self.url)):
+                return url
         return None
 
     def to_item(self) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 from parsel import Selector
 
@@ -25,20 +25,16 @@ def links_in(sel: Selector | None, url: str) -> list[str]:
     """page_links of a page already parsed."""
     if sel is None:
         return []
-    base = url
     declared = sel.root.xpath("//base/@href")
-    if declared:
-        base = urljoin(url, declared[0].strip())
+    base = (repair_url(declared[0], base=url) if declared else None) or url
     links: list[str] = []
     seen: set[str] = set()
     for href in sel.root.xpath(_LINKS):
         href = href.strip()
         if not href or href.startswith("#"):
             continue
-        try:
-            absolute = urldefrag(repair_url(href, base=base))[0]
-        except ValueError:
-            continue
+        joined = repair_url(href, base=base)
+        absolute = urldefrag(joined)[0] if joined else ""
         if not absolute.lower().startswith(("http://", "https://")) or absolute in seen:
             continue
         seen.add(absolute)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
 
 from zwcrawl.extract.dates import parse_day
-from zwcrawl.extract.markup import classes, from_url, is_chrome, page_url, parse_html, text_of
+from zwcrawl.extract.fields import field_or
+from zwcrawl.extract.markup import Chrome, classes, from_url, page_url, parse_html, text_of
 from zwcrawl.extract.text import clean_text, strip_site_name
 from zwcrawl.site import canonical_article_url, classify, repair_url
 
@@ -29,12 +29,40 @@ class ListingPage:
         self._site = site_url
         self._sel = parse_html(html)
         self._root = self._sel.root if self._sel is not None else None
+        self._chrome = Chrome(self._root, _CHROME)
 
     def _xpath(self, query: str):
         return self._root.xpath(query) if self._root is not None else []
 
     def _outside_chrome(self, element) -> bool:
-        return not any(isinstance(a.tag, str) and is_chrome(a, _CHROME) for a in element.iterancestors())
+        parent = element.getparent()
+        return parent is None or self._chrome.outside(parent, self._content)
+
+    @field_or(frozenset)
+    def _content(self) -> frozenset:
+        """The listing's links to its later pages and every element around them: never furniture.
+
+        A menu or a sidebar links to sections, never to page 2 of this one, so a furniture-looking class on a
+        wrapper around the pager ("menu-closed", "has-sidebar") does not hide the list. On a last page,
+        with no such link, Chrome takes the element holding most of the page's text for the content.
+        """
+        marks = [anchor for anchor, _ in self._later_pages]
+        return frozenset(node for element in marks for node in (element, *element.iterancestors()))
+
+    @field_or(list)
+    def _later_pages(self) -> list:
+        """(anchor, its SiteUrl) of every link to a later page of this section, in page order."""
+        found = []
+        for anchor in self._xpath("//a[@href]"):
+            site_url = classify(repair_url(anchor.get("href"), base=self.url))
+            if (
+                site_url is not None
+                and site_url.kind == "listing"
+                and site_url.section_id == self.section_id
+                and (site_url.page or 1) > self.page
+            ):
+                found.append((anchor, site_url))
+        return found
 
     edition = from_url("edition", "'en' or 'ar'.")
     section_id = from_url("section_id", "The section's id, from the URL.")
@@ -44,7 +72,7 @@ class ListingPage:
         """The page number (1 is the newest)."""
         return self._site.page or 1
 
-    @cached_property
+    @field_or(None)
     def section(self) -> str | None:
         """The section's name: the page heading, the <title>, or the menu link to the section."""
         for element in self._xpath('//h1[contains(@class, "section")] | //h1'):
@@ -62,7 +90,7 @@ class ListingPage:
                 return text
         return None
 
-    @cached_property
+    @field_or(list)
     def articles(self) -> list[dict]:
         """The listed articles in page order: url, article_id, title, date (YYYY-MM-DD), teaser."""
         entries: dict[str, dict] = {}
@@ -123,18 +151,13 @@ class ListingPage:
                 return text
         return None
 
-    @cached_property
+    @field_or(None)
     def next_url(self) -> str | None:
         """The canonical URL of the next (older) page of this section, or None on the last page."""
         pages: dict[int, str] = {}
         flagged: list[int] = []
-        for anchor in self._xpath("//a[@href]"):
-            site_url = classify(repair_url(anchor.get("href"), base=self.url))
-            if site_url is None or site_url.kind != "listing" or site_url.section_id != self.section_id:
-                continue
+        for anchor, site_url in self._later_pages:
             page = site_url.page or 1
-            if page <= self.page:
-                continue
             pages.setdefault(page, site_url.canonical)
             rel = (anchor.get("rel") or "").lower()
             if "next" in rel or "next" in classes(anchor).lower() or _NEXT_TEXT.match(text_of(anchor)):

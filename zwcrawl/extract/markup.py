@@ -105,13 +105,21 @@ _SOCIAL_POST = re.compile(
 )
 
 
-def parse_html(html: bytes | str | None) -> Selector | None:
-    """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
+def markup_text(html: bytes | str | None) -> str | None:
+    """Decoded page text that lxml accepts (control characters and NULs dropped); None if it is no page."""
     text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
     if looks_binary(text):
         return None
-    if _CONTROL.search(text):
-        text = _CONTROL.sub("", text)
+    # lxml refuses text with NULs and other control characters; a stray one in a script is no reason to lose
+    # the page, and browsers skip them too.
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def parse_html(html: bytes | str | None) -> Selector | None:
+    """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
+    text = markup_text(html)
+    if text is None:
+        return None
     try:
         return Selector(text=text, type="html")
     except (etree.LxmlError, ValueError):
@@ -148,8 +156,10 @@ def looks_binary(text: str) -> bool:
     head = text[:4096]
     if not head.strip():
         return True
+    # A share of control characters (NULs included) and undecodable bytes, not any one of them: a single NUL
+    # in an inline script does not make an article an image.
     bad = len(_CONTROL.findall(head)) + head.count("\ufffd")
-    return "\x00" in head or bad > len(head) // 20
+    return bad > len(head) // 20
 
 
 def classes(element) -> str:
@@ -168,6 +178,57 @@ def is_embedded_post(element) -> bool:
 def is_chrome(element, pattern: re.Pattern[str]) -> bool:
     """Whether an element's class or id tokens match a pattern."""
     return any(pattern.search(token) for token in classes(element).split())
+
+
+class Chrome:
+    """Page furniture (menus, sidebars, comment forms) known by class or id: a region, never around the page.
+
+    Pages put furniture-looking classes on <body> or on a wrapper around everything ("menu-closed",
+    "has-sidebar", "nav-open", an ASP.NET <form> around the page). Such an element is no region: <html> and
+    <body> never are, nor an element around the page's content. The caller names the content (an article's
+    headline and text, and every element around them); where it knows none yet, the content is where
+    most of the page's text is, so an element holding more than half of it is no region either.
+    """
+
+    def __init__(self, root, pattern: re.Pattern[str], tags: frozenset[str] = frozenset()):
+        self._root = root
+        self._pattern = pattern
+        self._tags = tags
+        self._page_text: int | None = None
+        self._looks: dict = {}
+        self._wraps_most_text: dict = {}
+
+    def is_region(self, element, content: frozenset | set = frozenset()) -> bool:
+        """Whether this element is itself furniture (its ancestors not considered)."""
+        if element in content:
+            return False
+        looks = self._looks.get(element)
+        if looks is None:
+            looks = self._looks[element] = self._looks_like_region(element)
+        return looks and (bool(content) or not self._holds_most_text(element))
+
+    def outside(self, element, content: frozenset | set = frozenset()) -> bool:
+        """Whether neither the element nor any ancestor is furniture."""
+        node = element
+        while node is not None:
+            if self.is_region(node, content):
+                return False
+            node = node.getparent()
+        return True
+
+    def _looks_like_region(self, element) -> bool:
+        tag = element.tag
+        if not isinstance(tag, str) or tag.lower() in ("html", "body"):
+            return False
+        return tag.lower() in self._tags or is_chrome(element, self._pattern)
+
+    def _holds_most_text(self, element) -> bool:
+        found = self._wraps_most_text.get(element)
+        if found is None:
+            if self._page_text is None:
+                self._page_text = len(text_of(self._root)) if self._root is not None else 0
+            found = self._wraps_most_text[element] = len(text_of(element)) * 2 > self._page_text
+        return found
 
 
 def text_of(element) -> str:
@@ -203,9 +264,24 @@ class _Paragraphs:
         if text.strip(" \t\r\n\f\u00a0"):
             self.breaks = 0
 
-    def walk(self, element) -> None:
-        self.add(element.text)
-        for child in element:
+    def walk(self, root) -> None:
+        """Read an element's text in document order, with a stack of its own: inline tags left unclosed a
+        thousand times over nest a thousand deep, past Python's recursion limit."""
+        self.add(root.text)
+        stack = [iter(root)]
+        # For each open element: itself and whether it is a block, to finish it once its children are read.
+        open_elements: list = [None]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                finished = open_elements.pop()
+                if finished is not None:
+                    element, block = finished
+                    if block:
+                        self.flush()
+                    self.add(element.tail)
+                continue
             tag = child.tag
             if isinstance(tag, str):
                 name = tag.lower()
@@ -225,12 +301,14 @@ class _Paragraphs:
                 ):
                     if name in _BLOCKS:
                         self.flush()
-                elif name in _BLOCKS:
-                    self.flush()
-                    self.walk(child)
-                    self.flush()
                 else:
-                    self.walk(child)
+                    block = name in _BLOCKS
+                    if block:
+                        self.flush()
+                    self.add(child.text)
+                    stack.append(iter(child))
+                    open_elements.append((child, block))
+                    continue  # Its tail comes once its children are read.
             # Comments and processing instructions print nothing, but the text after them does.
             self.add(child.tail)
 

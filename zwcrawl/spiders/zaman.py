@@ -319,7 +319,7 @@ class ZamanSpider(scrapy.Spider):
                 break
             hops.append(onward)
             site_url = classify(onward)
-        yield ArticleRedirected(*key, request.meta["zw_canonical"], status, target, utc_now())
+        yield ArticleRedirected(*key, request.meta["zw_canonical"], status, target, _fetched_at(request.meta))
         first = classify(target)
         if first is not None and first.kind == "article" and first.edition in self.editions:
             again = self._article(first.edition, first.article_id)

@@ -290,13 +290,17 @@ def _people_views(db: Database) -> None:
 @MIGRATIONS(name="0004_failure_captures")
 def _failure_captures(db: Database) -> None:
     """A page zwcrawl could not read names its capture, so `rebuild` can read it again once fixed."""
+    _add_column(
+        db, "failures", "capture_id INTEGER", "REFERENCES captures(id)",
+        "parse errors: the response zwcrawl could not read, for rebuild; else NULL",
+    )  # fmt: skip
+
+
+def _add_column(db: Database, table: str, column: str, last_token: str, comment: str) -> None:
+    """ALTER TABLE ADD COLUMN with its one-line comment, as .schema and the Datasette metadata show it."""
     # SQLite appends an added column after the table's last line as ", name ...": the comment must end
     # before the column's last token, or it would swallow the closing parenthesis.
-    db.execute(
-        "ALTER TABLE failures ADD COLUMN capture_id INTEGER"
-        "  -- parse errors: the response zwcrawl could not read, for rebuild; else NULL\n"
-        "    REFERENCES captures(id)"
-    )
+    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}  -- {comment}\n    {last_token}")
 
 
 @MIGRATIONS(name="0025_search_stems_and_digits")
@@ -344,12 +348,10 @@ def _schedules(db: Database) -> None:
     """Schedules of crawls, each time one came due, and the schedule that started a crawl."""
     for statement in _SCHEDULES:
         db.execute(statement)
-    # The comment ends before the column's last token (see 0004): it would swallow the closing parenthesis.
-    db.execute(
-        "ALTER TABLE crawls ADD COLUMN schedule TEXT"
-        "  -- the schedule that started it (zwcrawl schedule run); NULL for a crawl by hand\n"
-        "    CHECK (schedule <> '')"
-    )
+    _add_column(
+        db, "crawls", "schedule TEXT", "CHECK (schedule <> '')",
+        "the schedule that started it (zwcrawl schedule run); NULL for a crawl by hand",
+    )  # fmt: skip
 
 
 @MIGRATIONS(name="0030_imported_records")

@@ -9,7 +9,12 @@ from pathlib import Path
 
 def sync_dir(directory: Path) -> None:
     """Make a directory's entries durable: a new file's name survives a power loss only after this."""
-    fd = os.open(directory, os.O_RDONLY)
+    sync_path(directory)
+
+
+def sync_path(path: Path) -> None:
+    """fsync a file or directory by its path."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
