@@ -269,7 +269,7 @@ def _render_article(
     most_read = "".join(
         f'<li><a href="{_spellings(edition, f"/news/article/{other}", n)}">'
         f"{html.escape(headlines[other])}</a></li>"
-        for n, other in enumerate(article.most_read)
+        for n, other in enumerate(o for o in article.most_read if o in headlines)
     )
     body = "\n" + "".join(f"<p>{p}</p>\n" for p in article.paragraphs)
     values = {
@@ -352,10 +352,24 @@ class _Site:
     size: int
 
 
-def generate_site(root: Path, counts: dict[str, int], seed: int = 1) -> _Site:
-    """Write a synthetic copy of the site (zwsite layout) under root."""
+def generate_site(
+    root: Path,
+    counts: dict[str, int],
+    seed: int = 1,
+    published: dict[str, int] | None = None,
+    pinned: dict[str, int] | None = None,
+    shifted: dict[str, int] | None = None,
+) -> _Site:
+    """Write a synthetic copy of the site (zwsite layout) under root.
+
+    `published` shows only the oldest N of an edition's `counts` articles (the same articles, dates and
+    sections, so a later copy with more published is the same site after N more appeared); `pinned` puts
+    that article at the top of every section's first page; `shifted` renders the pages after the first as if
+    that many more articles had appeared meanwhile (a listing that shifted while a walk ran).
+    """
     rng = random.Random(seed)
     articles, listing_pages, size = {}, 0, 0
+    published, pinned, shifted = published or {}, pinned or {}, shifted or {}
 
     def write(path: Path, text: str) -> None:
         nonlocal size
@@ -368,20 +382,28 @@ def generate_site(root: Path, counts: dict[str, int], seed: int = 1) -> _Site:
         edition = EDITIONS[name]
         host_dir = root / edition.host
         template, paragraphs = _article_template(edition)
-        generated = _generate_articles(edition, count, paragraphs, rng)
+        everything = _generate_articles(edition, count, paragraphs, rng)
+        shown = published.get(name, count)
+        generated = everything[:shown]
         articles[name] = generated
-        headlines = {a.article_id: a.headline for a in generated}
+        headlines = {a.article_id: a.headline for a in generated}  # links to what is published
         for article in generated:
             write(
                 host_dir / "news" / "article" / f"{article.article_id}.html",
                 _render_article(template, edition, article, headlines, rng),
             )
         listing = _listing_template(edition)
+        later = everything[: shown + shifted.get(name, 0)]
+        top = [a for a in generated if a.article_id == pinned.get(name)]
         for section_id, section in _sections(edition).items():
             newest_first = [a for a in reversed(generated) if a.section_id == section_id]
+            after_shift = [a for a in reversed(later) if a.section_id == section_id]
             last = max(1, -(-len(newest_first) // PER_PAGE))
             for page in range(1, last + 1):
-                items = newest_first[(page - 1) * PER_PAGE : page * PER_PAGE]
+                source = newest_first if page == 1 else after_shift
+                items = source[(page - 1) * PER_PAGE : page * PER_PAGE]
+                if page == 1 and top:
+                    items = top + [a for a in items if a not in top]  # pinned on top of the page's own
                 text = _render_listing(listing, edition, section_id, section, page, last, items)
                 write(host_dir / "news" / "articles" / str(section_id) / f"{page}.html", text)
                 listing_pages += 1

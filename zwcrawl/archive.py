@@ -19,6 +19,7 @@ from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
+from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
 from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import (
     Exchange,
@@ -262,6 +263,13 @@ class Archive:
             walked={edition: store.walked_sections(edition) for edition in editions},
         )
 
+    def due(self, edition: str, policy: RefreshPolicy, now: datetime) -> Iterator[int]:
+        """The edition's archived articles due for a refresh at `now`, newest id first (read as needed)."""
+        for article_id, born, last_seen, unchanged in self.store.refresh_histories(edition):
+            history = History(_instant(born), _instant(last_seen), unchanged)
+            if is_due(history, now, policy):
+                yield article_id
+
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
@@ -350,3 +358,9 @@ class Archive:
             "refers_to_date": refers.date if refers else None,
             **extra,
         }
+
+
+def _instant(text: str) -> datetime:
+    """A stored ISO 8601 time as an aware datetime (UTC where the text names no offset)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -123,6 +123,11 @@ def extract(page: Path, url: str, explain: bool) -> None:
 )
 @click.option("--ids", type=IdRange(), help="Backfill one edition by article ids, e.g. 34400-34520.")
 @click.option("--refresh", is_flag=True, help="Also re-fetch every archived article of the editions.")
+@click.option(
+    "--refresh-due",
+    is_flag=True,
+    help="Also re-fetch the archived articles whose next observation is due (ZW_REFRESH_* settings).",
+)
 @click.option("--full", is_flag=True, help="Walk every section listing to its end.")
 @click.option("-s", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting.")
 @click.option("--schedule", hidden=True, help="The schedule that started this crawl (set by schedule run).")
@@ -132,6 +137,7 @@ def crawl(
     site_specs: tuple[str, ...],
     ids: range | None,
     refresh: bool,
+    refresh_due: bool,
     full: bool,
     overrides: tuple[str, ...],
     schedule: str | None,
@@ -147,6 +153,7 @@ def crawl(
         sites=sites,
         ids=ids,
         refresh=refresh,
+        refresh_due=refresh_due,
         full=full,
         overrides=list(overrides),
         progress=sys.stderr.isatty(),

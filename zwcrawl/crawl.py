@@ -104,6 +104,7 @@ def run_crawl(
     sites: Sites,
     ids: range | None = None,
     refresh: bool = False,
+    refresh_due: bool = False,
     full: bool = False,
     overrides: list[str] | None = None,
     progress: bool = False,
@@ -122,7 +123,9 @@ def run_crawl(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ZamanSpider)
     raise_if_interrupted()  # a Ctrl-C while Scrapy was loading: no crawl row, exit 130
-    process.crawl(crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full)
+    process.crawl(
+        crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full, refresh_due=refresh_due
+    )
     _stop_if_interrupted_at_start(process)
     process.start()
     restore_interrupts()  # the reactor has returned, and with it Twisted's handlers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from datetime import UTC, datetime
 
 import scrapy
 from scrapy import signals
@@ -15,6 +16,7 @@ from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, end
 from zwcrawl.health import Reading
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
+from zwcrawl.refresh_policy import RefreshPolicy
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ class ZamanSpider(scrapy.Spider):
 
     name = "zaman"
 
-    def __init__(self, editions="en,ar", ids=None, refresh=False, full=False, sites=None, **kwargs):
+    def __init__(
+        self, editions="en,ar", ids=None, refresh=False, full=False, sites=None, refresh_due=False, **kwargs
+    ):
         super().__init__(**kwargs)
         chosen = [e.strip() for e in editions.split(",")] if isinstance(editions, str) else list(editions)
         unknown = [e for e in chosen if e not in EDITIONS]
@@ -64,6 +68,7 @@ class ZamanSpider(scrapy.Spider):
         if self.ids is not None and len(self.editions) != 1:
             raise ValueError("--ids enumerates one edition's ids: give exactly one --edition")
         self.refresh = _flag(refresh)
+        self.refresh_due = _flag(refresh_due) and not self.refresh  # --refresh already takes every article
         self.full = _flag(full)
         self.site_specs = [s for s in (sites.split(",") if isinstance(sites, str) else sites or []) if s]
         self.scheduled: set[tuple[str, int]] = set()
@@ -93,6 +98,7 @@ class ZamanSpider(scrapy.Spider):
             "sites": self.sites.bases,
             "ids": f"{self.ids.start}-{self.ids.stop - 1}" if self.ids else None,
             "refresh": self.refresh,
+            "refresh_due": self.refresh_due,
             "full": self.full,
         }
 
@@ -113,8 +119,13 @@ class ZamanSpider(scrapy.Spider):
             skip = known.missing[edition] if self.ids is not None and not self.refresh else set()
             ids = (i for i in self.ids if i not in skip) if self.ids is not None else ()
             again = sorted(self.archived[edition], reverse=True) if self.refresh else ()
-            for article_id in itertools.chain(ids, again):
-                request = self._article(edition, article_id)
+            if self.refresh_due:
+                policy = RefreshPolicy.from_settings(self.crawler.settings)
+                again = self.archive.due(edition, policy, datetime.now(UTC))
+            for article_id, refreshing in itertools.chain(
+                ((i, False) for i in ids), ((i, True) for i in again)
+            ):
+                request = self._article(edition, article_id, refreshing)
                 if request:
                     await self._room()
                     yield request
@@ -136,12 +147,12 @@ class ZamanSpider(scrapy.Spider):
             meta={"zw_kind": kind, **meta},
         )
 
-    def _article(self, edition: str, article_id: int) -> scrapy.Request | None:
+    def _article(self, edition: str, article_id: int, refreshing: bool = False) -> scrapy.Request | None:
         """A request for an article, once per crawl whatever spelling linked to it."""
         key = (edition, article_id)
         if key in self.scheduled:
             return None
-        if article_id in self.archived[edition] and not self.refresh:
+        if article_id in self.archived[edition] and not (self.refresh or refreshing):
             return None
         self.scheduled.add(key)
         canonical = article_url(edition, article_id)
@@ -227,12 +238,11 @@ class ZamanSpider(scrapy.Spider):
             # The end of the section: an empty page, a "Next" that only repeats, or no "Next" at all.
             yield SectionWalked(edition, section_id, name, walked_to_end=True, at=utc_now())
             return
-        if (
-            not self.full
-            and section_id in self.walked_before[edition]
-            and all(i in self.archived[edition] for i in ids)
-        ):
-            # An earlier crawl walked this section to its end, and this page holds nothing new.
+        if not self.full and section_id in self.walked_before[edition] and ids[-1] in self.archived[edition]:
+            # An earlier crawl walked this section to its end, and listings run newest first: a page whose
+            # LAST article was archived before holds where the new ones end (its first may be an old article
+            # pinned at the top, so only the last says so). Repeats from a listing that shifted down while
+            # the walk ran were new on the page before, so they never end a walk here.
             yield SectionWalked(edition, section_id, name, walked_to_end=False, at=utc_now())
             return
         limit = self.crawler.settings.getint("ZW_MAX_LISTING_PAGES")

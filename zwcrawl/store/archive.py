@@ -492,6 +492,28 @@ class Store:
         """Ids of the edition's articles in the archive."""
         return self._ids("articles", "article_id", "edition = ?", edition)
 
+    def refresh_histories(self, edition: str) -> Iterator[tuple[int, str, str, int]]:
+        """Per archived article: (id, published else first seen, last seen, observations in a row up to the
+        last that found counters, comments and text as the one before), newest id first."""
+        sql = """
+            SELECT a.article_id, coalesce(a.published, a.first_seen) AS born, a.last_seen, a.last_changed,
+                   o.observed_at, o.likes, o.dislikes, o.comments_count
+            FROM articles a LEFT JOIN observations o USING (edition, article_id)
+            WHERE a.edition = ? ORDER BY a.article_id DESC, o.observed_at, o.id"""
+        with self._lock:
+            rows = self.db.execute(sql, [edition]).fetchall()
+        current, counters, unchanged, head = None, None, 0, None
+        for article_id, born, last_seen, last_changed, observed_at, *seen in rows:
+            if article_id != current:
+                if head is not None:
+                    yield (*head, unchanged)
+                current, counters, unchanged, head = article_id, tuple(seen), 0, (article_id, born, last_seen)
+                continue
+            same = tuple(seen) == counters and observed_at != last_changed
+            unchanged, counters = (unchanged + 1 if same else 0), tuple(seen)
+        if head is not None:
+            yield (*head, unchanged)
+
     # Section walks
 
     def walked_sections(self, edition: str) -> set[int]:
