@@ -38,44 +38,39 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class CaptureFilter:
-    """Which captures go in; None means any. since is inclusive, until exclusive, both UTC ISO-8601."""
+    """Which captures go in: the articles' edition and publication dates (as the other exports read them),
+    and the crawl that made them; None means any."""
 
-    edition: str | None = None
-    since: str | None = None  # on the article's publication time, like the other exports
-    until: str | None = None
+    articles: ArticleFilter = ArticleFilter()
     crawl_id: int | None = None
 
     @classmethod
-    def parse(
-        cls,
-        *,
-        edition: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        crawl_id: int | None = None,
-    ) -> CaptureFilter:
+    def parse(cls, *, crawl_id: int | None = None, **articles: str | None) -> CaptureFilter:
         """The filter a user typed; a bad date is a UsageError with a one-line reason."""
         try:
-            dates = ArticleFilter.parse(since=since, until=until)  # read as the other exports read them
+            return cls(ArticleFilter.parse(**articles), crawl_id)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        return cls(edition=edition, since=dates.since, until=dates.until, crawl_id=crawl_id)
+
+    @property
+    def edition(self) -> str | None:
+        """The edition chosen, if any."""
+        return self.articles.edition
 
     @property
     def by_date(self) -> bool:
         """Whether publication dates choose: then only article captures go in (nothing else has a date)."""
-        return self.since is not None or self.until is not None
+        return self.articles.since is not None or self.articles.until is not None
 
     def describe(self) -> str:
         """The filter in words, for the package's title and warcinfo."""
-        words = {
-            "edition": "edition",
-            "since": "published from",
-            "until": "published before",
-            "crawl_id": "crawl",
-        }
-        parts = [f"{words[name]} {value}" for name, value in vars(self).items() if value is not None]
-        return ", ".join(parts) or "all captures"
+        named = (
+            ("edition", self.articles.edition),
+            ("published from", self.articles.since),
+            ("published before", self.articles.until),
+            ("crawl", self.crawl_id),
+        )
+        return ", ".join(f"{words} {value}" for words, value in named if value is not None) or "all captures"
 
 
 @dataclass(frozen=True)
@@ -161,19 +156,11 @@ def _choose(db: sqlite3.Connection, chosen: CaptureFilter) -> tuple[set[str], se
         params.append(chosen.crawl_id)
     if chosen.by_date:
         # Only article captures have a publication date: the captures of the articles published then.
-        articles, article_params = ["1"], []
-        for clause, value in (
-            ("a.published >= ?", chosen.since),
-            ("a.published < ?", chosen.until),
-            ("a.edition = ?", chosen.edition),
-        ):
-            if value is not None:
-                articles.append(clause)
-                article_params.append(value)
+        articles, article_params = chosen.articles.where("a")
         where.append(
             "c.id IN (SELECT o.capture_id FROM observations o JOIN articles a"
             " ON a.edition = o.edition AND a.article_id = o.article_id"
-            f" WHERE {' AND '.join(articles)})"
+            f" WHERE {articles})"
         )
         params += article_params
     query = f"SELECT c.id, c.url, c.crawl_id FROM captures c WHERE {' AND '.join(where)} ORDER BY c.id"
