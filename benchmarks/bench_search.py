@@ -12,18 +12,25 @@ both sizes, with the plan SQLite chose (EXPLAIN QUERY PLAN).
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from bench_store import T0, _capture, _synthetic
+from bench_store import EXPECTED, T0, _capture
 
 from zwcrawl.store import ArticleFilter, Store
+from zwcrawl.store.query import search_query
+from zwcrawl.store.search_plan import search_plan
 
+PARAGRAPHS = 5000  # per edition
+BATCH = 5000  # articles per transaction
 QUERIES = [
     ("common word", "the", {}, "relevance"),
     ("rare word", "Yarmouk", {}, "relevance"),
@@ -33,24 +40,47 @@ QUERIES = [
 ]
 
 
-def build(path: Path, count: int, seed: int = 1) -> float:
-    """Save `count` synthetic articles into a new archive at path; seconds taken."""
+def articles(count: int, seed: int = 1) -> Iterator[dict]:
+    """`count` article items: fixture articles with new ids, dates over 2011-2026 and bodies from a pool."""
     rng = random.Random(seed)
+    items = [json.loads(p.read_text("utf-8")) for p in sorted(EXPECTED.glob("*/*.json"))]
+    items = [item for item in items if item.get("is_article")]
+    words = {e: [w for i in items if i["edition"] == e for w in i["body"].split()] for e in ("en", "ar")}
+    # Paragraphs drawn once: drawing each body's words afresh took a sixth of the build's time.
+    pool = {
+        edition: [" ".join(rng.choices(words[edition], k=rng.randint(30, 80))) for _ in range(PARAGRAPHS)]
+        for edition in words
+    }
+    for n in range(count):
+        item = items[n % len(items)]
+        edition = item["edition"]
+        day = rng.randrange(15 * 365)
+        yield {
+            **item,
+            "article_id": 100_000 + n,
+            "url": f"{item['url'].rsplit('/', 1)[0]}/{100_000 + n}",
+            "published": f"{2011 + day // 365}-{1 + day % 365 // 31:02d}-{1 + day % 28:02d}T10:00:00Z",
+            "headline": " ".join(rng.choices(words[edition], k=10)),
+            "body": "\n\n".join(rng.choices(pool[edition], k=rng.randint(4, 10))),
+        }
+
+
+def build(path: Path, count: int) -> float:
+    """Save `count` synthetic articles into a new archive at path, through the Store; seconds taken."""
     started = time.perf_counter()
     path.mkdir(parents=True, exist_ok=True)
     with Store(path / "zwcrawl.db", synchronous="NORMAL") as store:
+        # This scratch build only: no fsync at all (a crash would just mean building it again).
+        store.db.execute("PRAGMA synchronous = OFF")
         crawl = store.start_crawl({"bench": True}, T0)
-        for start in range(0, count, 5000):
-            items = _synthetic(min(5000, count - start), seed=seed + start)
-            for n, item in enumerate(items, start):
-                day = rng.randrange(15 * 365)
-                item.update(
-                    article_id=100_000 + n,
-                    url=f"{item['url'].rsplit('/', 1)[0]}/{100_000 + n}",
-                    published=f"{2011 + day // 365}-{1 + day % 365 // 31:02d}-{1 + day % 28:02d}T10:00:00Z",
-                )
-                capture = store.add_capture(_capture(crawl, item, n))
-                store.save_article(item, crawl_id=crawl, capture_id=capture, observed_at=T0)
+        items = enumerate(articles(count))
+        while chunk := list(itertools.islice(items, BATCH)):
+            with store.batch():  # one transaction per BATCH articles
+                for n, item in chunk:
+                    capture = store.add_capture(_capture(crawl, item, n))
+                    store.save_article(item, crawl_id=crawl, capture_id=capture, observed_at=T0)
+        # As `zwcrawl rebuild` does after its bulk load: the index merged into one segment.
+        store.optimize_search()
     return time.perf_counter() - started
 
 
@@ -83,21 +113,13 @@ def query_ms(archive: Path, runs: int) -> dict[str, tuple[float, float, int]]:
 
 
 def plans(archive: Path) -> None:
-    """Print SQLite's plan for each query's statement (the one Store.search runs)."""
-    import sqlite3
-
-    from zwcrawl.store.query import search_query
-
-    with sqlite3.connect(f"file:{archive / 'zwcrawl.db'}?mode=ro", uri=True) as db:
+    """Print SQLite's plan for each statement Store.search runs: choosing the ids, then reading the rows."""
+    with Store(archive / "zwcrawl.db", read_only=True) as store:
         for label, query, filters, order in QUERIES:
-            where, params = ArticleFilter.parse(**filters).where("a")
-            by = "a.published DESC" if order == "newest" else "bm25(articles_fts, 5.0, 1.0)"
-            sql = (
-                "SELECT a.article_id FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-                f" WHERE articles_fts MATCH ? AND {where} ORDER BY {by} LIMIT 20"
+            first, rows = search_plan(
+                store.db.conn, search_query(query), ArticleFilter.parse(**filters), order
             )
-            steps = db.execute("EXPLAIN QUERY PLAN " + sql, (search_query(query), *params)).fetchall()
-            print(f"  {label}: " + "; ".join(step[-1] for step in steps))
+            print(f"  {label}:\n    ids:  {first}\n    rows: {rows}")
 
 
 def main() -> int:
@@ -106,17 +128,19 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="build into (or reuse from) DIR/COUNT")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="zw-search-") as tmp:
         sizes = {}
         for count in (args.small, args.articles):
-            archive = Path(tmp) / str(count)
-            seconds = build(archive, count)
+            archive = (args.keep or Path(tmp)) / str(count)
+            if (archive / "zwcrawl.db").exists():
+                print(f"{count:,} articles: reusing {archive}")  # opening it applies any newer migration
+            else:
+                seconds = build(archive, count)
+                print(f"{count:,} articles saved in {seconds:.0f} s ({count / seconds:.0f} a second)")
             size = sum(p.stat().st_size for p in archive.glob("zwcrawl.db*"))
-            print(
-                f"{count:,} articles saved in {seconds:.0f} s: "
-                f"db {size / 1e6:.0f} MB, {size / count:,.0f} B each"
-            )
+            print(f"  db {size / 1e6:.0f} MB, {size / count:,.0f} B an article")
             sizes[count] = archive
         print("\nquery itself (Store.search, limit 20)  and the whole command (python -m zwcrawl search)")
         print(

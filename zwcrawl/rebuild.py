@@ -135,6 +135,7 @@ def _load(
         stats = ingest.finish()
     for crawl_id, last in sorted(ended.items()):
         store.finish_crawl(crawl_id, "finished", REBUILT_STATS, last)
+    store.optimize_search()  # a bulk load leaves the search index in many segments; queries read one
     result.counts = dict(stats.counts)
     result.pages = stats.counts["records/response"] + stats.counts["records/revisit"]
     result.problems += stats.problems

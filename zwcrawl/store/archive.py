@@ -25,6 +25,7 @@ from zwcrawl.site import classify
 from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.query import SearchQueryError, search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, foreign_objects, search_index_rows_sql
+from zwcrawl.store.search_plan import ORDERS, search_rows
 from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
@@ -105,12 +106,6 @@ _CAPTURE_OPTIONAL = frozenset(
     }
 )
 _CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
-# Search orders: a hit in the headline weighs more than one in the body; undated articles come last.
-_SEARCH_ORDERS = {
-    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC",
-    "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
-    "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
-}
 # The names of an article's people in one role, in printed order, as a JSON array.
 _NAMES_SQL = (
     "(SELECT json_group_array(name) FROM (SELECT p.name FROM article_people ap JOIN people p"
@@ -554,25 +549,22 @@ class Store:
         order: str = "relevance",
     ) -> list[dict]:
         """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query."""
-        if order not in _SEARCH_ORDERS:
-            raise ValueError(f"order must be one of {', '.join(_SEARCH_ORDERS)}, not {order!r}")
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         expanded = search_query(query)
         if not expanded:
             return []
         filters = filters or ArticleFilter()
         if edition is not None:
             filters = replace(filters, edition=edition)
-        where, params = filters.where("a")
-        sql = (
-            "SELECT a.edition, a.article_id, a.url, a.headline, a.published, a.source,"
-            f" {_NAMES_SQL.format(role='author')} AS authors,"
-            " snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet"
-            " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? AND {where} ORDER BY {_SEARCH_ORDERS[order]} LIMIT ?"
-        )
+        authors = _NAMES_SQL.format(role="author")
+
+        def hits(match: str) -> list[dict]:
+            return search_rows(self.db.conn, match, filters, order, limit, authors)
+
         with self._lock:
             try:
-                rows = self._all(sql, (expanded, *params, limit))
+                rows = hits(expanded)
             except sqlite3.OperationalError:
                 # Not FTS5 query syntax (al-Wasl, "unbalanced, 50%): search for the words as typed instead,
                 # each once (see search_query).
@@ -582,7 +574,7 @@ class Store:
                         f"nothing to search for in {query.strip()!r}: give words"
                     ) from None
                 try:
-                    rows = self._all(sql, (quoted, *params, limit))
+                    rows = hits(quoted)
                 except sqlite3.OperationalError as exc:
                     raise SearchQueryError(f"cannot search for {query.strip()!r}: {exc}") from None
         for row in rows:
@@ -624,6 +616,11 @@ class Store:
         with self._write():
             self._execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
             self._execute(f"INSERT INTO articles_fts (rowid, headline, body) {search_index_rows_sql()}")
+
+    def optimize_search(self) -> None:
+        """Merge the search index into one segment: after a bulk load, each query then reads one b-tree."""
+        with self._write():
+            self._execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
 
     # Helpers
 

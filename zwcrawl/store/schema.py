@@ -414,6 +414,16 @@ CREATE TABLE removals (                  -- archived articles the site answers a
     )
 
 
+@MIGRATIONS(name="0045_search_indexes")
+def _search_indexes(db: Database) -> None:
+    """Indexes that let a search walk articles newest first, and pick a source's articles by date."""
+    # `zwcrawl search --order newest` walks this one and stops at its limit instead of sorting every match;
+    # edition and id after the date make the order total, as the search's ORDER BY spells it.
+    db.execute("CREATE INDEX articles_newest ON articles (published DESC, edition, article_id)")
+    # --source compares without case (COLLATE NOCASE), so only an index in that collation serves it.
+    db.execute("CREATE INDEX articles_source ON articles (source COLLATE NOCASE, published)")
+
+
 # -- a database someone else prepared ---------------------------------------------------------------
 
 

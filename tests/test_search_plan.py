@@ -1,0 +1,144 @@
+"""Search in two steps gives exactly what one plain statement over every match gives, by the cheap plan."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from zwcrawl.store import ArticleFilter, Store, search_plan
+from zwcrawl.store.query import search_query
+from zwcrawl.store.search_plan import search_rows
+
+EXPECTED = Path(__file__).parent / "fixtures" / "zwsite" / "expected"
+ITEMS = [
+    item
+    for item in (json.loads(path.read_text("utf-8")) for path in sorted(EXPECTED.glob("*/*.json")))
+    if item.get("is_article")
+]
+T1 = "2018-04-20T10:00:00Z"
+ORDERS = {
+    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC, a.edition, a.article_id",
+    "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
+    "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
+}
+FILTERS = [
+    {},
+    {"edition": "en"},
+    {"since": "2014-01-01", "until": "2016-12-31"},
+    {"source": "afp"},
+    {"since": "2013-01-01", "source": "AFP"},
+    {"section": "News"},
+]
+QUERIES = ["the", "Idlib", "regime camps", '"قوات النظام"', "مخيم", "Xylophonist"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """300 articles; every tenth a copy of an earlier body (equal scores), some undated, some AFP."""
+    rng = random.Random(7)
+    words = {e: [w for i in ITEMS if i["edition"] == e for w in i["body"].split()] for e in ("en", "ar")}
+    with Store(tmp_path_factory.mktemp("plan") / "zwcrawl.db") as opened:
+        crawl = opened.start_crawl({}, T1)
+        bodies: list[tuple[str, str]] = []
+        for n in range(300):
+            item = ITEMS[n % len(ITEMS)]
+            edition = item["edition"]
+            if n % 10 == 9:
+                headline, body = bodies[rng.randrange(len(bodies))]
+            else:
+                headline = " ".join(rng.choices(words[edition], k=8))
+                body = " ".join(rng.choices(words[edition], k=rng.randint(20, 200)))
+            bodies.append((headline, body))
+            published = (
+                None if n % 37 == 0 else f"{2011 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z"
+            )
+            article = {
+                **item,
+                "article_id": 200_000 + n,
+                "url": f"{item['url'].rsplit('/', 1)[0]}/{200_000 + n}",
+                "headline": headline,
+                "body": body,
+                "published": published,
+                "source": "AFP" if n % 4 == 0 else item["source"],
+            }
+            opened.save_article(article, crawl_id=crawl, capture_id=None, observed_at=T1)
+        yield opened
+
+
+def _plain(store: Store, query: str, filters: ArticleFilter, order: str, limit: int) -> list[tuple]:
+    """The search as one statement: join every match to its article, sort them all, keep the first."""
+    where, params = filters.where("a")
+    sql = (
+        "SELECT a.edition, a.article_id, snippet(articles_fts, -1, '[', ']', '…', 16)"
+        " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+        f" WHERE articles_fts MATCH ? AND {where} ORDER BY {ORDERS[order]} LIMIT ?"
+    )
+    return store.db.execute(sql, (search_query(query), *params, limit)).fetchall()
+
+
+def _searched(store: Store, query: str, filters: ArticleFilter, order: str, limit: int) -> list[tuple]:
+    return [
+        (hit["edition"], hit["article_id"], hit["snippet"])
+        for hit in store.search(query, limit, filters=filters, order=order)
+    ]
+
+
+@pytest.mark.parametrize("walk_from", [search_plan.WALK_FROM, 3], ids=["sorted", "walked"])
+@pytest.mark.parametrize("order", list(ORDERS))
+@pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
+def test_the_same_hits_in_the_same_order(store, monkeypatch, walk_from, order, chosen):
+    # walk_from 3: even a handful of matches takes the walk down the newest-first index.
+    monkeypatch.setattr(search_plan, "WALK_FROM", walk_from)
+    filters = ArticleFilter.parse(**chosen)
+    for query in QUERIES:
+        for limit in (1, 7, 20, 1000):
+            assert _searched(store, query, filters, order, limit) == _plain(
+                store, query, filters, order, limit
+            ), (
+                query,
+                limit,
+            )
+
+
+def test_equal_scores_across_the_cut_are_ordered_by_date(store):
+    # Every tenth article repeats an earlier one's text: a query matching both scores them alike.
+    headline, _ = next(
+        (row["headline"], row["body"])
+        for row in store.db.query("SELECT headline, body FROM articles WHERE article_id = 200009")
+    )
+    query = " ".join(headline.split()[:3])
+    twins = _plain(store, query, ArticleFilter(), "relevance", 1000)
+    assert len(twins) >= 2
+    for limit in range(1, len(twins) + 1):
+        assert _searched(store, query, ArticleFilter(), "relevance", limit) == twins[:limit]
+
+
+def _plans(store: Store, query: str, order: str, **chosen: str) -> list[str]:
+    return search_plan.search_plan(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order)
+
+
+def test_best_matches_are_chosen_inside_the_index(store):
+    first, rows = _plans(store, "the", "relevance")
+    # No article row is read while choosing: only the shown ones are joined, and asked for their snippet.
+    assert first.startswith("SCAN articles_fts") and " a " not in first
+    assert rows.index("SCAN shown") < rows.index("articles_fts")
+    first, _ = _plans(store, "the", "relevance", since="2014-01-01", source="AFP")
+    assert "LIST SUBQUERY" in first and "articles_source" in first
+
+
+def test_newest_walks_the_index_when_matches_are_many(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "WALK_FROM", 3)
+    first, _ = _plans(store, "the", "newest")
+    assert "articles_newest" in first and "TEMP B-TREE" not in first
+    monkeypatch.setattr(search_plan, "WALK_FROM", 10_000)
+    first, _ = _plans(store, "the", "newest")
+    assert "articles_newest" not in first
+
+
+def test_search_rows_raises_on_a_query_fts5_cannot_read(store):
+    with pytest.raises(sqlite3.OperationalError, match="unterminated string"):
+        search_rows(store.db.conn, '"unbalanced', ArticleFilter(), "relevance", 20, "NULL")

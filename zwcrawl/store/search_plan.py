@@ -1,0 +1,111 @@
+"""A search in two steps: the ids of the hits to show, chosen cheaply, then the rows and snippets of those."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from zwcrawl.store.filters import ArticleFilter
+
+# The orders a search offers; after the first keys, edition and id make every order total.
+ORDERS = ("relevance", "newest", "oldest")
+# A hit in the headline weighs more than one in the body.
+_BM25 = "bm25(articles_fts, 5.0, 1.0)"
+_MATCHES = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+# With this many matches or more, walking the articles newest first finds the page's hits within a few
+# thousand rows; with fewer, sorting the matches themselves is cheaper (and the walk could go to the end).
+WALK_FROM = 2000
+# In published DESC, SQLite puts NULL last: undated articles come after every dated one, as before.
+_BY_DATE = {
+    "newest": "a.published DESC, a.edition, a.article_id",
+    "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
+}
+# The shown hits with their authors and snippet, in the order of their rank from the first step. CROSS JOIN
+# keeps the shown few as the outer loop: the index is then asked for those rowids only, not every match.
+_ROWS_SQL = (
+    "WITH ranked AS (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS id,"
+    " json_extract(value, '$[1]') AS score FROM json_each(?)),"
+    " shown AS (SELECT ranked.id, ranked.score FROM ranked JOIN articles a ON a.rowid = ranked.id"
+    " ORDER BY ranked.score, a.published DESC, a.edition, a.article_id LIMIT ?)"
+    " SELECT a.edition, a.article_id, a.url, a.headline, a.published, a.source, {authors} AS authors,"
+    " snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet"
+    " FROM shown CROSS JOIN articles a ON a.rowid = shown.id"
+    " CROSS JOIN articles_fts ON articles_fts.rowid = shown.id"
+    " WHERE articles_fts MATCH ? ORDER BY shown.score, a.published DESC, a.edition, a.article_id"
+)
+
+
+def search_rows(
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int, authors: str
+) -> list[dict]:
+    """The hits of FTS5 query `match` among the articles `filters` admits, in `order`; OperationalError."""
+    ranked = _ranked_ids(conn, match, filters, order, limit)
+    cursor = conn.execute(_ROWS_SQL.format(authors=authors), (json.dumps(ranked), limit, match))
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def search_plan(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str) -> list[str]:
+    """SQLite's plan (EXPLAIN QUERY PLAN) for each of the two statements search_rows runs."""
+    ranked = _ranked_ids(conn, match, filters, order, 20)
+    steps = [
+        _first_step(conn, match, filters, order, 20),
+        (_ROWS_SQL.format(authors="NULL"), [json.dumps(ranked), 20, match]),
+    ]
+    return [
+        "; ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        for sql, params in steps
+    ]
+
+
+def _first_step(
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
+) -> tuple[str, list]:
+    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them."""
+    where, params = filters.where("a")
+    if order == "relevance":
+        # Inside the index alone: no article row is read until the few shown are known. The filter becomes a
+        # list of rowids that the index's scan tests (+ keeps SQLite from probing the index per article
+        # instead: each probe is a fresh query of the index, and of bm25's statistics).
+        within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
+        sql = f"SELECT rowid, {_BM25} FROM articles_fts WHERE articles_fts MATCH ?{within} ORDER BY 2 LIMIT ?"
+        return sql, [match, *params, limit + 1]
+    # A source, section or author filter would fetch each walked article's row: there the planner's own
+    # choice (that filter's index, then a sort) is cheaper than the walk.
+    walk = (
+        order == "newest"
+        and filters.source is None
+        and filters.section is None
+        and filters.author is None
+        and _many_matches(conn, match)
+    )
+    # Walking the index newest first stops at the limit; each article is tested against the matches' list.
+    hint = "INDEXED BY articles_newest" if walk else ""
+    sql = (
+        f"SELECT a.rowid, 0 FROM articles a {hint} WHERE {where} AND a.rowid IN ({_MATCHES})"
+        f" ORDER BY {_BY_DATE[order]} LIMIT ?"
+    )
+    return sql, [*params, match, limit + 1]
+
+
+def _ranked_ids(
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
+) -> list[tuple[int, int]]:
+    """(rowid, rank) of at least the `limit` hits to show, best rank first; equal ranks go by date."""
+    sql, params = _first_step(conn, match, filters, order, limit)
+    rows = conn.execute(sql, params).fetchall()
+    if order != "relevance":
+        return [(rowid, position) for position, (rowid, _) in enumerate(rows)]
+    if 0 < limit < len(rows) and rows[limit][1] == rows[limit - 1][1]:
+        # Equal scores across the cut: which of them are shown is decided by date, so take them all.
+        tied = sql.replace(" ORDER BY 2 LIMIT ?", f" AND {_BM25} <= ?")
+        rows = conn.execute(tied, [*params[:-1], rows[limit][1]]).fetchall()
+    # Scores become ranks (equal scores, equal ranks) so no float makes the trip through JSON.
+    ranks: dict[float, int] = {}
+    return [(rowid, ranks.setdefault(score, len(ranks))) for rowid, score in sorted(rows, key=lambda r: r[1])]
+
+
+def _many_matches(conn: sqlite3.Connection, match: str) -> bool:
+    """Whether the query matches at least WALK_FROM articles (counted no further)."""
+    sql = f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)"
+    return conn.execute(sql, (match, WALK_FROM)).fetchone()[0] >= WALK_FROM
