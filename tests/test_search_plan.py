@@ -8,9 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from zwcrawl.store import ArticleFilter, Store, search_plan
 from zwcrawl.store.query import search_query
+from zwcrawl.store.schema import MIGRATIONS
 from zwcrawl.store.search_plan import search_rows
 
 EXPECTED = Path(__file__).parent / "fixtures" / "zwsite" / "expected"
@@ -142,3 +144,24 @@ def test_newest_walks_the_index_when_matches_are_many(store, monkeypatch):
 def test_search_rows_raises_on_a_query_fts5_cannot_read(store):
     with pytest.raises(sqlite3.OperationalError, match="unterminated string"):
         search_rows(store.db.conn, '"unbalanced', ArticleFilter(), "relevance", 20, "NULL")
+
+
+def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
+    path = tmp_path / "zwcrawl.db"
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="0045_search_indexes")
+    fields = ("edition", "article_id", "url", "headline", "body", "published", "source")
+    for item in ITEMS:
+        db["articles"].insert({**{name: item[name] for name in fields}, "first_seen": T1, "last_seen": T1,
+                               "last_changed": T1})  # fmt: skip
+    db.close()
+    with Store(path) as store:
+        indexes = {
+            row["name"] for row in store.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert {"articles_newest", "articles_source"} <= indexes
+        for order in ORDERS:
+            assert _searched(store, "Idlib", ArticleFilter(), order, 20) == _plain(
+                store, "Idlib", ArticleFilter(), order, 20
+            )
+            assert _searched(store, "Idlib", ArticleFilter(), order, 20)
