@@ -34,7 +34,7 @@ from bench_store import EXPECTED, T0, _capture
 
 from zwcrawl.store import ArticleFilter, Store
 from zwcrawl.store.query import search_query
-from zwcrawl.store.search_plan import search_plan
+from zwcrawl.store.search_plan import explain
 
 PARAGRAPHS = 5000  # per edition
 BATCH = 5000  # articles per transaction
@@ -192,9 +192,7 @@ def plans(archive: Path) -> None:
     """Print SQLite's plan for each statement Store.search runs: choosing the ids, then reading the rows."""
     with Store(archive / "zwcrawl.db", read_only=True) as store:
         for label, query, filters, order in QUERIES:
-            first, rows = search_plan(
-                store.db.conn, search_query(query), ArticleFilter.parse(**filters), order
-            )
+            first, rows = explain(store.db.conn, search_query(query), ArticleFilter.parse(**filters), order)
             print(f"  {label}:\n    ids:  {first}\n    rows: {rows}")
 
 

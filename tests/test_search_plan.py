@@ -120,7 +120,7 @@ def test_equal_scores_across_the_cut_are_ordered_by_date(store):
 
 
 def _plans(store: Store, query: str, order: str, **chosen: str) -> list[str]:
-    return search_plan.search_plan(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order)
+    return search_plan.explain(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order)
 
 
 def test_best_matches_are_chosen_inside_the_index(store):

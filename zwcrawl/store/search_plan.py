@@ -45,7 +45,7 @@ def search_rows(
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
-def search_plan(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str) -> list[str]:
+def explain(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str) -> list[str]:
     """SQLite's plan (EXPLAIN QUERY PLAN) for each of the two statements search_rows runs."""
     ranked = _ranked_ids(conn, match, filters, order, 20)
     steps = [
