@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,6 +137,8 @@ class Archive:
 
     def spider_opened(self, spider) -> None:
         """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
+        if self.stop_error is not None:
+            self._refuse(self.stop_error)  # the log's disk filled before the spider opened: nothing written
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
         except (ArchiveBusy, LockRefused, OutsideLink, OSError) as exc:
@@ -188,7 +189,6 @@ class Archive:
                     report.path.name, report.kept_records, report.set_aside_bytes, report.problem,
                     report.set_aside_path,
                 )  # fmt: skip
-        self._watch_log_files()
         self.store = Store(self.directory / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())
@@ -236,21 +236,6 @@ class Archive:
                 raise
             if self.stop_error is None:
                 self.stop_error = disk_full_message(where, path)
-
-    def _watch_log_files(self) -> None:
-        """A log line the full disk refuses stops the crawl too, instead of a traceback on stderr."""
-        for handler in logging.getLogger().handlers:
-            filename = getattr(handler, "baseFilename", None)
-            if filename is None:
-                continue
-
-            def handle_error(record, handler=handler, filename=filename) -> None:
-                if is_disk_full(sys.exc_info()[1]):
-                    self.disk_full("a log line", filename)
-                else:
-                    logging.Handler.handleError(handler, record)
-
-            handler.handleError = handle_error
 
     def known(self, editions: tuple[str, ...]) -> Known:
         """What the archive holds for the editions now (ask at the start of a crawl)."""

@@ -227,6 +227,8 @@ def verify(archive: Path) -> None:
     if not (archive / "zwcrawl.db").is_file():
         raise click.UsageError(f"no archive at {archive} (no zwcrawl.db there)")
     report = verify_archive(archive)
+    if line := report.snapshot_line():
+        click.echo(line)
     for problem in report.problems:
         click.echo(f"BAD {problem}")
     click.echo(report.summary())

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
+from zwcrawl.lock import live_holder
 from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
 from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import (
@@ -60,11 +62,30 @@ class VerifyReport:
     captures: int = 0
     articles: int = 0
     in_flight: int = 0  # records a running crawl wrote after the rows were read: not checked against rows
+    committed_at: str | None = None  # when the rows were read (UTC), the state every row is checked as of
+    running: list[int] = field(default_factory=list)  # crawls marked running in that state
+    writer_pid: int | None = None  # the live process holding the archive's lock, if any
 
     @property
     def ok(self) -> bool:
         """Whether everything checked holds."""
         return not self.problems
+
+    def snapshot_line(self) -> str | None:
+        """Beside a running (or killed) crawl: the committed state checked, in one line; None otherwise."""
+        if not self.running:
+            return None
+        line = f"checking the archive as committed at {self.committed_at}: {self.captures} capture(s); "
+        crawls = ", ".join(map(str, self.running))
+        if self.writer_pid is not None:
+            return (
+                line
+                + f"a crawl is writing (crawl {crawls}, pid {self.writer_pid}): what it adds is not judged"
+            )
+        return line + (
+            f"crawl {crawls} stopped without finishing (killed?): its unfinished tail is not judged; "
+            "the next crawl recovers it"
+        )
 
     def summary(self) -> str:
         """One line: what was checked and how it went."""
@@ -180,10 +201,14 @@ class _Verifier:
         info = _crawl_of(path)
         crawl_id = info.crawl_id if info else None
         imported = bool(info and (info.options or {}).get("import"))
+        in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
+        if self._started_later(info):
+            # A crawl that began after the rows were read (the last one ended meanwhile): none of its
+            # rows can be in them, so all of its file is in flight, and its crawl not a stranger.
+            in_flight_from, crawl_id = 0, None
         self.db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?)", (rel, crawl_id, int(still_open), int(imported))
         )
-        in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
         rows = []
         try:
             for scanned in scan_warc(path, digests=True):
@@ -245,6 +270,13 @@ class _Verifier:
         ).fetchone()
         return end or 0
 
+    def _started_later(self, info: CrawlInfo | None) -> bool:
+        """Whether a file's crawl is unknown to the rows read and started after they were read."""
+        if not (self.has_db and info and info.started_at and self.report.committed_at):
+            return False
+        known = self.db.execute("SELECT 1 FROM crawls WHERE id = ?", (info.crawl_id,)).fetchone()
+        return known is None and info.started_at >= self.report.committed_at
+
     def _insert(self, rows: list[tuple]) -> None:
         self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 15)})", rows)
 
@@ -264,6 +296,7 @@ class _Verifier:
                 return
             try:
                 self.db.execute("BEGIN")
+                self.report.committed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 self._copy_rows()
                 self.db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
@@ -296,6 +329,10 @@ class _Verifier:
             self.db.execute("CREATE TABLE crawls AS SELECT id, status FROM archive.crawls")
         else:
             self.db.execute("CREATE TABLE crawls (id INTEGER, status TEXT)")
+        query = "SELECT id FROM crawls WHERE status = 'running' ORDER BY id"
+        self.report.running = [crawl_id for (crawl_id,) in self.db.execute(query)]
+        if self.report.running:
+            self.report.writer_pid = live_holder(self.archive_dir)
 
     def scan_files_named_by_rows(self) -> None:
         """Rows may name WARC files outside warc/ (another layout): read those too, if inside the archive."""

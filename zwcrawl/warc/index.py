@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import heapq
 import os
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from cdxj_indexer.main import CDXJIndexer
 
@@ -28,17 +30,12 @@ def index_path(warc_path: Path) -> Path:
 def index_warc(warc_path: Path) -> Path:
     """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
     warc_path = Path(warc_path)
-    target = index_path(warc_path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
+    with _replacing(index_path(warc_path)) as out:
         # filename= pins the field to the bare file name, whatever path we were given.
         CDXJIndexer(
             output=out, inputs=[str(warc_path)], sort=True, records=_INDEXED_RECORDS, filename=warc_path.name
         ).process_all()
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, target)
-    return target
+    return index_path(warc_path)
 
 
 def merge_indexes(warc_dir: Path) -> Path:
@@ -46,9 +43,7 @@ def merge_indexes(warc_dir: Path) -> Path:
     warc_dir = Path(warc_dir)
     # is_file(): a pipe named *.cdxj would block the merge for ever.
     sources = sorted(p for p in warc_dir.glob("*.cdxj") if p.name != MERGED_INDEX and p.is_file())
-    target = warc_dir / MERGED_INDEX
-    temporary = warc_dir / f".{MERGED_INDEX}.tmp"
-    with ExitStack() as stack, open(temporary, "w", encoding="utf-8") as out:
+    with ExitStack() as stack, _replacing(warc_dir / MERGED_INDEX) as out:
         inputs = [stack.enter_context(open(p, encoding="utf-8")) for p in sources]
         last = None
         for line in heapq.merge(*inputs):
@@ -57,7 +52,21 @@ def merge_indexes(warc_dir: Path) -> Path:
             if line != last:
                 out.write(line)
             last = line
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, target)
-    return target
+    return warc_dir / MERGED_INDEX
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[IO[str]]:
+    """A text file written under a temporary name, synced, then renamed onto `target`; removed if it fails."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        # A half index (the disk filled, say) must not keep the space, nor be taken for one.
+        with suppress(OSError):
+            temporary.unlink()
+        raise

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc._fs import open_regular, sync_dir
 from zwcrawl.warc.index import index_warc
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
@@ -355,7 +355,8 @@ def open_warc_file(path: str | Path) -> IO[bytes]:
     path = Path(path)
     for candidate in (path, open_name(path), path):  # the last try: renamed while we looked
         try:
-            return open(candidate, "rb")  # noqa: SIM115 - the caller closes it
+            # NotRegularFile for a FIFO or a device, which would block or never end.
+            return open(open_regular(candidate), "rb")  # noqa: SIM115 - the caller closes it
         except FileNotFoundError:
             continue
     raise FileNotFoundError(f"no WARC file {path} (nor {open_name(path).name})")
