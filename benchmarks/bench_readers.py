@@ -125,6 +125,9 @@ class Readers:
 
     def verify(self) -> bool:
         run = self._run("verify", "verify", "--archive", self.archive)
+        if run is not None and run.stdout.startswith("checking the archive as committed at "):
+            with self.tally.lock:
+                self.tally.answers["verify said a crawl is writing"] += "a crawl is writing" in run.stdout
         return run is not None
 
     def export_jsonl(self) -> bool:

@@ -42,6 +42,7 @@ def test_readers_beside_a_crawl_never_fail_never_see_half_a_save_and_never_stall
     for reader in ("search", "verify", "export_jsonl", "export_wacz", "datasette"):
         assert tally.answers[reader] >= 2, tally.answers
     assert tally.checked > 100
+    assert tally.answers["verify said a crawl is writing"] >= 1, tally.answers
     assert max(gaps) < LONGEST_STALL, sorted(gaps)[-5:]
     archive = work / "archive"
     with Store(archive / "zwcrawl.db", read_only=True) as store:
