@@ -17,6 +17,7 @@ from scrapy.statscollectors import StatsCollector
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
+from zwcrawl.ingest import WarcRecord, capture_row
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
@@ -24,10 +25,8 @@ from zwcrawl.store import DB_NAME, Store
 from zwcrawl.warc import (
     Exchange,
     Original,
-    RecordLocation,
     WarcWriter,
     crawl_warcinfo,
-    described_url,
     merge_indexes,
     recover_archive,
 )
@@ -298,10 +297,9 @@ class Archive:
         with self.writing("a WARC record", self.directory / "warc"):
             _request, response = self.writer.write_exchange(exchange, original)
         content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
+        record = WarcRecord.written(response, status=exchange.status, content_type=content_type)
         with self.writing("the database", self.directory / DB_NAME):
-            capture_id = self.store.add_capture(
-                self._capture_row(response, status=exchange.status, content_type=content_type)
-            )
+            capture_id = self.store.add_capture(capture_row(record, self.crawl_id))
         self.count("pages")
         self.count(f"records/{response.record_type}")
         return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
@@ -310,14 +308,7 @@ class Archive:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
         with self.writing("a WARC record", self.directory / "warc"):
             location = self.writer.write_metadata(url, concurrent_to, fields)
-        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
-        row = self._capture_row(
-            location,
-            url=described_url(location.url),
-            status=None,
-            content_type="application/json",
-            concurrent_to=concurrent_to,
-        )
+        row = capture_row(WarcRecord.written(location, content_type="application/json"), self.crawl_id)
         with self.writing("the database", self.directory / DB_NAME):
             return self.store.add_capture(row)
 
@@ -340,24 +331,6 @@ class Archive:
             self.store.add_failure(
                 self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
             )
-
-    def _capture_row(self, location: RecordLocation, **extra) -> dict:
-        refers = location.refers_to
-        return {
-            "crawl_id": self.crawl_id,
-            "url": location.url,
-            "fetched_at": location.date,
-            "record_type": location.record_type,
-            "warc_file": location.warc_file,
-            "warc_offset": location.offset,
-            "warc_length": location.length,
-            "warc_record_id": location.record_id,
-            "payload_digest": location.payload_digest,
-            "refers_to_record_id": refers.record_id if refers else None,
-            "refers_to_url": refers.url if refers else None,
-            "refers_to_date": refers.date if refers else None,
-            **extra,
-        }
 
 
 def _instant(text: str) -> datetime:

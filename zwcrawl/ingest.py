@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +62,56 @@ class WarcRecord:
     content_type: str | None = None
     block: bytes | None = None  # the block of warcinfo and derived records (small), else None
     location: str | None = None  # a redirect's Location header
+
+    @classmethod
+    def from_headers(
+        cls,
+        header: Callable[[str], str | None],
+        record_type: str,
+        warc_file: str = "",
+        offset: int = 0,
+        **http,
+    ) -> WarcRecord:
+        """A record as its WARC headers name it (`header(name)`: FastWARC's or warcio's), with what `http`
+        adds (status, content_type, ...); length 0 until the reader knows where the next record starts."""
+        return cls(
+            record_type=record_type,
+            record_id=header("WARC-Record-ID") or "",
+            url=target_uri(header("WARC-Target-URI")),
+            date=header("WARC-Date") or "",
+            warc_file=warc_file,
+            offset=offset,
+            length=0,
+            concurrent_to=header("WARC-Concurrent-To"),
+            payload_digest=header("WARC-Payload-Digest"),
+            refers_to=header("WARC-Refers-To"),
+            refers_to_url=target_uri(header("WARC-Refers-To-Target-URI")) or None,
+            refers_to_date=header("WARC-Refers-To-Date"),
+            **http,
+        )
+
+    @classmethod
+    def written(
+        cls, location: RecordLocation, *, status: int | None = None, content_type: str | None = None
+    ) -> WarcRecord:
+        """A record zwcrawl has just written, as it reads back: its capture row is `capture_row`'s."""
+        original = location.refers_to
+        return cls(
+            record_type=location.record_type,
+            record_id=location.record_id,
+            url=location.url,
+            date=location.date,
+            warc_file=location.warc_file,
+            offset=location.offset,
+            length=location.length,
+            concurrent_to=location.concurrent_to,
+            payload_digest=location.payload_digest,
+            refers_to=original.record_id if original else None,
+            refers_to_url=original.url if original else None,
+            refers_to_date=original.date if original else None,
+            status=status,
+            content_type=content_type,
+        )
 
 
 def read_warc(path: Path, warc_file: str, spans: list[tuple[int, int]] | None = None) -> Iterator[WarcRecord]:
@@ -137,19 +187,11 @@ def _facts(record, warc_file: str, offset: int) -> WarcRecord:
     elif kind in ("warcinfo", *_DERIVED_RECORDS):
         content_type = headers.get("Content-Type")
         block = record.reader.read()
-    return WarcRecord(
-        record_type=kind,
-        record_id=headers.get("WARC-Record-ID") or "",
-        url=target_uri(headers.get("WARC-Target-URI")),
-        date=headers.get("WARC-Date") or "",
-        warc_file=warc_file,
-        offset=offset,
-        length=0,
-        concurrent_to=headers.get("WARC-Concurrent-To"),
-        payload_digest=headers.get("WARC-Payload-Digest"),
-        refers_to=headers.get("WARC-Refers-To"),
-        refers_to_url=target_uri(headers.get("WARC-Refers-To-Target-URI")) or None,
-        refers_to_date=headers.get("WARC-Refers-To-Date"),
+    return WarcRecord.from_headers(
+        headers.get,
+        kind,
+        warc_file,
+        offset,
         status=status,
         content_type=content_type,
         block=block,
@@ -597,18 +639,16 @@ class Ingest:
         """The record of the extracted fields beside the page, and its row, as a crawl writes them."""
         record = capture.record
         location = self.writer.write_metadata(record.url, record.record_id, fields)
-        self.store.add_capture(capture_row(_of_location(location, "application/json"), capture.crawl_id))
+        self.store.add_capture(
+            capture_row(WarcRecord.written(location, content_type="application/json"), capture.crawl_id)
+        )
         self.stats.counts["captures"] += 1
 
     def _missing(self, capture: _Capture, edition: str, article_id: int, url: str, reason: str) -> None:
         status, at = capture.record.status, capture.record.date
-        if self.store.mark_removed(edition, article_id, status, capture.crawl_id, at):
-            self.stats.counts["removed"] += 1  # as a crawl does: an archived article the site removed
-            return
-        self.stats.counts["missing"] += 1
-        self.store.record_missing(
-            edition, article_id, url, capture.record.status, reason, capture.crawl_id, capture.record.date
-        )
+        # As a crawl does: an archived article the site answers as absent is removed, any other id missing.
+        outcome = self.store.record_absent(edition, article_id, url, status, reason, capture.crawl_id, at)
+        self.stats.counts[outcome] += 1
 
 
 class _Done:
@@ -622,21 +662,6 @@ class _Done:
 
     def get(self) -> list:
         return self._value
-
-
-def _of_location(location: RecordLocation, content_type: str) -> WarcRecord:
-    return WarcRecord(
-        record_type=location.record_type,
-        record_id=location.record_id,
-        url=location.url,
-        date=location.date,
-        warc_file=location.warc_file,
-        offset=location.offset,
-        length=location.length,
-        concurrent_to=location.concurrent_to,
-        payload_digest=location.payload_digest,
-        content_type=content_type,
-    )
 
 
 def _result(value: dict | str) -> dict:
