@@ -208,6 +208,11 @@ class Store:
             except NotFoundError:
                 raise ValueError(f"no crawl with id {crawl_id}") from None
 
+    def name_schedule(self, crawl_id: int, schedule: str) -> None:
+        """Name on a crawl's row the schedule that started it."""
+        with self._write():
+            self.db.table("crawls").update(crawl_id, {"schedule": schedule})
+
     def crawl(self, crawl_id: int) -> dict | None:
         """A crawl's row, its options and stats read from JSON; None when there is no such crawl."""
         with self._lock:
@@ -462,6 +467,16 @@ class Store:
                 (at, how, crawl_id, at, edition, article_id),
             )
             return cursor.rowcount > 0
+
+    def record_absent(
+        self, edition: str, article_id: int, url: str, status: int, reason: str, crawl_id: int, at: str
+    ) -> str:
+        """Record an article id the site answered as absent: "removed" when the archive holds the article
+        (see mark_removed), else "missing" (see record_missing)."""
+        if self.mark_removed(edition, article_id, status, crawl_id, at):
+            return "removed"
+        self.record_missing(edition, article_id, url, status, reason, crawl_id, at)
+        return "missing"
 
     def article(self, edition: str, article_id: int) -> dict | None:
         """An article's row as stored, or None when the archive does not hold it."""
