@@ -446,19 +446,20 @@ _OUTPUT_OPTION = click.option(
 )
 
 
+def _article_export(command):
+    """The options of an article export: the archive, the file to write, and the articles to choose."""
+    return ARCHIVE_OPTION(_OUTPUT_OPTION(_article_filters(command)))
+
+
 @export.command("jsonl")
-@ARCHIVE_OPTION
-@_OUTPUT_OPTION
-@_article_filters
+@_article_export
 def export_jsonl(archive: Path, output: str, **filters) -> None:
     """Articles as JSON Lines: one per line, people, images, comments and counters nested."""
     _export_articles(archive, output, "jsonl", filters)
 
 
 @export.command("csv")
-@ARCHIVE_OPTION
-@_OUTPUT_OPTION
-@_article_filters
+@_article_export
 def export_csv(archive: Path, output: str, **filters) -> None:
     """Articles as CSV: one per row, lists joined with "; "."""
     _export_articles(archive, output, "csv", filters)

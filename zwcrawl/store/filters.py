@@ -25,23 +25,13 @@ class ArticleFilter:
 
     @classmethod
     def parse(
-        cls,
-        *,
-        edition: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        section: str | None = None,
-        source: str | None = None,
-        author: str | None = None,
+        cls, *, since: str | None = None, until: str | None = None, **others: str | None
     ) -> ArticleFilter:
-        """The filter a user typed; a bad date is a ValueError with a one-line reason."""
+        """The filter a user typed, its dates read; a bad date is a ValueError with a one-line reason."""
         return cls(
-            edition=edition,
             since=None if since is None else date_bound("--since", since, end=False),
             until=None if until is None else date_bound("--until", until, end=True),
-            section=section,
-            source=source,
-            author=author,
+            **others,
         )
 
     def where(self, alias: str = "a") -> tuple[str, list[Any]]:
