@@ -13,12 +13,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+from sqlite_utils.db import Column, Index, NotFoundError, Table
 
 from zwcrawl.article import Article, Comment
 from zwcrawl.site import classify
@@ -140,7 +141,7 @@ class Store:
         self._tidy = leaving_no_sidecars(self.path) if read_only else contextlib.nullcontext()
         self._tidy.__enter__()
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
-        self.db = Database(conn)
+        self.db = _ArchiveDatabase(conn)
         self._lock = threading.RLock()
         self._batching = False
         try:
@@ -153,6 +154,7 @@ class Store:
             if read_only:
                 if MIGRATIONS.pending(self.db):
                     raise ValueError(f"{self.path} is not a zwcrawl archive of this version")
+                self.db.know_tables()
                 return
             self.db.execute("PRAGMA foreign_keys = ON")
             self._enable_wal(busy_timeout)
@@ -163,6 +165,7 @@ class Store:
                 # Inside one write transaction so two processes opening a new archive cannot both migrate.
                 with self._write():
                     MIGRATIONS.apply(self.db)
+            self.db.know_tables()
         except BaseException:
             conn.close()
             self._tidy.__exit__(None, None, None)
@@ -702,6 +705,18 @@ class Store:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
+    def _put(self, table: str, row: dict, key: Sequence[str] = ()) -> None:
+        """One row into a table, updating the row of the same `key` if there is one, in one statement.
+
+        For save_article's per-article rows: sqlite-utils' insert and upsert wrap each row in a savepoint
+        and resolve a dozen options first, which made saves and refreshes about twice as slow (bench_store).
+        """
+        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        if key:
+            updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in key)
+            sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        self._execute(sql, tuple(row.values()))
+
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
@@ -738,12 +753,11 @@ class Store:
             "capture_id": fetch.capture_id,
             "crawl_id": fetch.crawl_id,
         }
-        if old is None:
-            self.db.table("articles").insert(
-                {"edition": parts.key[0], "article_id": parts.key[1], **values, **seen}
-            )
-        else:
-            self.db.table("articles").update(parts.key, {**values, **seen})
+        self._put(
+            "articles",
+            {"edition": parts.key[0], "article_id": parts.key[1], **values, **seen},
+            ("edition", "article_id"),
+        )
 
     def _people(self, key: tuple[str, int]) -> list[tuple[str, str]]:
         rows = self.db.query(
@@ -807,9 +821,10 @@ class Store:
 
     def _observe(self, parts: _ArticleParts, fetch: _Fetch) -> None:
         """One row of the counters' time series."""
-        self.db.table("observations").insert(
+        self._put(
+            "observations",
             {"edition": parts.key[0], "article_id": parts.key[1], "observed_at": fetch.observed_at,
-             **parts.counters, "crawl_id": fetch.crawl_id, "capture_id": fetch.capture_id}
+             **parts.counters, "crawl_id": fetch.crawl_id, "capture_id": fetch.capture_id},
         )  # fmt: skip
 
     def _add_version(self, parts: _ArticleParts, fetch: _Fetch) -> None:
@@ -818,11 +833,48 @@ class Store:
             "SELECT coalesce(max(version), 0) FROM article_versions WHERE edition = ? AND article_id = ?",
             parts.key,
         ).fetchone()
-        self.db.table("article_versions").insert(
+        self._put(
+            "article_versions",
             {"edition": parts.key[0], "article_id": parts.key[1], "version": latest + 1,
              "observed_at": fetch.observed_at, "headline": parts.columns["headline"],
-             "body": parts.columns["body"], "capture_id": fetch.capture_id}
+             "body": parts.columns["body"], "capture_id": fetch.capture_id},
         )  # fmt: skip
+
+
+class _KnownTable(Table):
+    """A table of an open archive: it exists, and its columns and indexes stay as the migrations left them."""
+
+    def exists(self) -> bool:
+        return True
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        return super().columns
+
+    @cached_property
+    def indexes(self) -> list[Index]:
+        return super().indexes
+
+
+class _ArchiveDatabase(Database):
+    """sqlite-utils' Database that reads each table's schema once, once the archive is migrated.
+
+    sqlite-utils asks SQLite whether a table exists, and for its columns and indexes, before each insert,
+    update, get and lookup; an article's save made some forty such reads, and its writes ran 2 to 6 times
+    slower than hand-written SQL (benchmarks/README.md, bench_store.py). The schema changes only in
+    migrations, which run before know_tables()."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self._known: dict[str, _KnownTable] = {}
+
+    def know_tables(self) -> None:
+        """Read the tables once: from now on table() hands out these, schema read on first use."""
+        self._known = {name: _KnownTable(self, name) for name in self.table_names()}
+
+    def table(self, table_name: str, **kwargs: Any) -> Table:
+        known = self._known.get(table_name)
+        return known if known is not None and not kwargs else super().table(table_name, **kwargs)
 
 
 class _Fetch(NamedTuple):
