@@ -294,7 +294,7 @@ class Store:
                     f"record {row['warc_record_id']} is already recorded at"
                     f" {known['warc_file']}:{known['warc_offset']}"
                 )
-            return int(captures.insert(row).last_pk)
+            return self._put("captures", row)
 
     def capture(self, record_id: str) -> dict | None:
         """The capture row of a WARC record, by its WARC-Record-ID; None when it has none."""
@@ -406,11 +406,12 @@ class Store:
                 parts.columns["body"],
             ):
                 self._add_version(parts, fetch)
-            self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
-            self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
+            self._execute("DELETE FROM missing WHERE edition = ? AND article_id = ?", parts.key)
+            self._execute("DELETE FROM redirects WHERE edition = ? AND article_id = ?", parts.key)
             # Back online, unless this is an older capture read again (a rebuild) than the removal's.
-            self.db.table("removals").delete_where(
-                "edition = ? AND article_id = ? AND checked_at < ?", [*parts.key, fetch.observed_at]
+            self._execute(
+                "DELETE FROM removals WHERE edition = ? AND article_id = ? AND checked_at < ?",
+                (*parts.key, fetch.observed_at),
             )
         return result
 
@@ -705,17 +706,17 @@ class Store:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
-    def _put(self, table: str, row: dict, key: Sequence[str] = ()) -> None:
+    def _put(self, table: str, row: dict, key: Sequence[str] = ()) -> int:
         """One row into a table, updating the row of the same `key` if there is one, in one statement.
 
-        For save_article's per-article rows: sqlite-utils' insert and upsert wrap each row in a savepoint
-        and resolve a dozen options first, which made saves and refreshes about twice as slow (bench_store).
-        """
+        For the rows written per page (a capture, an article's row, observation and version): sqlite-utils'
+        insert and upsert wrap each row in a savepoint and resolve a dozen options first, which made saves
+        and refreshes about twice as slow (bench_store). Returns the row's rowid."""
         sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
         if key:
             updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in key)
             sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-        self._execute(sql, tuple(row.values()))
+        return int(self._execute(sql, tuple(row.values())).lastrowid)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
         return list(self.db.query(sql, params))
@@ -805,12 +806,11 @@ class Store:
             # A queue per identity: two identical comments (a double post) stay two rows.
             if known[identity]:
                 old = known[identity].popleft()
-                seen = {
-                    "position": position,
-                    "first_seen": min(old["first_seen"], observed_at),
-                    "last_seen": max(old["last_seen"], observed_at),
-                }
-                table.update(old["id"], seen)
+                first, last = min(old["first_seen"], observed_at), max(old["last_seen"], observed_at)
+                self._execute(
+                    "UPDATE comments SET position = ?, first_seen = ?, last_seen = ? WHERE id = ?",
+                    (position, first, last, old["id"]),
+                )
             else:
                 author, posted, text = identity
                 new.append(
