@@ -14,14 +14,14 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z")
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    """Conditions on articles; None means any. since is inclusive, until exclusive, both UTC ISO-8601."""
+    """Conditions on articles; None means any."""
 
-    edition: str | None = None
-    since: str | None = None
-    until: str | None = None
-    section: str | None = None
-    source: str | None = None
-    author: str | None = None
+    edition: str | None = None  # "en" or "ar"
+    since: str | None = None  # inclusive, a UTC moment (2011-03-15T00:00:00Z)
+    until: str | None = None  # exclusive, a UTC moment
+    section: str | None = None  # the section's name as the site writes it
+    source: str | None = None  # an outlet named in the attribution (SANA, Reuters)
+    author: str | None = None  # an author's or translator's name
 
     @classmethod
     def parse(
