@@ -5,7 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -80,8 +83,10 @@ def refreshed(tmp_path_factory):
 # -- the mirror ---------------------------------------------------------------------------------------------
 
 
-def get(server: MirrorServer, path: str, **headers: str) -> http.client.HTTPResponse:
-    host, port = server.base_urls["en"].removeprefix("http://").rsplit(":", 1)
+def get(server: MirrorServer | str, path: str, **headers: str) -> http.client.HTTPResponse:
+    """A GET of the English edition of a mirror (or a base URL), its body read into `body`."""
+    base = server if isinstance(server, str) else server.base_urls["en"]
+    host, port = base.removeprefix("http://").rsplit(":", 1)
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     connection.request("GET", path, headers=headers)
     answer = connection.getresponse()
@@ -111,6 +116,19 @@ def test_the_mirror_sends_validators_and_answers_304_only_when_asked(mirror_fact
     assert stale.status == 200 and stale.body == full.body
     assert get(server, "/news/article/1", **{"If-None-Match": "*"}).status == 404  # no file, no validators
     assert [r.status for r in server.requests][-5:] == [304, 304, 304, 200, 404]
+
+
+def test_the_mirror_command_sends_validators_when_asked(zwsite):
+    command = [sys.executable, "-m", "zwcrawl", "mirror", zwsite, "--port-en", "0", "--port-ar", "0"]
+    proc = subprocess.Popen([*command, "--validators"], stdout=subprocess.PIPE, text=True)
+    try:
+        base = proc.stdout.readline().split()[1]
+        etag = get(base, "/news/article/34492").getheader("ETag")
+        assert etag and get(base, "/news/article/34492", **{"If-None-Match": etag}).status == 304
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
 
 
 # -- the crawl ----------------------------------------------------------------------------------------------
