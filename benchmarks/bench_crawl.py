@@ -619,8 +619,8 @@ def _bench(work: Path, counts: dict[str, int], timeout: float, settings: list[st
     crawl += [arg for setting in settings for arg in ("-s", setting)]
     refreshes = [("crawl --refresh", [*crawl, "--refresh"])]
     if validators:
-        full = ("crawl --refresh --full-get", [*crawl, "--refresh", "-s", "ZW_CONDITIONAL=False"])
-        refreshes = [refreshes[0], full, ("crawl --refresh --again", refreshes[0][1])]
+        full = ("refresh-full", [*crawl, "--refresh", "-s", "ZW_CONDITIONAL=False"])
+        refreshes = [refreshes[0], full, ("refresh-again", refreshes[0][1])]
     steps = [("crawl", crawl), *refreshes, ("verify", [*zwcrawl, "verify", "--archive", str(archive)])]
     rows, failures = [], []
     try:

@@ -388,8 +388,9 @@ def _response_headers(exchange: Exchange) -> _WireHeaders:
             original_lengths.append(value.strip())
             continue
         headers.append((_one_line(name), _one_line(value)))
-    if not original_lengths and exchange.status != 304:  # a 304 has no body, and says nothing of its length
-        headers.append(("Content-Length", stored))
+    if not original_lengths:
+        if exchange.status != 304:  # a 304 has no body, and says nothing of its length
+            headers.append(("Content-Length", stored))
     elif set(original_lengths) != {stored}:
         headers.append(("X-Original-Content-Length", _one_line(", ".join(original_lengths))))
     protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
