@@ -262,20 +262,3 @@ def test_without_validators_or_with_conditional_off_a_refresh_is_full(mirror_fac
     )
     assert off.returncode == 0, off.stderr
     assert not any(r.status == 304 for r in server.requests[served:])
-
-
-def test_refresh_due_asks_conditionally_too(mirror_factory, zwsite, tmp_path):
-    server = mirror_factory(zwsite, validators=True)
-    archive = tmp_path / "archive"
-    assert zwcrawl("crawl", "--archive", archive, *site_flags(server)).returncode == 0
-    served = len(server.requests)
-    due = zwcrawl(
-        "crawl", "--archive", archive, "--refresh-due", *site_flags(server),
-        "-s", "ZW_REFRESH_SHORTEST_HOURS=0", "-s", "ZW_REFRESH_LONGEST_DAYS=0",
-    )  # fmt: skip
-    assert due.returncode == 0, due.stderr
-    asked = article_requests(server.requests[served:])
-    held = rows(archive / "zwcrawl.db", "select article_id from articles")
-    assert len(asked) == len(held) and all(r.status == 304 for r in asked)
-    with Store(archive / "zwcrawl.db", read_only=True) as store:
-        assert {unchanged for *_, unchanged in store.refresh_histories("en")} == {1}
