@@ -21,16 +21,18 @@ from zwcrawl.ingest import WarcRecord, capture_row
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
-from zwcrawl.store import DB_NAME, Store
+from zwcrawl.store import DB_NAME, Store, response_facts
 from zwcrawl.warc import (
     Exchange,
     Original,
     WarcWriter,
     crawl_warcinfo,
+    is_conditional,
     merge_indexes,
     recover_archive,
 )
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
+from zwcrawl.warc.reader import read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +285,11 @@ class Archive:
 
     def capture(self, exchange: Exchange) -> CaptureRef:
         """Write an exchange to WARC, then its capture row (that order: a row always has its record)."""
-        previous = self.store.last_original(exchange.url)
+        # A 304 stands for the full capture whose validators the request sent; any other answer is
+        # compared with the latest capture of its URL.
+        not_modified = exchange.status == 304 and is_conditional(exchange)
+        store = self.store
+        previous = store.validators(exchange.url) if not_modified else store.last_original(exchange.url)
         original = (
             Original(
                 previous["payload_digest"],
@@ -296,13 +302,29 @@ class Archive:
         )
         with self.writing("a WARC record", self.directory / "warc"):
             _request, response = self.writer.write_exchange(exchange, original)
-        content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
-        record = WarcRecord.written(response, status=exchange.status, content_type=content_type)
+        record = WarcRecord.written(
+            response, status=exchange.status, **response_facts(exchange.response_headers)
+        )
         with self.writing("the database", self.directory / DB_NAME):
             capture_id = self.store.add_capture(capture_row(record, self.crawl_id))
         self.count("pages")
         self.count(f"records/{response.record_type}")
+        if not_modified and response.record_type == "revisit":
+            self.count("not_modified")
         return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
+
+    def unchanged_page(self, capture: CaptureRef | None) -> tuple[str | None, bytes] | None:
+        """The Content-Type and body a server-not-modified revisit stands for: its original's, read from the
+        WARC files (decoded as a browser would); None when `capture` refers to no response."""
+        if capture is None or capture.record_type != "revisit":
+            return None
+        row = self.store.capture(capture.record_id)
+        original = (
+            self.store.capture(row["refers_to_record_id"]) if row and row["refers_to_record_id"] else None
+        )
+        if original is None:
+            return None
+        return read_payload(self.directory / original["warc_file"], original["warc_offset"])
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""

@@ -211,11 +211,14 @@ def demo(archive: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--port-en", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.option("--port-ar", type=click.IntRange(0, 65535), default=8002, show_default=True)
-def mirror(path: Path, port_en: int, port_ar: int) -> None:
+@click.option(
+    "--validators", is_flag=True, help="Send ETag and Last-Modified, and answer conditional GETs with 304."
+)
+def mirror(path: Path, port_en: int, port_ar: int, validators: bool) -> None:
     """Serve a saved copy of the site (one directory per host) on 127.0.0.1, one port per edition."""
     from zwcrawl.mirror import serve_forever
 
-    serve_forever(path, {"en": port_en, "ar": port_ar})
+    serve_forever(path, {"en": port_en, "ar": port_ar}, validators=validators)
 
 
 @cli.command()

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
 from zwcrawl.diskfull import is_disk_full
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
-from zwcrawl.store import Store
+from zwcrawl.store import Store, response_facts
 from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, scan_warc, target_uri
-from zwcrawl.warc.writer import open_warc_file
+from zwcrawl.warc.reader import read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ class WarcRecord:
     content_type: str | None = None
     block: bytes | None = None  # the block of warcinfo and derived records (small), else None
     location: str | None = None  # a redirect's Location header
+    etag: str | None = None  # the response's validators, as its capture row keeps them
+    last_modified: str | None = None
 
     @classmethod
     def from_headers(
@@ -92,7 +93,7 @@ class WarcRecord:
 
     @classmethod
     def written(
-        cls, location: RecordLocation, *, status: int | None = None, content_type: str | None = None
+        cls, location: RecordLocation, *, status: int | None = None, **facts: str | None
     ) -> WarcRecord:
         """A record zwcrawl has just written, as it reads back: its capture row is `capture_row`'s."""
         original = location.refers_to
@@ -110,7 +111,7 @@ class WarcRecord:
             refers_to_url=original.url if original else None,
             refers_to_date=original.date if original else None,
             status=status,
-            content_type=content_type,
+            **facts,
         )
 
 
@@ -178,14 +179,15 @@ def _with_length(record: WarcRecord, length: int) -> WarcRecord:
 def _facts(record, warc_file: str, offset: int) -> WarcRecord:
     headers = record.headers
     kind = _TYPES.get(int(record.record_type), "unknown")
-    status = content_type = block = location = None
+    status = block = location = None
+    facts = dict.fromkeys(("content_type", "etag", "last_modified"))
     if record.is_http and kind in _HTTP_RECORDS:
         http = record.http_headers
         status = http.status_code
-        content_type = http.get("Content-Type")
+        facts = response_facts(http.items())
         location = http.get("Location") if 300 <= status < 400 else None
     elif kind in ("warcinfo", *_DERIVED_RECORDS):
-        content_type = headers.get("Content-Type")
+        facts["content_type"] = headers.get("Content-Type")
         block = record.reader.read()
     return WarcRecord.from_headers(
         headers.get,
@@ -193,9 +195,9 @@ def _facts(record, warc_file: str, offset: int) -> WarcRecord:
         warc_file,
         offset,
         status=status,
-        content_type=content_type,
         block=block,
         location=location,
+        **facts,
     )
 
 
@@ -242,6 +244,8 @@ def capture_row(record: WarcRecord, crawl_id: int) -> dict:
         "status": record.status,
         "content_type": record.content_type,
         "concurrent_to": record.concurrent_to if record.record_type in _DERIVED_RECORDS else None,
+        "etag": record.etag,
+        "last_modified": record.last_modified,
     }
 
 
@@ -255,9 +259,11 @@ def extract_pages(jobs: list[tuple]) -> list[dict | str]:
 
 def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int) -> dict | str:
     try:
-        content_type, body = _read_record(path, offset)
+        content_type, body = read_payload(path, offset)
         if (body_path, body_offset) != (path, offset):
-            body = _read_record(body_path, body_offset)[1]  # a revisit: the body is its original's
+            # A revisit: the body is its original's, and so is the Content-Type a 304 does not repeat.
+            original_type, body = read_payload(body_path, body_offset)
+            content_type = content_type or original_type
         charset = _charset(content_type)
         page = ArticlePage(url, decode_html(body, charset))
         article = page.to_item()
@@ -268,15 +274,6 @@ def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int)
         return fields
     except Exception as exc:  # noqa: BLE001 - one bad page is reported, never the end of a rebuild
         return f"{type(exc).__name__}: {exc}"
-
-
-def _read_record(path: str, offset: int) -> tuple[str | None, bytes]:
-    """A record's HTTP Content-Type and its payload, de-chunked and decoded as a browser would (warcio)."""
-    with open_warc_file(path) as fh:  # a file this import is still writing has its .open name
-        fh.seek(offset)
-        record = next(iter(WarcioIterator(fh)))
-        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
-        return content_type, record.content_stream().read()
 
 
 def _charset(content_type: str | None) -> str | None:

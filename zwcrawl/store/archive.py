@@ -103,8 +103,24 @@ _CAPTURE_OPTIONAL = frozenset(
         "refers_to_url",
         "refers_to_date",
         "concurrent_to",
+        "etag",
+        "last_modified",
     }
 )
+# The capture columns read from a response's own headers: its Content-Type and the validators a refresh sends.
+_HEADER_COLUMNS = {"content-type": "content_type", "etag": "etag", "last-modified": "last_modified"}
+
+
+def response_facts(headers: Iterable[tuple[str, str]]) -> dict[str, str | None]:
+    """The capture columns a response's headers give (the first of each header, as sent; None if absent)."""
+    facts: dict[str, str | None] = dict.fromkeys(_HEADER_COLUMNS.values())
+    for name, value in headers:
+        column = _HEADER_COLUMNS.get(name.strip().lower())
+        if column is not None and facts[column] is None:
+            facts[column] = value.strip()
+    return facts
+
+
 _CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
 # Search orders: a hit in the headline weighs more than one in the body; undated articles come last.
 _SEARCH_ORDERS = {
@@ -376,6 +392,27 @@ class Store:
                 "url": latest["refers_to_url"],
                 "fetched_at": latest["refers_to_date"],
             }
+
+    def validators(self, url: str) -> dict | None:
+        """The ETag and Last-Modified of `url`'s latest full (200) capture, with the original response behind
+        it (what a 304 to them refers to); None when that capture carried neither."""
+        with self._lock:
+            latest = self._one(
+                "SELECT * FROM captures WHERE url = ? AND status = 200"
+                " AND record_type IN ('response', 'revisit') ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url,),
+            )
+            if latest is None or not (latest["etag"] or latest["last_modified"]):
+                return None
+            original = latest
+            if latest["record_type"] == "revisit":
+                original = self._one(
+                    "SELECT * FROM captures WHERE warc_record_id = ? AND record_type = 'response'",
+                    (latest["refers_to_record_id"],),
+                )
+        if original is None:
+            return None
+        return {"etag": latest["etag"], "last_modified": latest["last_modified"], **_original(original)}
 
     # Articles
 
