@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +17,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
@@ -92,6 +97,10 @@ class Archive:
         self.open_error: str | None = None  # one line for the user when the archive could not be opened
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
+        # Writes run on a thread of their own (see in_turn); their counts wait here for the reactor's thread.
+        self._writes: ThreadPoolExecutor | None = None
+        self._counts: deque[tuple[str, int]] = deque()
+        self._reactor_thread = threading.get_ident()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -130,9 +139,42 @@ class Archive:
         self.stop_error = disk_full_message(where, path)
         with contextlib.suppress(Exception):
             logger.error("%s", self.stop_error)  # the log may be on the full disk too
+        self._on_reactor(self._close_spider)
+
+    def _close_spider(self) -> None:
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
-            engine.close_spider_async(reason="disk_full")
+            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
+
+    def _on_reactor(self, call: Callable[[], None]) -> None:
+        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it."""
+        if threading.get_ident() == self._reactor_thread:
+            call()
+        else:
+            from twisted.internet import reactor  # here: importing it at module level installs the wrong one
+
+            reactor.callFromThread(call)
+
+    async def in_turn(self, job: Callable, *args):
+        """Run a write on the archive's writer thread, after every write handed to it before; its result.
+
+        While a record is synced and its row committed, the reactor goes on downloading and parsing. One
+        thread keeps the order the crawl gave its writes: a record before its row, a page's capture before
+        its metadata record and its article.
+        """
+        from twisted.internet import reactor
+
+        done: Deferred = Deferred()
+
+        def settle(future: Future) -> None:
+            error = future.exception()
+            if error is not None:
+                done.errback(error)
+            else:
+                done.callback(future.result())
+
+        self._writes.submit(job, *args).add_done_callback(lambda f: reactor.callFromThread(settle, f))
+        return await maybe_deferred_to_future(done)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -202,12 +244,17 @@ class Archive:
             info=crawl_warcinfo(self.crawl_id, started_at, options),
             fsync=self.fsync,
         )
+        self._reactor_thread = threading.get_ident()
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zwcrawl-archive")
 
     def close(self, status: str | None) -> None:
         """Close the WARC file (indexing it), finish the crawl row and release the lock.
 
         On a full disk each step is tried on its own: an index left unwritten is made again by the next
         crawl's recovery, a crawl row left 'running' is marked interrupted by the next crawl."""
+        if self._writes is not None:
+            self._writes.shutdown(wait=True)  # the writes handed over finish first
+            self._writes = None
         writer, store = self.writer, self.store
         self.writer = self.store = None
         try:
@@ -273,11 +320,18 @@ class Archive:
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME)."""
-        self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
+        self._counts.append((name, by))  # the stats are the reactor's: a writer thread only queues its counts
+        self._on_reactor(self._add_counts)
+
+    def _add_counts(self) -> None:
+        while self._counts:
+            name, by = self._counts.popleft()
+            self.crawler.stats.inc_value(STATS_PREFIX + name, by)
 
     def figures(self) -> dict:
         """The crawl's own figures, as the crawl row stores them."""
+        self._add_counts()
         return crawl_figures(self.crawler.stats)
 
     # -- writes ----------------------------------------------------------------------------------
