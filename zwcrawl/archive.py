@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from zwcrawl.warc import (
     recover_archive,
 )
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
+from zwcrawl.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +99,10 @@ class Archive:
         self.open_error: str | None = None  # one line for the user when the archive could not be opened
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
-        # Writes run on a thread of their own (see in_turn); their counts wait here for the reactor's thread.
-        self._writes: ThreadPoolExecutor | None = None
+        # Writes run on a thread of their own (see in_turn); their counts wait for their group to hold, then
+        # for the reactor's thread, which owns the stats.
+        self._writes: WriteQueue | None = None
+        self._group_counts: list[tuple[str, int]] = []
         self._counts: deque[tuple[str, int]] = deque()
         self._reactor_thread = threading.get_ident()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -158,9 +162,10 @@ class Archive:
     async def in_turn(self, job: Callable, *args):
         """Run a write on the archive's writer thread, after every write handed to it before; its result.
 
-        While a record is synced and its row committed, the reactor goes on downloading and parsing. One
-        thread keeps the order the crawl gave its writes: a record before its row, a page's capture before
-        its metadata record and its article.
+        While records are synced and rows committed, the reactor goes on downloading and parsing. One thread
+        keeps the order the crawl gave its writes (a page's capture before its metadata record and its
+        article); the writes waiting together form a group: one transaction, whose records are synced before
+        it commits (`_group`). The result comes back once the group holds.
         """
         from twisted.internet import reactor
 
@@ -173,8 +178,28 @@ class Archive:
             else:
                 done.callback(future.result())
 
-        self._writes.submit(job, *args).add_done_callback(lambda f: reactor.callFromThread(settle, f))
+        future = self._writes.submit(self._unless_stopped, job, *args)
+        future.add_done_callback(lambda f: reactor.callFromThread(settle, f))
         return await maybe_deferred_to_future(done)
+
+    def _unless_stopped(self, job: Callable, *args):
+        if self.stop_error is not None:
+            raise DiskFull(self.stop_error)  # a write queued before the disk filled: nothing more is written
+        return job(*args)
+
+    @contextlib.contextmanager
+    def _group(self) -> Iterator[None]:
+        """A group of writes: one transaction; every record synced before it commits; its counts after."""
+        self._group_counts = []
+        with (
+            self.writing("the database", self.directory / DB_NAME),
+            self.store.batch(),
+            self.writing("a WARC record", self.directory / "warc"),
+            self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
+        ):
+            yield
+        self._counts.extend(self._group_counts)
+        self._on_reactor(self._add_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -245,7 +270,7 @@ class Archive:
             fsync=self.fsync,
         )
         self._reactor_thread = threading.get_ident()
-        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zwcrawl-archive")
+        self._writes = WriteQueue(self._group, name="zwcrawl-archive")
 
     def close(self, status: str | None) -> None:
         """Close the WARC file (indexing it), finish the crawl row and release the lock.
@@ -253,7 +278,7 @@ class Archive:
         On a full disk each step is tried on its own: an index left unwritten is made again by the next
         crawl's recovery, a crawl row left 'running' is marked interrupted by the next crawl."""
         if self._writes is not None:
-            self._writes.shutdown(wait=True)  # the writes handed over finish first
+            self._writes.close()  # the writes handed over finish first
             self._writes = None
         writer, store = self.writer, self.store
         self.writer = self.store = None
@@ -321,7 +346,10 @@ class Archive:
 
     def count(self, name: str, by: int = 1) -> None:
         """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
-        self._counts.append((name, by))  # the stats are the reactor's: a writer thread only queues its counts
+        if self._writes is not None and self._writes.on_thread():
+            self._group_counts.append((name, by))  # added once the group holds, by the reactor's thread
+            return
+        self._counts.append((name, by))
         self._on_reactor(self._add_counts)
 
     def _add_counts(self) -> None:
@@ -386,6 +414,20 @@ class Archive:
         parse_error: bool = False,
     ) -> None:
         """Add a page that stayed failed, or that zwcrawl could not read, to the crawl's failure report."""
+        if self._writes is not None and not self._writes.on_thread():
+            # From the reactor's thread (robots.txt, a redirect loop): the writer thread owns the database.
+            later = functools.partial(
+                self.record_failure,
+                url,
+                reason,
+                attempts,
+                status,
+                capture_id=capture_id,
+                parse_error=parse_error,
+            )
+            future = self._writes.submit(self._unless_stopped, later)
+            future.add_done_callback(_log_failed_write)
+            return
         self.count("failures")
         if parse_error:
             self.count("parse_errors")
@@ -412,6 +454,12 @@ class Archive:
             "refers_to_date": refers.date if refers else None,
             **extra,
         }
+
+
+def _log_failed_write(future: Future) -> None:
+    error = future.exception()
+    if error is not None and not isinstance(error, DiskFull):  # a full disk has said so already
+        logger.error("could not write to the archive: %s", error, exc_info=error)
 
 
 def _instant(text: str) -> datetime:
