@@ -10,8 +10,10 @@ kept) and `python -m zwcrawl crawl` into a fresh archive, both with the same `-s
 loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own),
 peak RSS (VmHWM). Then the median of each side, zwcrawl's pages per second as a share of the walk's, and its
 CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a copy of N articles once,
-to show whether its peak memory grows with the site. Exit 1 when a crawl fails or archives less than the
-copy holds.
+to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
+under `py-spy record --idle --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any
+flame graph tool) and each thread's time is printed by where it goes. Exit 1 when a crawl fails or archives
+less than the copy holds.
 """
 
 from __future__ import annotations
@@ -35,6 +37,24 @@ from bench_crawl import generate_site, run_child  # noqa: E402 - the same genera
 from zwcrawl.mirror import MirrorServer  # noqa: E402
 
 WALK_SPIDER = Path(__file__).resolve().parent / "walk_spider.py"
+# Where a thread's time goes, by the frames of a sample: the first rule a stack matches names it.
+_PLACES = {
+    "MainThread": (
+        ("waiting (network, writes)", lambda leaf, stack: "EpollSelector.select" in leaf),
+        ("article extraction (zwcrawl/extract)", lambda leaf, stack: "zwcrawl/extract/" in stack),
+        ("spider (zwcrawl/spiders)", lambda leaf, stack: "zwcrawl/spiders/" in stack),
+        ("zwcrawl components (middlewares, pipeline, archive)", lambda leaf, stack: "(zwcrawl/" in stack),
+        ("Scrapy, Twisted, asyncio", lambda leaf, stack: True),
+    ),
+    "zwcrawl-archive": (
+        ("idle (no write waiting)", lambda leaf, stack: "write_queue.py" in leaf),
+        ("WARC sync (fsync)", lambda leaf, stack: "WarcWriter._sync" in leaf),
+        ("SQLite begin and commit (WAL sync)", lambda leaf, stack: leaf.startswith("Store._write ")),
+        ("SQLite statements (rows, search index)", lambda leaf, stack: "zwcrawl/store/" in stack),
+        ("WARC records (headers, gzip)", lambda leaf, stack: "zwcrawl/warc/" in stack),
+        ("other", lambda leaf, stack: True),
+    ),
+}
 DEFAULT_SETTINGS = ["CONCURRENT_REQUESTS=16"]
 
 
@@ -113,7 +133,9 @@ def _row(m: _Measure) -> str:
 
 
 def _header() -> str:
-    return f"{'side':<8} {'pages':>6} {'seconds':>8} {'pages/s':>8} {'CPU s':>8} {'CPU ms/page':>11} {'peak RSS MB':>11}"
+    names = (("side", "<8"), ("pages", ">6"), ("seconds", ">8"), ("pages/s", ">8"), ("CPU s", ">8"))
+    names += (("CPU ms/page", ">11"), ("peak RSS MB", ">11"))
+    return " ".join(f"{name:{align}}" for name, align in names)
 
 
 def _load() -> str:
@@ -124,7 +146,9 @@ def _serve(root: Path, counts: dict[str, int]) -> MirrorServer:
     return MirrorServer(root, editions=list(counts), ports=dict.fromkeys(counts, 0), log_path=None).start()
 
 
-def _side_by_side(work: Path, counts: dict[str, int], rounds: int, settings: list[str], timeout: float) -> None:
+def _side_by_side(
+    work: Path, counts: dict[str, int], rounds: int, settings: list[str], timeout: float
+) -> None:
     site = generate_site(work / "site", counts)
     editions = ", ".join(f"{n} {e}" for e, n in counts.items())
     print(f"site: {editions} articles, {site.listing_pages} listing pages, {site.size / 1e6:.1f} MB")
@@ -171,7 +195,43 @@ def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
     finally:
         mirror.stop()
     shutil.rmtree(root, ignore_errors=True)
-    print(f"\n{total} articles: {_header()}\n{' ' * (len(str(total)) + 11)}{_row(measure)}   (load {_load()})")
+    print(
+        f"\n{total} articles: {_header()}\n{' ' * (len(str(total)) + 11)}{_row(measure)}   (load {_load()})"
+    )
+
+
+def _profile(work: Path, counts: dict[str, int], settings: list[str], out: Path, timeout: float) -> None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        raise SystemExit("bench_walk: --profile needs py-spy: pip install -e '.[bench]'")
+    generate_site(work / "site", counts)
+    mirror = _serve(work / "site", counts)
+    archive = work / "archive"
+    command = [py_spy, "record", "--idle", "--threads", "--format", "raw", "--rate", "100", "-o", str(out)]
+    command += ["--", sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive)]
+    command += [arg for spec in mirror.site_args() for arg in ("--site", spec)]
+    command += [arg for name in counts for arg in ("--edition", name)]
+    command += [arg for setting in settings for arg in ("-s", setting)]
+    try:
+        run = run_child(command, work, "profile", timeout)
+    finally:
+        mirror.stop()
+    if run.returncode != 0:
+        raise SystemExit(f"profile: exit {run.returncode}: {run.stderr.strip()[-800:]}")
+    print(f"profiled crawl: {run.seconds:.1f} s (py-spy slows it); stacks in {out}; load average {_load()}")
+    for thread, places in _PLACES.items():
+        time_in: dict[str, int] = dict.fromkeys(name for name, _rule in places)
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = stack.split(";")
+            if not frames[0].endswith(thread) and f"): {thread}" not in frames[0]:
+                continue
+            name = next(name for name, rule in places if rule(frames[-1], stack))
+            time_in[name] = (time_in[name] or 0) + int(count)
+        total = sum(n or 0 for n in time_in.values()) or 1
+        print(f"\n{thread}: {total / 100:.0f} s sampled")
+        for name, n in time_in.items():
+            print(f"  {100 * (n or 0) / total:5.1f}%  {name}")
 
 
 def main() -> int:
@@ -179,6 +239,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000, help="two thirds English, one third Arabic")
     parser.add_argument("--rounds", type=int, default=3, help="walk and crawl this many times each")
     parser.add_argument("--grow", type=int, default=10000, help="also crawl a copy this large (0: not)")
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
     parser.add_argument("--dir", type=Path, help="make the temporary directory here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
     parser.add_argument(
@@ -194,6 +255,9 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
     work = Path(tempfile.mkdtemp(prefix="bench_walk-", dir=args.dir))
     try:
+        if args.profile:
+            _profile(work, _counts(args.articles), settings, args.profile.resolve(), args.timeout)
+            return 0
         _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
         if args.grow:
             _grown(work, args.grow, settings, args.timeout)

@@ -37,7 +37,9 @@ class WalkSpider(scrapy.Spider):
     async def start(self):
         for edition, base in self.bases.items():
             yield scrapy.Request(f"{base}/", cb_kwargs={"base": base})
-            yield scrapy.Request(f"{base}/news/rss/{FEEDS[edition]}/", self.parse_feed, cb_kwargs={"base": base})
+            yield scrapy.Request(
+                f"{base}/news/rss/{FEEDS[edition]}/", self.parse_feed, cb_kwargs={"base": base}
+            )
 
     def parse(self, response, base: str):
         for href in response.css("a::attr(href)").getall():
