@@ -11,9 +11,9 @@ loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + 
 peak RSS (VmHWM). Then the median of each side, zwcrawl's pages per second as a share of the walk's, and its
 CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a copy of N articles once,
 to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
-under `py-spy record --idle --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any
-flame graph tool) and each thread's time is printed by where it goes. Exit 1 when a crawl fails or archives
-less than the copy holds.
+under `py-spy record --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any flame graph
+tool) and each thread's CPU time is printed by where it goes; `--idle` counts the time threads wait too
+(network, disk syncs). Exit 1 when a crawl fails or archives less than the copy holds.
 """
 
 from __future__ import annotations
@@ -38,23 +38,19 @@ from zwcrawl.mirror import MirrorServer  # noqa: E402
 
 WALK_SPIDER = Path(__file__).resolve().parent / "walk_spider.py"
 # Where a thread's time goes, by the frames of a sample: the first rule a stack matches names it.
-_PLACES = {
-    "MainThread": (
-        ("waiting (network, writes)", lambda leaf, stack: "EpollSelector.select" in leaf),
-        ("article extraction (zwcrawl/extract)", lambda leaf, stack: "zwcrawl/extract/" in stack),
-        ("spider (zwcrawl/spiders)", lambda leaf, stack: "zwcrawl/spiders/" in stack),
-        ("zwcrawl components (middlewares, pipeline, archive)", lambda leaf, stack: "(zwcrawl/" in stack),
-        ("Scrapy, Twisted, asyncio", lambda leaf, stack: True),
-    ),
-    "zwcrawl-archive": (
-        ("idle (no write waiting)", lambda leaf, stack: "write_queue.py" in leaf),
-        ("WARC sync (fsync)", lambda leaf, stack: "WarcWriter._sync" in leaf),
-        ("SQLite begin and commit (WAL sync)", lambda leaf, stack: leaf.startswith("Store._write ")),
-        ("SQLite statements (rows, search index)", lambda leaf, stack: "zwcrawl/store/" in stack),
-        ("WARC records (headers, gzip)", lambda leaf, stack: "zwcrawl/warc/" in stack),
-        ("other", lambda leaf, stack: True),
-    ),
-}
+_OWN = re.compile(r"\(zwcrawl/(?!cli\.py|__main__\.py|crawl\.py)")  # zwcrawl's frames below the CLI's
+_RULES = (
+    ("waiting (network, the writer thread)", lambda leaf, stack: "EpollSelector.select" in leaf),
+    ("idle (no write waiting)", lambda leaf, stack: "write_queue.py" in leaf),
+    ("WARC sync (fsync)", lambda leaf, stack: "WarcWriter._sync" in leaf),
+    ("SQLite begin and commit (WAL sync)", lambda leaf, stack: leaf.startswith("Store._write ")),
+    ("article extraction (zwcrawl/extract)", lambda leaf, stack: "zwcrawl/extract/" in stack),
+    ("SQLite statements (zwcrawl/store)", lambda leaf, stack: "zwcrawl/store/" in stack),
+    ("WARC records (zwcrawl/warc)", lambda leaf, stack: "zwcrawl/warc/" in stack),
+    ("spider (zwcrawl/spiders)", lambda leaf, stack: "zwcrawl/spiders/" in stack),
+    ("other zwcrawl (middlewares, pipeline, archive)", lambda leaf, stack: bool(_OWN.search(stack))),
+    ("Scrapy, Twisted, asyncio, Python", lambda leaf, stack: True),
+)
 DEFAULT_SETTINGS = ["CONCURRENT_REQUESTS=16"]
 
 
@@ -200,14 +196,17 @@ def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
     )
 
 
-def _profile(work: Path, counts: dict[str, int], settings: list[str], out: Path, timeout: float) -> None:
+def _profile(
+    work: Path, counts: dict[str, int], settings: list[str], out: Path, idle: bool, timeout: float
+) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("bench_walk: --profile needs py-spy: pip install -e '.[bench]'")
     generate_site(work / "site", counts)
     mirror = _serve(work / "site", counts)
     archive = work / "archive"
-    command = [py_spy, "record", "--idle", "--threads", "--format", "raw", "--rate", "100", "-o", str(out)]
+    command = [py_spy, "record", "--threads", "--format", "raw", "--rate", "100", "-o", str(out)]
+    command += ["--idle"] if idle else []
     command += ["--", sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive)]
     command += [arg for spec in mirror.site_args() for arg in ("--site", spec)]
     command += [arg for name in counts for arg in ("--edition", name)]
@@ -219,19 +218,25 @@ def _profile(work: Path, counts: dict[str, int], settings: list[str], out: Path,
     if run.returncode != 0:
         raise SystemExit(f"profile: exit {run.returncode}: {run.stderr.strip()[-800:]}")
     print(f"profiled crawl: {run.seconds:.1f} s (py-spy slows it); stacks in {out}; load average {_load()}")
-    for thread, places in _PLACES.items():
-        time_in: dict[str, int] = dict.fromkeys(name for name, _rule in places)
-        for line in out.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            frames = stack.split(";")
-            if not frames[0].endswith(thread) and f"): {thread}" not in frames[0]:
-                continue
-            name = next(name for name, rule in places if rule(frames[-1], stack))
-            time_in[name] = (time_in[name] or 0) + int(count)
-        total = sum(n or 0 for n in time_in.values()) or 1
-        print(f"\n{thread}: {total / 100:.0f} s sampled")
-        for name, n in time_in.items():
-            print(f"  {100 * (n or 0) / total:5.1f}%  {name}")
+    by_thread: dict[str, dict[str, int]] = {}
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        thread = frames[0].partition("): ")[2] or frames[0]
+        name = next(name for name, rule in _RULES if rule(frames[-1], stack))
+        places = by_thread.setdefault(thread, dict.fromkeys((name for name, _rule in _RULES), 0))
+        places[name] += int(count)
+    everything = sum(sum(places.values()) for places in by_thread.values())
+    for thread, places in sorted(by_thread.items(), key=lambda item: -sum(item[1].values())):
+        total = sum(places.values())
+        if total < everything / 100:
+            continue
+        print(f"\n{thread}: {total / 100:.1f} s sampled")
+        for name, n in places.items():
+            if n:
+                print(f"  {100 * n / total:5.1f}%  {name}")
+    extraction = sum(places["article extraction (zwcrawl/extract)"] for places in by_thread.values())
+    print(f"\narticle extraction: {100 * extraction / everything:.1f}% of all samples")
 
 
 def main() -> int:
@@ -240,6 +245,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="walk and crawl this many times each")
     parser.add_argument("--grow", type=int, default=10000, help="also crawl a copy this large (0: not)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
+    parser.add_argument("--idle", action="store_true", help="with --profile: count waiting time too")
     parser.add_argument("--dir", type=Path, help="make the temporary directory here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
     parser.add_argument(
@@ -256,7 +262,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_walk-", dir=args.dir))
     try:
         if args.profile:
-            _profile(work, _counts(args.articles), settings, args.profile.resolve(), args.timeout)
+            _profile(work, _counts(args.articles), settings, args.profile.resolve(), args.idle, args.timeout)
             return 0
         _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
         if args.grow:

@@ -159,13 +159,15 @@ class Archive:
 
             reactor.callFromThread(call)
 
-    async def in_turn(self, job: Callable, *args):
+    async def in_turn(self, job: Callable, *args, record: str | None = None):
         """Run a write on the archive's writer thread, after every write handed to it before; its result.
 
         While records are synced and rows committed, the reactor goes on downloading and parsing. One thread
         keeps the order the crawl gave its writes (a page's capture before its metadata record and its
         article); the writes waiting together form a group: one transaction, whose records are synced before
-        it commits (`_group`). The result comes back once the group holds.
+        it commits (`_group`), with at most one write of each `record` kind ("page": a response or revisit;
+        "metadata"), so a crash leaves no more than one page's records without rows. The result comes back
+        once the group holds.
         """
         from twisted.internet import reactor
 
@@ -178,7 +180,7 @@ class Archive:
             else:
                 done.callback(future.result())
 
-        future = self._writes.submit(self._unless_stopped, job, *args)
+        future = self._writes.submit(self._unless_stopped, job, *args, record=record)
         future.add_done_callback(lambda f: reactor.callFromThread(settle, f))
         return await maybe_deferred_to_future(done)
 

@@ -215,7 +215,8 @@ class CaptureMiddleware:
         if self.archive.is_open:
             # On the archive's writer thread: the reactor goes on while the record is synced.
             exchange = exchange_of(request, response)
-            request.meta["zw_capture"] = await self.archive.in_turn(self.archive.capture, exchange)
+            capture = await self.archive.in_turn(self.archive.capture, exchange, record="page")
+            request.meta["zw_capture"] = capture
         return response
 
 

@@ -70,7 +70,8 @@ class ArchivePipeline:
             raise DropItem("the archive is closed (the disk is full)")
         try:
             # On the archive's writer thread, after the page's capture: the reactor goes on meanwhile.
-            await self.archive.in_turn(self._store, item)
+            writes_metadata = isinstance(item, ArticleFetched) and item.capture is not None
+            await self.archive.in_turn(self._store, item, record="metadata" if writes_metadata else None)
         except DiskFull:
             raise DropItem(self.archive.stop_error) from None  # nothing more is written: the crawl stops
         return item
