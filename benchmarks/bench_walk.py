@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_crawl import generate_site, run_child  # noqa: E402 - the same generator and timer as the crawl's
+from bench_crawl import add_child_options, generate_site, run_child  # noqa: E402 - the same generator and timer as the crawl's
 
 from zwcrawl.mirror import MirrorServer  # noqa: E402
 
@@ -247,15 +247,7 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
     parser.add_argument("--idle", action="store_true", help="with --profile: count waiting time too")
     parser.add_argument("--dir", type=Path, help="make the temporary directory here")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
-    parser.add_argument(
-        "-s",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a Scrapy setting for both sides (default: CONCURRENT_REQUESTS=16)",
-    )
+    add_child_options(parser, "a Scrapy setting for both sides (default: CONCURRENT_REQUESTS=16)")
     args = parser.parse_args()
     settings = args.settings or DEFAULT_SETTINGS
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
