@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
+
+from lxml import etree
 
 from zwcrawl.article import Article, Comment, Image
 from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
@@ -20,6 +23,8 @@ from zwcrawl.extract.markup import (
     lines,
     paragraphs,
     parse_html,
+    printed_text_after,
+    printed_text_before,
     text_of,
 )
 from zwcrawl.extract.structured import Declared, read_declared
@@ -64,14 +69,9 @@ _KINDS = (
     ("opinion", re.compile(r"^\s*(?:opinion|op-ed|رأي|راي|مقال رأي)\s*[-–—:|]|[-–—:|]\s*opinion\s*$", re.I)),
     ("perspective", re.compile(r"^\s*(?:perspective|وجهة نظر)\s*[-–—:|]|[-–—:|]\s*perspective\s*$", re.I)),
 )
-_OTHER_BODY_CLASSES = "//*[{}]".format(
-    " or ".join(
-        f'contains(@class, "{name}")'
-        for name in (
-            "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
-            "NewsText", "news_text", "news-content",
-        )
-    )
+_OTHER_BODY_CLASSES = (
+    "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
+    "NewsText", "news_text", "news-content",
 )  # fmt: skip
 # Children whose text counts towards a block's share of the page's prose.
 _TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
@@ -82,12 +82,14 @@ _FORM_LANDMARK = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
-# Text a browser prints: what scripts and style sheets hold is not (an XPath predicate on text nodes).
-_PRINTED = "not(ancestor::script or ancestor::style or ancestor::noscript)"
 # A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
 _CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
 _SENTENCE_STOP = re.compile(r"[.!?؟…]")
 _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
+
+
+_ANCHORS = etree.XPath("//a[@href]")
+_LIKE_CASE = str.maketrans("LIKE", "like")
 
 
 def _first(elements):
@@ -165,6 +167,7 @@ class ArticlePage:
         self._headlines: dict[str, object] = {}
         self._paragraphs_in: dict[object, list[str]] = {}
         self._chosen: dict[str, tuple[str | None, object]] = {}
+        self._site_urls: dict[str | None, object] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -311,7 +314,9 @@ class ArticlePage:
     def _landmark_body(self):
         """The body found without the site's classes: body classes other sites use, else the densest text."""
         around_headline = self._headline_content
-        for element in self._xpath(_OTHER_BODY_CLASSES):
+        # Any class attribute holding one of the names, as written (the index's tokens are lower case).
+        candidates = self._classes.containing(*(name.lower() for name in _OTHER_BODY_CLASSES))
+        for element in (e for e in candidates if any(n in e.get("class") for n in _OTHER_BODY_CLASSES)):
             if (
                 self._outside_chrome(element, around_headline)
                 and not self._in_comments(element, around_headline)
@@ -579,8 +584,8 @@ class ArticlePage:
         title = "".join(self._xpath("//head/title//text()"))
         links = {
             site_url.article_id
-            for href in self._xpath("//a/@href")
-            if (site_url := classify(self._absolute(href) or "")) is not None and site_url.kind == "article"
+            for anchor in self._anchors
+            if (site_url := self._site_url(anchor.get("href"))) is not None and site_url.kind == "article"
         }
         return (
             is_site_name(title)
@@ -673,7 +678,7 @@ class ArticlePage:
             site_url = classify(self._absolute(declared.section_url) or "")
             section_id = site_url.section_id if site_url is not None and site_url.kind == "listing" else None
         if section_id is None and declared.section:
-            for anchor in self._xpath("//a[@href]"):
+            for anchor in self._anchors:
                 if _fold(text_of(anchor)) == _fold(declared.section) and (
                     found := self._listing_href(anchor)
                 ):
@@ -685,19 +690,31 @@ class ArticlePage:
 
     def _listing_href(self, anchor):
         href = anchor.get("href")
-        site_url = classify(self._absolute(href)) if href else None
+        site_url = self._site_url(href) if href else None
         return site_url if site_url is not None and site_url.kind == "listing" else None
+
+    def _site_url(self, href: str | None):
+        """What a link of the page names on the site (see site.classify), read once per distinct href."""
+        if href not in self._site_urls:
+            self._site_urls[href] = classify(self._absolute(href))
+        return self._site_urls[href]
+
+    @field_or(list)
+    def _anchors(self) -> list:
+        """Every <a href> of the page, in page order."""
+        return _ANCHORS(self._root) if self._root is not None else []
 
     def _nearest_section_link(self):
         """The section link closest to the headline (or the text), menus and sidebars left out."""
         anchor = self._headline_element if self._headline_element is not None else self._body_element
         if anchor is None:
             return None
-        order = {element: i for i, element in enumerate(self._root.iter())}
+        order = self._page_order
         target = order.get(anchor, 0)
+        # Furniture first: it rules out most links for less than reading their URLs.
         links = [
-            a for a in self._xpath("//a[@href]")
-            if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
+            a for a in self._anchors
+            if self._outside_chrome(a) and not self._in_comments(a) and self._listing_href(a) is not None
         ]  # fmt: skip
         return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
 
@@ -739,11 +756,7 @@ class ArticlePage:
                 return found
         # The last resort: a line with a date and a time printed just before the text.
         body = self._body_element
-        for text in reversed(
-            body.xpath(f"preceding::text()[normalize-space()][{_PRINTED}][position() <= 12]")
-            if body is not None
-            else []
-        ):
+        for text, _owner in itertools.islice(printed_text_before(body), 12) if body is not None else ():
             if _DIGITS.search(text) and ":" in text and (found := parse_published(text)):
                 return found
         return None
@@ -845,11 +858,10 @@ class ArticlePage:
         body = self._body_element
         if body is None:
             return None
-        nodes = body.xpath(f"following::text()[normalize-space()][{_PRINTED}][1]")
-        if not nodes:
+        first = next(printed_text_after(body), None)
+        if first is None:
             return None
-        text = clean_text(nodes[0])
-        parent = nodes[0].getparent()
+        text, parent = clean_text(first[0]), first[1]
         if (
             len(text) > 80
             or _COUNTER.match(text)
@@ -867,10 +879,12 @@ class ArticlePage:
     @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
-        for anchor in self._xpath(
-            '//a[contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%")]'
-        ):
-            site_url = classify(self._absolute(anchor.get("href")))
+        for anchor in self._anchors:
+            href = anchor.get("href")
+            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said.
+            if "like" not in href.translate(_LIKE_CASE) and "%" not in href:
+                continue
+            site_url = self._site_url(href)
             if site_url is None or site_url.kind != "vote":
                 continue
             vote = "dislike" if site_url.path.rstrip("/").lower().endswith("dislike") else "like"
@@ -897,10 +911,13 @@ class ArticlePage:
         links = self._vote_links
         counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
         sides = []
-        for side in ("following", "preceding"):
-            query = f"{side}::text()[normalize-space()][{_PRINTED}][1]"
+        for printed_text in (printed_text_after, printed_text_before):
             sides.append(
-                {vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None}
+                {
+                    vote: self._count_in(text for text, _owner in itertools.islice(printed_text(a), 1))
+                    for vote, a in links.items()
+                    if counts[vote] is None
+                }
             )
         best = max(sides, key=lambda found: sum(value is not None for value in found.values()))
         counts.update(best)
@@ -1088,9 +1105,7 @@ class ArticlePage:
         # A caption printed after the image in a block of its own: the next row of the legacy layout's
         # table, or the paragraph right after an image inside the text.
         body, scope = self._body_element, self._article_scope
-        for caption in img.xpath(
-            'following::*[contains(translate(@class, "CAPTION", "caption"), "caption")][1]'
-        ):
+        for caption in self._caption_after(img):
             inside = set(caption.iterancestors())
             outside_body = body is None or (body not in inside and body is not caption)
             right_after = any(
@@ -1109,6 +1124,23 @@ class ArticlePage:
             if 0 < len(text) <= 200:
                 return text
         return None
+
+    def _caption_after(self, img) -> list:
+        """The first element after an image classed "...caption..." (XPath's following::*[...][1]).
+
+        From the class index in page order, not an XPath over the rest of the page for every image.
+        """
+        order = self._page_order
+        position = order[img]
+        for caption in self._classes.containing("caption"):
+            if order[caption] > position and not any(a is img for a in caption.iterancestors()):
+                return [caption]
+        return []
+
+    @field_or(dict)
+    def _page_order(self) -> dict:
+        """Every node's position in page order, computed once for the steps that compare positions."""
+        return {node: i for i, node in enumerate(self._root.iter())} if self._root is not None else {}
 
     def to_item(self) -> Article:
         """Every field as one Article; a page that is not an article carries only url and is_article."""
