@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -89,6 +90,8 @@ _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 
 _ANCHORS = etree.XPath("//a[@href]")
+# classify is pure and the same absolute URLs (menus, images) recur from page to page.
+_classify = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
 
 
@@ -168,6 +171,7 @@ class ArticlePage:
         self._paragraphs_in: dict[object, list[str]] = {}
         self._chosen: dict[str, tuple[str | None, object]] = {}
         self._site_urls: dict[str | None, object] = {}
+        self._absolutes: dict[str, str | None] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -214,7 +218,11 @@ class ArticlePage:
         return not self._comment_regions.outside(element, self._content if content is None else content)
 
     def _absolute(self, href: str | None) -> str | None:
-        return repair_url(href, base=self.url)
+        if not isinstance(href, str):  # A declared value may be anything: repair_url says None.
+            return repair_url(href, base=self.url)
+        if href not in self._absolutes:
+            self._absolutes[href] = repair_url(href, base=self.url)
+        return self._absolutes[href]
 
     @field_or(frozenset)
     def _body_markers(self) -> frozenset:
@@ -696,7 +704,7 @@ class ArticlePage:
     def _site_url(self, href: str | None):
         """What a link of the page names on the site (see site.classify), read once per distinct href."""
         if href not in self._site_urls:
-            self._site_urls[href] = classify(self._absolute(href))
+            self._site_urls[href] = _classify(self._absolute(href))
         return self._site_urls[href]
 
     @field_or(list)
@@ -1056,7 +1064,7 @@ class ArticlePage:
             src = self._image_src(img)
             if not src:
                 continue
-            site_url = classify(src)
+            site_url = _classify(src)
             if site_url is not None:
                 if site_url.kind != "image":
                     continue  # Site furniture: /images/like.png, /captcha/...

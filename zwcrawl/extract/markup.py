@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -135,6 +136,7 @@ class ClassIndex:
     def __init__(self, root):
         self._by: dict[str, list] = {}
         self._order: dict = {}
+        self._containing: dict[tuple[str, ...], list] = {}
         for position, element in enumerate(_WITH_CLASS(root) if root is not None else ()):
             self._order[element] = position
             for token in element.get("class").lower().split():
@@ -147,10 +149,12 @@ class ClassIndex:
 
     def containing(self, *parts: str) -> list:
         """Elements, in page order, with a class token containing a part ("date": "news-item-date")."""
-        found = {
-            e for token, elements in self._by.items() if any(p in token for p in parts) for e in elements
-        }
-        return sorted(found, key=self._order.__getitem__)
+        if parts not in self._containing:
+            found = {
+                e for token, elements in self._by.items() if any(p in token for p in parts) for e in elements
+            }
+            self._containing[parts] = sorted(found, key=self._order.__getitem__)
+        return list(self._containing[parts])
 
 
 _WITH_CLASS = etree.XPath("//*[@class]")
@@ -182,7 +186,14 @@ def is_embedded_post(element) -> bool:
 
 def is_chrome(element, pattern: re.Pattern[str]) -> bool:
     """Whether an element's class or id tokens match a pattern."""
-    return any(pattern.search(token) for token in classes(element).split())
+    names = classes(element)
+    return bool(names) and _a_token_matches(pattern, names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _a_token_matches(pattern: re.Pattern[str], names: str) -> bool:
+    # Cached: the elements of a page share a few class strings ("box-item", "menu-item") thousands of times.
+    return any(pattern.search(token) for token in names.split())
 
 
 class Chrome:
@@ -202,6 +213,7 @@ class Chrome:
         self._page_text: int | None = None
         self._looks: dict = {}
         self._wraps_most_text: dict = {}
+        self._outside: dict[frozenset, dict] = {}
 
     def is_region(self, element, content: frozenset | set = frozenset()) -> bool:
         """Whether this element is itself furniture (its ancestors not considered)."""
@@ -214,12 +226,23 @@ class Chrome:
 
     def outside(self, element, content: frozenset | set = frozenset()) -> bool:
         """Whether neither the element nor any ancestor is furniture."""
-        node = element
+        # Remembered per content for every element on the way up: the links and images of a page share
+        # their ancestors.
+        known = self._outside.setdefault(content, {}) if isinstance(content, frozenset) else {}
+        below: list = []
+        node, outside = element, True
         while node is not None:
+            if node in known:
+                outside = known[node]
+                break
             if self.is_region(node, content):
-                return False
+                outside = known[node] = False
+                break
+            below.append(node)
             node = node.getparent()
-        return True
+        for node in below:
+            known[node] = outside
+        return outside
 
     def _looks_like_region(self, element) -> bool:
         tag = element.tag
