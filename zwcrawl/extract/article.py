@@ -346,7 +346,7 @@ class ArticlePage:
         region = self._comments_region
         around_comments = {region, *region.iterancestors()} if region is not None else set()
         seen_headline = headline is None
-        printed = _printed_lengths(self._root)
+        printed: dict = {}  # Text lengths, computed for the elements the walk reaches (see _printed_length).
         stack = [self._root]
         while stack:
             element = stack.pop()
@@ -365,7 +365,7 @@ class ArticlePage:
                     if not isinstance(child.tag, str):
                         score += len(clean_text(child.tail))
                     elif child.tag in _TEXT_CHILDREN:
-                        score += printed[child] + len(clean_text(child.tail))
+                        score += _printed_length(child, printed) + len(clean_text(child.tail))
                 # Only text after the headline, or around it, can be the article's; never the comments.
                 if (
                     score > best_score
@@ -719,12 +719,16 @@ class ArticlePage:
             return None
         order = self._page_order
         target = order.get(anchor, 0)
-        # Furniture first: it rules out most links for less than reading their URLs.
-        links = [
-            a for a in self._anchors
-            if self._outside_chrome(a) and not self._in_comments(a) and self._listing_href(a) is not None
-        ]  # fmt: skip
-        return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
+        # Nearest first, the earlier of two as near (a stable sort of links in page order), each link tested
+        # only until one is a section link outside the furniture: most are never read.
+        nearest_first = sorted(self._anchors, key=lambda a: abs(order.get(a, 0) - target))
+        return next(
+            (
+                a for a in nearest_first
+                if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
+            ),
+            None,
+        )  # fmt: skip
 
     @field_or(None)
     def section_id(self) -> int | None:
@@ -889,8 +893,9 @@ class ArticlePage:
         found: dict[str, object] = {}
         for anchor in self._anchors:
             href = anchor.get("href")
-            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said.
-            if "like" not in href.translate(_LIKE_CASE) and "%" not in href:
+            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said;
+            # lower() first, a cheaper test that every such link passes too.
+            if "%" not in href and ("like" not in href.lower() or "like" not in href.translate(_LIKE_CASE)):
                 continue
             site_url = self._site_url(href)
             if site_url is None or site_url.kind != "vote":
@@ -1195,25 +1200,27 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
     return [c for c in comments if c["text"]]
 
 
-def _printed_lengths(root) -> dict:
-    """The length of every element's text, its descendants' included, in one pass from the leaves up.
+def _printed_length(element, lengths: dict) -> int:
+    """The length of an element's text, its descendants' included, from the leaves up; `lengths` keeps
+    every element's, so each is computed once.
 
     Joining each element's text anew would cost the square of the depth: inline tags left unclosed a
     thousand times over nest a thousand deep.
     """
-    lengths: dict = {}
-    stack = [(root, False)]
+    stack = [(element, False)]
     while stack:
-        element, children_done = stack.pop()
-        if not children_done:
-            stack.append((element, True))
-            stack.extend((child, False) for child in element if isinstance(child.tag, str))
+        node, children_done = stack.pop()
+        if node in lengths:
             continue
-        total = len(clean_text(element.text))
-        for child in element:
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node if isinstance(child.tag, str))
+            continue
+        total = len(clean_text(node.text))
+        for child in node:
             total += lengths.get(child, 0) + len(clean_text(child.tail))
-        lengths[element] = total
-    return lengths
+        lengths[node] = total
+    return lengths[element]
 
 
 def _comment_date(line: str) -> str | None:

@@ -135,12 +135,16 @@ class ClassIndex:
 
     def __init__(self, root):
         self._by: dict[str, list] = {}
-        self._order: dict = {}
+        self._elements = _WITH_CLASS(root) if root is not None else []
+        self._order: dict | None = None  # Positions, for the few lookups that mix tokens (see containing).
         self._containing: dict[tuple[str, ...], list] = {}
-        for position, element in enumerate(_WITH_CLASS(root) if root is not None else ()):
-            self._order[element] = position
+        by = self._by
+        for element in self._elements:
             for token in element.get("class").lower().split():
-                self._by.setdefault(token, []).append(element)
+                if token in by:
+                    by[token].append(element)
+                else:
+                    by[token] = [element]
 
     def find(self, token: str, tag: str | None = None) -> list:
         """Elements carrying a class token (any case), optionally of one tag."""
@@ -153,6 +157,8 @@ class ClassIndex:
             found = {
                 e for token, elements in self._by.items() if any(p in token for p in parts) for e in elements
             }
+            if self._order is None:
+                self._order = {element: i for i, element in enumerate(self._elements)}
             self._containing[parts] = sorted(found, key=self._order.__getitem__)
         return list(self._containing[parts])
 
