@@ -6,6 +6,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -93,6 +94,11 @@ _ANCHORS = etree.XPath("//a[@href]")
 # classify is pure and the same absolute URLs (menus, images) recur from page to page.
 _classify = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
+# What every link to a listing holds once %-decoded as site.classify decodes it: a cheap test first, since a
+# page's links are mostly articles, and joining each to the page URL costs more than the rest of its test.
+# The path's "articles" is the link's own: the page URL it is joined to (/news/article/N) holds none.
+_MAY_NAME_LISTING = re.compile("articles", re.I)
+_URL_DROPS = dict.fromkeys(map(ord, "\t\r\n"))  # urllib drops these anywhere in a URL before splitting it
 
 
 def _first(elements):
@@ -698,7 +704,9 @@ class ArticlePage:
 
     def _listing_href(self, anchor):
         href = anchor.get("href")
-        site_url = self._site_url(href) if href else None
+        if not href or not _MAY_NAME_LISTING.search(unquote(unquote(href.translate(_URL_DROPS)))):
+            return None  # No "articles" in it, however decoded: no /news/articles/ link (see site.py).
+        site_url = self._site_url(href)
         return site_url if site_url is not None and site_url.kind == "listing" else None
 
     def _site_url(self, href: str | None):
