@@ -24,7 +24,7 @@ from zwcrawl.extract.markup import (
     is_chrome,
     lines,
     paragraphs,
-    parse_html,
+    parse_page,
     printed_text_after,
     printed_text_before,
     text_of,
@@ -90,7 +90,9 @@ _SENTENCE_STOP = re.compile(r"[.!?؟…]")
 _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 
-_ANCHORS = etree.XPath("//a[@href]")
+# From the root element: what //a[@href] and //*[@itemprop="articleBody"] find, with one step instead of two.
+_ANCHORS = etree.XPath("descendant-or-self::a[@href]")
+_ARTICLE_BODY_PROP = etree.XPath('descendant-or-self::*[@itemprop="articleBody"]')
 # classify is pure and the same absolute URLs (menus, images) recur from page to page.
 _classify = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
@@ -163,7 +165,7 @@ class ArticlePage:
         text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
         # A page cut short (no closing tags) may hold half an article: only trusted if its text is closed.
         self._closed = ends_whole(text)
-        self._sel = parse_html(text)
+        self._sel = parse_page(text)
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
         self._chrome = Chrome(self._root, _CHROME)
@@ -236,7 +238,7 @@ class ArticlePage:
         marked = [
             *self._classes.find("news-text"),
             *self._classes.find("NewsBody", "td"),
-            *self._xpath('//*[@itemprop="articleBody"]'),
+            *self._article_body_prop,
         ]
         return frozenset(node for element in marked for node in (element, *element.iterancestors()))
 
@@ -310,7 +312,7 @@ class ArticlePage:
         candidates = (
             lambda: self._classes.find("news-text"),
             lambda: self._classes.find("NewsBody", "td"),
-            lambda: self._xpath('//*[@itemprop="articleBody"]'),
+            lambda: self._article_body_prop,
         )
         for found in candidates:
             for element in found():
@@ -714,6 +716,11 @@ class ArticlePage:
         if href not in self._site_urls:
             self._site_urls[href] = _classify(self._absolute(href))
         return self._site_urls[href]
+
+    @field_or(list)
+    def _article_body_prop(self) -> list:
+        """The elements marked itemprop="articleBody" (microdata's text), in page order."""
+        return _ARTICLE_BODY_PROP(self._root) if self._root is not None else []
 
     @field_or(list)
     def _anchors(self) -> list:

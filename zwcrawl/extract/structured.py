@@ -17,6 +17,10 @@ _ARTICLE_TYPE = re.compile(r"(?:^|[/#:])(?:\w*Article|BlogPosting|Report)$")
 _ASSIGNED_STATE = re.compile(
     r"(?:window|self|globalThis)\s*\.\s*(__\w+__|\w*(?:STATE|DATA|PROPS)\w*)\s*=\s*", re.I
 )
+# The same, case-sensitive, for lower-case ASCII text (see _assignments).
+_ASSIGNED_STATE_LOWER = re.compile(
+    r"(?:window|self|globalthis)\s*\.\s*(__\w+__|\w*(?:state|data|props)\w*)\s*=\s*"
+)
 # Keys an app's article object uses, in the order they are tried.
 _HEADLINE_KEYS = ("headline", "title", "name")
 _BODY_KEYS = (
@@ -200,8 +204,8 @@ def _app_data(scripts: list, article_id: int) -> Declared:
         elif (not kind or "javascript" in kind) and (
             "window" in text or "self" in text or "globalThis" in text
         ):
-            for m in _ASSIGNED_STATE.finditer(text):
-                blobs.append(_raw_decode(text, m.end()))
+            for end in _assignments(text):
+                blobs.append(_raw_decode(text, end))
     found = Declared()
     best, best_score = None, 0
     for blob in blobs:
@@ -215,6 +219,14 @@ def _app_data(scripts: list, article_id: int) -> Declared:
         found.fill(_article_object(best, [str(best.get("type") or best.get("kind") or "")]))
         found.not_found = False
     return found
+
+
+def _assignments(text: str) -> list[int]:
+    """Where the value of each `window.__STATE__ = ` of a script starts (the ends of _ASSIGNED_STATE)."""
+    if text.isascii():
+        # The same search on lower-case ASCII, where case is all IGNORECASE folds: a fifth of its time.
+        return [m.end() for m in _ASSIGNED_STATE_LOWER.finditer(text.lower())]
+    return [m.end() for m in _ASSIGNED_STATE.finditer(text)]
 
 
 def _walk(data):
