@@ -155,33 +155,54 @@ class ClassIndex:
     """Elements by class token (lower case), in page order: one pass instead of a scan per class looked up."""
 
     def __init__(self, root):
-        self._by: dict[str, list] = {}
         self._elements = _WITH_CLASS(root) if root is not None else []
-        self._order: dict | None = None  # Positions, for the few lookups that mix tokens (see containing).
-        self._containing: dict[tuple[str, ...], list] = {}
-        by = self._by
+        # Grouped by class attribute first: a page repeats a few ("box-item", "menu-item") hundreds of times,
+        # and each is lower-cased and split once.
+        strings: dict[str, list] = {}
         for element in self._elements:
-            for token in element.get("class").lower().split():
-                if token in by:
-                    by[token].append(element)
-                else:
-                    by[token] = [element]
+            value = element.get("class")
+            if value in strings:
+                strings[value].append(element)
+            else:
+                strings[value] = [element]
+        self._by: dict[str, list[list]] = {}
+        for value, elements in strings.items():
+            for token in value.lower().split():
+                self._by.setdefault(token, []).append(elements)
+        self._order: dict | None = None  # Positions, for tokens of several class attributes (see _in_order).
+        self._merged: dict[str, list] = {}
+        self._containing: dict[tuple[str, ...], list] = {}
 
     def find(self, token: str, tag: str | None = None) -> list:
         """Elements carrying a class token (any case), optionally of one tag."""
-        found = self._by.get(token.lower(), [])
+        token = token.lower()
+        groups = self._by.get(token, [])
+        if len(groups) == 1:
+            found = groups[0]
+        else:
+            if token not in self._merged:
+                self._merged[token] = self._in_order(e for elements in groups for e in elements)
+            found = self._merged[token]
         return [e for e in found if e.tag == tag] if tag else list(found)
 
     def containing(self, *parts: str) -> list:
         """Elements, in page order, with a class token containing a part ("date": "news-item-date")."""
         if parts not in self._containing:
             found = {
-                e for token, elements in self._by.items() if any(p in token for p in parts) for e in elements
+                e
+                for token, groups in self._by.items()
+                if any(p in token for p in parts)
+                for elements in groups
+                for e in elements
             }
-            if self._order is None:
-                self._order = {element: i for i, element in enumerate(self._elements)}
-            self._containing[parts] = sorted(found, key=self._order.__getitem__)
+            self._containing[parts] = self._in_order(found)
         return list(self._containing[parts])
+
+    def _in_order(self, elements) -> list:
+        """Elements in page order (a stable sort: an element twice, as in class="a a", stays twice)."""
+        if self._order is None:
+            self._order = {element: i for i, element in enumerate(self._elements)}
+        return sorted(elements, key=self._order.__getitem__)
 
 
 # descendant-or-self from the root element: what //*[@class] finds, without its step through every node.

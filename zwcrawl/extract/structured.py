@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lxml import etree
+
 from zwcrawl.extract.dates import parse_published, to_utc_iso
 from zwcrawl.extract.markup import paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text
@@ -274,9 +276,12 @@ def _says_not_found(node: dict) -> bool:
 # -- microdata and meta tags -------------------------------------------------------------------------
 
 
+_ITEM_TYPES = etree.XPath("descendant-or-self::*[@itemtype]")  # //*[@itemtype], in one step from the root
+
+
 def _microdata(root) -> Declared:
     found = Declared()
-    for scope in root.xpath("//*[@itemtype]"):
+    for scope in _ITEM_TYPES(root):
         if not re.search(r"Article|Posting", scope.get("itemtype")) or scope.get("itemscope") is None:
             continue
         props: dict[str, list] = {}
