@@ -92,14 +92,10 @@ _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 # From the root element: what //a[@href] and //*[@itemprop="articleBody"] find, with one step instead of two.
 _ANCHORS = etree.XPath("descendant-or-self::a[@href]")
-_ARTICLE_BODY_PROP = etree.XPath('descendant-or-self::*[@itemprop="articleBody"]')
+_WITH_ITEMPROP = etree.XPath("descendant-or-self::*[@itemprop]")  # compared in Python: cheaper for libxml2
 # classify is pure and the same absolute URLs (menus, images) recur from page to page.
 _classify = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
-# Every link with "like" in it, in either case of each letter, or a %-escape, holds a k, a K or a %.
-_MAY_BE_VOTE = etree.XPath(
-    'descendant-or-self::a[@href][contains(@href, "k") or contains(@href, "K") or contains(@href, "%")]'
-)
 # What every link to a listing holds once %-decoded as site.classify decodes it: a cheap test first, since a
 # page's links are mostly articles, and joining each to the page URL costs more than the rest of its test.
 # The path's "articles" is the link's own: the page URL it is joined to (/news/article/N) holds none.
@@ -724,7 +720,8 @@ class ArticlePage:
     @field_or(list)
     def _article_body_prop(self) -> list:
         """The elements marked itemprop="articleBody" (microdata's text), in page order."""
-        return _ARTICLE_BODY_PROP(self._root) if self._root is not None else []
+        found = _WITH_ITEMPROP(self._root) if self._root is not None else []
+        return [element for element in found if element.get("itemprop") == "articleBody"]
 
     @field_or(list)
     def _anchors(self) -> list:
@@ -910,11 +907,13 @@ class ArticlePage:
     @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
-        for anchor in _MAY_BE_VOTE(self._root) if self._root is not None else ():
+        for anchor in self._anchors:
             href = anchor.get("href")
-            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said,
-            # among the links _MAY_BE_VOTE leaves (translate costs libxml2 a copy of every href).
-            if "%" not in href and "like" not in href.translate(_LIKE_CASE):
+            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said.
+            # Every such link holds a k, a K or a %: a test cheaper than translate, which most links fail.
+            if "%" not in href and (
+                "k" not in href and "K" not in href or "like" not in href.translate(_LIKE_CASE)
+            ):
                 continue
             site_url = self._site_url(href)
             if site_url is None or site_url.kind != "vote":
