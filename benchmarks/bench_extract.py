@@ -1,28 +1,31 @@
-"""Benchmark article extraction: CPU time per page, and pages per second beside trafilatura's on the same pages.
+"""Benchmark article extraction: CPU per page, and pages per second beside trafilatura's on the same pages.
 
-    .venv/bin/python benchmarks/bench_extract.py [--repeat 50] [--live-kb 60-120] [--rounds 5]
     .venv/bin/pip install -e '.[bench]'     # trafilatura, for the comparison (skipped without it)
+    .venv/bin/python benchmarks/bench_extract.py [--repeat 50] [--live-kb 60-120] [--rounds 5]
 
 First the saved pages as they are: the mirror's article pages and the hand-made variants under
 tests/fixtures/pages (soft 404s, legacy layout, windows-1256, truncated, binary ...), each extracted from
-bytes as the spider does (milliseconds per page: mean, p50, p95).
+bytes as the spider does (CPU milliseconds per page: mean, p50, p95).
 
 Saved pages are small (5 to 20 KB); a live article page is 60 to 120 KB with its page chrome. So every saved
 article is then grown to a size drawn from --live-kb with what a live page carries around the article: inline
-style and scripts in <head>, a menu of sections with sub-menus and a news ticker above the article, sidebar
-boxes (most read, latest, opinion) of linked headlines with thumbnails and dates, a related-articles strip,
-a footer of section links, and trailing scripts. The chrome is the edition's language, encoded as the page
-is, and leaves the extraction as it was (checked: a page whose fields change is counted and named).
+style and scripts, a menu of sections with sub-menus and a news ticker above the article, sidebar boxes
+(most read, latest, opinion, more) of linked headlines with lazy-loaded thumbnails, icons and dates, a
+related-articles strip, a footer of section links. Like a live page's, the chrome is mostly markup, in the
+edition's language and encoded as the page is. A grown page whose fields differ from the saved page's is
+named (the pages read by landmarks alone can take a big sidebar's text for the article's).
 
-On those pages, `extract_article(html, url)` and trafilatura's `bare_extraction(html, url=url,
+On the grown pages, `extract_article(html, url)` and trafilatura's `bare_extraction(html, url=url,
 with_metadata=True)` run interleaved, a round of each in turn, the order swapping every round, so both see
-the same machine load; each side's figure is pages per CPU second of this process (time.process_time), and
-the ratio is taken over the same rounds. The load average is printed with it.
+the same machine load; each side's figure is CPU time of this process (time.process_time) per page, and the
+ratio is taken over the same rounds. Pages in the site's own layouts (the current one and the legacy tables)
+are reported apart from the redesigns and unmarked pages the fixtures model. The load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import random
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zwcrawl.extract import ArticlePage, extract_article
-from zwcrawl.extract.decode import _codec, decode_html, declared_charset
+from zwcrawl.extract.decode import declared_charset, decode_html
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HOSTS = {"en": "en.zamanalwsl.net", "ar": "www.zamanalwsl.net"}
@@ -52,9 +55,9 @@ _WORDS = {
 }
 # The clock icon a live page repeats beside every date (inline SVG: markup, no text).
 _CLOCK_ICON = (
-    '<svg class="icon icon-clock" viewBox="0 0 24 24" width="12" height="12" aria-hidden="true"><path d="M12 2a10'
-    ' 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm.5-13H11v6l5.2 3.2.8-1.2-4.5-2.7z"/>'
-    "</svg>"
+    '<svg class="icon icon-clock" viewBox="0 0 24 24" width="12" height="12" aria-hidden="true">'
+    '<path d="M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm.5-13H11v6l5.2'
+    ' 3.2.8-1.2-4.5-2.7z"/></svg>'
 )
 
 
@@ -92,13 +95,15 @@ class _Chrome:
             f'<div class="box-item-thumb"><a class="thumb-link" href="/news/article/{article_id}"'
             f' title="{title}" data-track="sidebar-{n}"><img class="lazy thumb-img" src="/images/blank.gif"'
             f' data-src="/CustomImage/get/120/80/{image}" srcset="/CustomImage/get/120/80/{image} 1x,'
-            f' /CustomImage/get/240/160/{image} 2x" alt="{title}" width="120" height="80" loading="lazy"></a></div>'
+            f' /CustomImage/get/240/160/{image} 2x" alt="{title}" width="120" height="80"'
+            ' loading="lazy"></a></div>'
             if thumb
             else ""
         )
         return (
             f'<li class="box-item box-item-{n % 2 and "odd" or "even"}" data-id="{article_id}">{picture}'
-            f'<div class="box-item-text"><a class="box-item-title" href="/news/article/{article_id}">{title}</a>'
+            '<div class="box-item-text"><a class="box-item-title"'
+            f' href="/news/article/{article_id}">{title}</a>'
             f'<span class="box-item-date">{_CLOCK_ICON}<time datetime="2018-0{self.rng.randint(1, 9)}-'
             f'{self.rng.randint(10, 28)}">{self.rng.randint(10, 28)}/0{self.rng.randint(1, 9)}/2018</time>'
             "</span></div></li>"
@@ -107,7 +112,8 @@ class _Chrome:
     def box(self, name: str, items: int, thumbs: bool = True) -> str:
         body = "".join(self.item(n, thumbs) for n in range(items))
         return (
-            f'<div class="box {name}"><div class="box-head"><span class="box-label">{self.headline(1, 2)}</span>'
+            f'<div class="box {name}"><div class="box-head"><span'
+            f' class="box-label">{self.headline(1, 2)}</span>'
             f'</div><ul class="box-list">{body}</ul></div>'
         )
 
@@ -115,7 +121,8 @@ class _Chrome:
         entries = []
         for n in range(sections):
             subs = "".join(
-                f'<li class="sub-menu-item"><a href="/news/articles/{200 + 10 * n + k}/1">{self.headline(1, 2)}</a></li>'
+                '<li class="sub-menu-item"><a'
+                f' href="/news/articles/{200 + 10 * n + k}/1">{self.headline(1, 2)}</a></li>'
                 for k in range(self.rng.randint(0, 5))
             )
             sub = f'<ul class="sub-menu">{subs}</ul>' if subs else ""
@@ -152,7 +159,10 @@ class _Chrome:
         entries = "".join(
             f'<li><a href="/news/articles/{100 + n}/1">{self.headline(1, 2)}</a></li>' for n in range(links)
         )
-        return f'<div class="site-footer"><ul class="footer-links">{entries}</ul><div class="copy">&copy; 2018</div></div>'
+        return (
+            f'<div class="site-footer"><ul class="footer-links">{entries}</ul>'
+            '<div class="copy">&copy; 2018</div></div>'
+        )
 
 
 def _live_page(html: bytes, edition: str, kb: int, rng: random.Random) -> bytes:
@@ -164,8 +174,9 @@ def _live_page(html: bytes, edition: str, kb: int, rng: random.Random) -> bytes:
     body_open = lower.find(b">", body_start) + 1
     # The chrome is encoded as the page is read (see decode_html): UTF-8, stray bytes and all, or its charset.
     text = decode_html(html)
-    declared = _codec(declared_charset(html)) or "utf-8"
-    codec = "utf-8" if html.decode("utf-8", "replace") == text else declared
+    codec = "utf-8"
+    if html.decode("utf-8", "replace") != text:
+        codec = codecs.lookup(declared_charset(html) or "utf-8").name
     chrome = _Chrome(edition, rng)
     # Shares of a live page: about a third style and scripts, the rest furniture of links and thumbnails.
     spare = max(0, kb * 1024 - len(html))
@@ -227,7 +238,10 @@ def _versus_trafilatura(groups: dict[str, list[Page]], rounds: int) -> None:
     def trafilatura(html: bytes, url: str) -> object:
         return bare_extraction(html, url=url, with_metadata=True)
 
-    sides: dict[str, Callable[[bytes, str], object]] = {"extract_article": extract_article, "trafilatura": trafilatura}
+    sides: dict[str, Callable[[bytes, str], object]] = {
+        "extract_article": extract_article,
+        "trafilatura": trafilatura,
+    }
     pages = [(group, page) for group, members in groups.items() for page in members]
     cpu = {(side, group): 0.0 for side in sides for group in groups}
     for n in range(rounds + 1):  # Round 0 warms both up and is not counted.
@@ -243,7 +257,9 @@ def _versus_trafilatura(groups: dict[str, list[Page]], rounds: int) -> None:
     print(f"  {'pages':<36} {'extract_article':>24} {'trafilatura':>24} {'ratio':>7}")
     for group in [*groups, "all"]:
         count = rounds * (len(pages) if group == "all" else len(groups[group]))
-        ours, theirs = (sum(v for (s, g), v in cpu.items() if s == side and group in (g, "all")) for side in sides)
+        ours, theirs = (
+            sum(v for (s, g), v in cpu.items() if s == side and group in (g, "all")) for side in sides
+        )
         print(
             f"  {group:<36} {ours / count * 1000:6.2f} ms {count / ours:6.0f} pages/s"
             f" {theirs / count * 1000:6.1f} ms {count / theirs:6.1f} pages/s {theirs / ours:6.1f}x"
@@ -287,7 +303,9 @@ def main() -> None:
     _report(f"articles at {args.live_kb} KB", live, _run(live, max(1, args.repeat // 5)))
     # The site's own layouts (the current one and the legacy tables), and the redesigns and unmarked pages
     # the fixtures model, read by structured data and landmarks.
-    site = {name for name, html, url in articles if ArticlePage(url, html).strategies["body"] in ("layout", "legacy")}
+    site = {
+        n for n, html, url in articles if ArticlePage(url, html).strategies["body"] in ("layout", "legacy")
+    }
     _versus_trafilatura(
         {
             "site layouts (current, legacy)": [p for p in live if p[0] in site],
