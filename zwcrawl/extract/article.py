@@ -950,6 +950,8 @@ class ArticlePage:
                     if counts[vote] is None
                 }
             )
+            if None not in sides[0].values():
+                break  # Every number read after its link: the side before could only tie, and ties go after.
         best = max(sides, key=lambda found: sum(value is not None for value in found.values()))
         counts.update(best)
         return counts

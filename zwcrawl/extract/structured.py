@@ -19,10 +19,8 @@ _ARTICLE_TYPE = re.compile(r"(?:^|[/#:])(?:\w*Article|BlogPosting|Report)$")
 _ASSIGNED_STATE = re.compile(
     r"(?:window|self|globalThis)\s*\.\s*(__\w+__|\w*(?:STATE|DATA|PROPS)\w*)\s*=\s*", re.I
 )
-# The same, case-sensitive, for lower-case ASCII text (see _assignments).
-_ASSIGNED_STATE_LOWER = re.compile(
-    r"(?:window|self|globalthis)\s*\.\s*(__\w+__|\w*(?:state|data|props)\w*)\s*=\s*"
-)
+# What follows the name, case-sensitive, for lower-case ASCII text (see _assignments).
+_ASSIGNED_STATE_AFTER_NAME = re.compile(r"\s*\.\s*(__\w+__|\w*(?:state|data|props)\w*)\s*=\s*")
 # Keys an app's article object uses, in the order they are tried.
 _HEADLINE_KEYS = ("headline", "title", "name")
 _BODY_KEYS = (
@@ -225,10 +223,25 @@ def _app_data(scripts: list, article_id: int) -> Declared:
 
 def _assignments(text: str) -> list[int]:
     """Where the value of each `window.__STATE__ = ` of a script starts (the ends of _ASSIGNED_STATE)."""
-    if text.isascii():
-        # The same search on lower-case ASCII, where case is all IGNORECASE folds: a fifth of its time.
-        return [m.end() for m in _ASSIGNED_STATE_LOWER.finditer(text.lower())]
-    return [m.end() for m in _ASSIGNED_STATE.finditer(text)]
+    if not text.isascii():
+        return [m.end() for m in _ASSIGNED_STATE.finditer(text)]
+    # The same search on lower-case ASCII, where case is all IGNORECASE folds, tried only where one of the
+    # three names starts (str.find, not the regex at every character): a tenth of its time.
+    lower = text.lower()
+    starts = []
+    for name in ("window", "self", "globalthis"):
+        at = lower.find(name)
+        while at >= 0:
+            starts.append((at, len(name)))
+            at = lower.find(name, at + 1)
+    ends: list[int] = []
+    for at, length in sorted(starts):
+        if ends and at < ends[-1]:
+            continue  # Inside the last match, where finditer does not look.
+        m = _ASSIGNED_STATE_AFTER_NAME.match(lower, at + length)
+        if m:
+            ends.append(m.end())
+    return ends
 
 
 def _walk(data):
