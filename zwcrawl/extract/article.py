@@ -94,13 +94,18 @@ _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 _ANCHORS = etree.XPath("descendant-or-self::a[@href]")
 _WITH_ITEMPROP = etree.XPath("descendant-or-self::*[@itemprop]")  # compared in Python: cheaper for libxml2
 # classify is pure and the same absolute URLs (menus, images) recur from page to page.
-_classify = functools.lru_cache(maxsize=4096)(classify)
+_classify_cached = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
 # What every link to a listing holds once %-decoded as site.classify decodes it: a cheap test first, since a
 # page's links are mostly articles, and joining each to the page URL costs more than the rest of its test.
 # The path's "articles" is the link's own: the page URL it is joined to (/news/article/N) holds none.
 _MAY_NAME_LISTING = re.compile("articles", re.I)
 _URL_DROPS = dict.fromkeys(map(ord, "\t\r\n"))  # urllib drops these anywhere in a URL before splitting it
+
+
+def _classify(url: str | None):
+    """site.classify, remembered for URLs of a sensible length (a long one is read, never kept)."""
+    return _classify_cached(url) if url is None or len(url) <= 500 else classify(url)
 
 
 def _first(elements):
