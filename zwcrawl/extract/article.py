@@ -55,21 +55,34 @@ _COMMENTS = re.compile(r"comment", re.I)
 _COMMENT_ITEM = re.compile(
     r"^comment(?:[-_]?(?:item|box|row|entry|block))?$|^(?:user-?)?comment[-_]?\d+$", re.I
 )
-_NOT_FOUND = re.compile(
-    r"could not be found|can ?not be found|was not found|page not found|does not exist|no longer available"
-    r"|لم يتم العثور|غير موجود|غير متوفر|لا يوجد خبر|الصفحة المطلوبة",
-    re.I,
-)
-_COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
-# The number beside a vote link: "(55)", "55", "(7) |" where the two links share a line.
-_VOTE_COUNT = re.compile(r"^[(\[]?\s*([0-9٠-٩۰-۹]+)\s*[)\]]?(?:\s*[|/·•,-])?$")
 _TOTAL_COMMENTS = re.compile(
     r"(?:total\s+comments|comments|مجموع\s+التعليقات|عدد\s+التعليقات|التعليقات)\s*(?:\(\s*|:\s*)([0-9٠-٩۰-۹]+)",
     re.I,
 )
+# What closes the comments: the form's title and note ("Comments About This Article", "Please fill ...").
+_FORM_LANDMARK = re.compile(
+    r"comments about this article|please fill the fields|code confirming"
+    r"|التعليقات على هذا|يرجى تعبئة|رمز التأكيد",
+    re.I,
+)
+# A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
+_CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
+_SENTENCE_STOP = re.compile(r"[.!?؟…]")
+_AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
+# Numbers as the site prints them, in Western, Arabic-Indic or Persian digits.
+_DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
+_COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
+# The number beside a vote link: "(55)", "55", "(7) |" where the two links share a line.
+_VOTE_COUNT = re.compile(r"^[(\[]?\s*([0-9٠-٩۰-۹]+)\s*[)\]]?(?:\s*[|/·•,-])?$")
 _KINDS = (
     ("opinion", re.compile(r"^\s*(?:opinion|op-ed|رأي|راي|مقال رأي)\s*[-–—:|]|[-–—:|]\s*opinion\s*$", re.I)),
     ("perspective", re.compile(r"^\s*(?:perspective|وجهة نظر)\s*[-–—:|]|[-–—:|]\s*perspective\s*$", re.I)),
+)
+# The site's not-found page, which it serves with status 200.
+_NOT_FOUND = re.compile(
+    r"could not be found|can ?not be found|was not found|page not found|does not exist|no longer available"
+    r"|لم يتم العثور|غير موجود|غير متوفر|لا يوجد خبر|الصفحة المطلوبة",
+    re.I,
 )
 _OTHER_BODY_CLASSES = (
     "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
@@ -77,17 +90,6 @@ _OTHER_BODY_CLASSES = (
 )  # fmt: skip
 # Children whose text counts towards a block's share of the page's prose.
 _TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
-# What closes the comments: the form's title and note ("Comments About This Article", "Please fill ...").
-_FORM_LANDMARK = re.compile(
-    r"comments about this article|please fill the fields|code confirming"
-    r"|التعليقات على هذا|يرجى تعبئة|رمز التأكيد",
-    re.I,
-)
-_DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
-# A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
-_CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
-_SENTENCE_STOP = re.compile(r"[.!?؟…]")
-_AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
 
 
 # From the root element: what //a[@href] and //*[@itemprop="articleBody"] find, with one step instead of two.
