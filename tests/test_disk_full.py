@@ -15,7 +15,7 @@ from conftest import site_flags, zwcrawl
 from test_reliability import EXPECTED
 
 from zwcrawl.diskfull import is_disk_full
-from zwcrawl.warc import Exchange, WarcWriter
+from zwcrawl.warc import Exchange, WarcWriter, index_path
 from zwcrawl.warc.reader import scan_warc
 
 # A crawl of the mirror writes ~420 KB (database ~240 KB, WARC ~110 KB, CDXJ 2x10 KB, log ~5 KB), so these
@@ -32,12 +32,12 @@ def _mount(directory: Path, size_kb: int, *, remount: bool = False) -> subproces
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
-    """Mount a tmpfs of the given size (KB) in tmp_path, unmounted afterwards; skips without mount rights."""
+    """Mount a tmpfs of `size_kb` KB in tmp_path (or at `at`), unmounted afterwards; skips if not allowed."""
     mounted: list[Path] = []
 
-    def mount(size_kb: int) -> Path:
-        directory = tmp_path / f"disk{len(mounted)}"
-        directory.mkdir()
+    def mount(size_kb: int, at: Path | None = None) -> Path:
+        directory = at or tmp_path / f"disk{len(mounted)}"
+        directory.mkdir(parents=True)
         run = _mount(directory, size_kb)
         if run.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here (tests run as root on CI): {run.stderr.strip()}")
@@ -63,14 +63,33 @@ def rows(db: Path, sql: str) -> list[tuple]:
 def test_a_full_disk_stops_the_crawl_with_one_line_and_the_next_crawl_resumes(small_disk, mirror):
     seen = set()
     for size_kb in SIZES_KB:
-        seen.add(fill_then_resume(small_disk(size_kb), mirror))
+        disk = small_disk(size_kb)
+        seen.add(fill_then_resume(disk / "archive", disk, mirror))
     assert "the database" in seen, seen  # its WAL grows fastest; the WARC writer on its own is tested below
 
 
-def fill_then_resume(disk: Path, mirror) -> str:
+def test_a_full_disk_under_the_log_stops_the_crawl_at_a_log_line(small_disk, mirror, tmp_path):
+    archive = tmp_path / "archive"
+    disk = small_disk(16, at=archive / "logs")  # the log alone on a disk of its own
+    # At DEBUG a line per request and item: the 16 KB fill some pages into the crawl, not before it.
+    assert fill_then_resume(archive, disk, mirror, "-s", "LOG_LEVEL=DEBUG") == "a log line"
+
+
+def test_a_full_disk_under_the_warc_files_stops_the_crawl_at_the_cdxj_index(
+    small_disk, crawled, mirror, tmp_path
+):
+    # The same crawl writes a WARC file of the same size, give or take a few bytes (record ids, dates): a disk
+    # one page larger holds it, but not its index (~10 KB, three pages), written when the file closes.
+    (warc,) = (crawled / "warc").glob("*.warc.gz")
+    pages = -(-warc.stat().st_size // 4096) + 1
+    archive = tmp_path / "archive"
+    disk = small_disk(pages * 4, at=archive / "warc")
+    assert fill_then_resume(archive, disk, mirror) == "the CDXJ index"
+
+
+def fill_then_resume(archive: Path, disk: Path, mirror, *extra: str) -> str:
     """Crawl onto the small disk until it fills, grow it, crawl again; returns what the first crawl said."""
-    archive = disk / "archive"
-    full = zwcrawl("crawl", "--archive", archive, *site_flags(mirror), timeout=60)
+    full = zwcrawl("crawl", "--archive", archive, *site_flags(mirror), *extra, timeout=60)
     assert full.returncode == 1, full.stderr
     lines = full.stderr.strip().splitlines()
     assert len(lines) == 1, full.stderr
@@ -89,7 +108,8 @@ def fill_then_resume(disk: Path, mirror) -> str:
     check = zwcrawl("verify", "--archive", archive)
     assert check.returncode == 0, check.stdout + check.stderr
     # Whatever was cut short was set aside, never left under a final name.
-    assert not [p for p in (archive / "warc").iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (archive / "warc").iterdir() if p.name.endswith((".tmp", ".open"))]
+    assert all(index_path(p).is_file() for p in (archive / "warc").glob("*.warc.gz"))
     return lines[0].split("could not write ", 1)[1].split(" (", 1)[0]
 
 

@@ -276,6 +276,8 @@ BAD_INPUTS = [
     (["import", "--archive", "{linked}", "{page}"], "outside the archive: refused", 2),
     (["verify", "--archive", "{linked}"], None, 1),  # on stdout: "a symbolic link out of the archive"
     (["export", "wacz", "--archive", "{linked}", "--output", "out.wacz"], "outside the archive: refused", 1),
+    (["export", "wacz", "--archive", "{piped}", "--output", "out.wacz"],
+     "named by the captures table, but not a regular file", 1),
     (["export", "wacz", "--archive", "{planted}", "--output", "out.wacz"],
      "holds a trigger planted that zwcrawl did not make", 1),
     (["export", "wacz", "--archive", "{missing}", "--output", "out.wacz"], "no archive at", 2),
@@ -323,6 +325,23 @@ def linked_archive(directory: Path) -> Path:
     return directory
 
 
+def piped_archive(directory: Path) -> Path:
+    """An archive whose capture row names a WARC file that is a pipe (reading it would wait for ever)."""
+    from zwcrawl.store import Store
+
+    (directory / "warc").mkdir(parents=True)
+    os.mkfifo(directory / "warc" / "zwcrawl-1.warc.gz")
+    with Store(directory / "zwcrawl.db") as store:
+        crawl_id = store.start_crawl({}, "2026-11-30T00:00:00Z")
+        store.add_capture({
+            "crawl_id": crawl_id, "url": "http://127.0.0.1:9/news/article/1",
+            "fetched_at": "2026-11-30T00:00:00Z", "record_type": "response",
+            "warc_file": "warc/zwcrawl-1.warc.gz", "warc_offset": 0, "warc_length": 100,
+            "warc_record_id": "<urn:uuid:1>", "status": 200,
+        })  # fmt: skip
+    return directory
+
+
 def planted_archive(directory: Path) -> Path:
     """An archive whose database carries a trigger zwcrawl never made, writing to a canary table."""
     from zwcrawl.store import Store
@@ -357,6 +376,7 @@ def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(args, message, code, t
         "{damaged}": str(damaged), "{symlock}": str(symlock), "{foreignlock}": str(foreignlock),
         "{planted}": str(planted_archive(tmp_path / "planted")),
         "{linked}": str(linked_archive(tmp_path / "linked")),
+        "{piped}": str(piped_archive(tmp_path / "piped")),
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "zwcrawl", *[fill.get(a, a) for a in args]],

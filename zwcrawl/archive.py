@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-import sys
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,24 +17,28 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
+from zwcrawl.ingest import WarcRecord, capture_row
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
-from zwcrawl.store import DB_NAME, Store
+from zwcrawl.store import DB_NAME, Store, response_facts
 from zwcrawl.warc import (
     Exchange,
     Original,
-    RecordLocation,
     WarcWriter,
     crawl_warcinfo,
-    described_url,
+    is_conditional,
     merge_indexes,
     recover_archive,
 )
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
+from zwcrawl.warc.reader import read_payload
+from zwcrawl.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +99,12 @@ class Archive:
         self.open_error: str | None = None  # one line for the user when the archive could not be opened
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
+        # Writes run on a thread of their own (see in_turn); their counts wait for their group to hold, then
+        # for the reactor's thread, which owns the stats.
+        self._writes: WriteQueue | None = None
+        self._group_counts: list[tuple[str, int]] = []
+        self._counts: deque[tuple[str, int]] = deque()
+        self._reactor_thread = threading.get_ident()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -130,14 +143,72 @@ class Archive:
         self.stop_error = disk_full_message(where, path)
         with contextlib.suppress(Exception):
             logger.error("%s", self.stop_error)  # the log may be on the full disk too
+        self._on_reactor(self._close_spider)
+
+    def _close_spider(self) -> None:
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
-            engine.close_spider_async(reason="disk_full")
+            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
+
+    def _on_reactor(self, call: Callable[[], None]) -> None:
+        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it."""
+        if threading.get_ident() == self._reactor_thread:
+            call()
+        else:
+            from twisted.internet import reactor  # here: importing it at module level installs the wrong one
+
+            reactor.callFromThread(call)
+
+    async def in_turn(self, job: Callable, *args, record: str | None = None):
+        """Run a write on the archive's writer thread, after every write handed to it before; its result.
+
+        While records are synced and rows committed, the reactor goes on downloading and parsing. One thread
+        keeps the order the crawl gave its writes (a page's capture before its metadata record and its
+        article); the writes waiting together form a group: one transaction, whose records are synced before
+        it commits (`_group`), with at most one write of each `record` kind ("page": a response or revisit;
+        "metadata"), so a crash leaves no more than one page's records without rows. The result comes back
+        once the group holds.
+        """
+        from twisted.internet import reactor
+
+        done: Deferred = Deferred()
+
+        def settle(future: Future) -> None:
+            error = future.exception()
+            if error is not None:
+                done.errback(error)
+            else:
+                done.callback(future.result())
+
+        future = self._writes.submit(self._unless_stopped, job, *args, record=record)
+        future.add_done_callback(lambda f: reactor.callFromThread(settle, f))
+        return await maybe_deferred_to_future(done)
+
+    def _unless_stopped(self, job: Callable, *args):
+        if self.stop_error is not None:
+            raise DiskFull(self.stop_error)  # a write queued before the disk filled: nothing more is written
+        return job(*args)
+
+    @contextlib.contextmanager
+    def _group(self) -> Iterator[None]:
+        """A group of writes: one transaction; every record synced before it commits; its counts after."""
+        self._group_counts = []
+        with (
+            self.writing("the database", self.directory / DB_NAME),
+            self.store.batch(),
+            self.writing("a WARC record", self.directory / "warc"),
+            self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
+        ):
+            yield
+        self._counts.extend(self._group_counts)
+        self._on_reactor(self._add_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
     def spider_opened(self, spider) -> None:
         """Open the archive, or close the crawl at once (reason archive_unavailable) saying why."""
+        if self.stop_error is not None:
+            self._refuse(self.stop_error)  # the log's disk filled before the spider opened: nothing written
         try:
             self.open(spider.options() if hasattr(spider, "options") else {})
         except (ArchiveBusy, LockRefused, OutsideLink, OSError) as exc:
@@ -188,7 +259,6 @@ class Archive:
                     report.path.name, report.kept_records, report.set_aside_bytes, report.problem,
                     report.set_aside_path,
                 )  # fmt: skip
-        self._watch_log_files()
         self.store = Store(self.directory / DB_NAME)
         # We hold the lock, so a crawl still marked running died without closing.
         self.store.mark_dead_crawls(utc_now())
@@ -202,12 +272,17 @@ class Archive:
             info=crawl_warcinfo(self.crawl_id, started_at, options),
             fsync=self.fsync,
         )
+        self._reactor_thread = threading.get_ident()
+        self._writes = WriteQueue(self._group, name="zwcrawl-archive")
 
     def close(self, status: str | None) -> None:
         """Close the WARC file (indexing it), finish the crawl row and release the lock.
 
         On a full disk each step is tried on its own: an index left unwritten is made again by the next
         crawl's recovery, a crawl row left 'running' is marked interrupted by the next crawl."""
+        if self._writes is not None:
+            self._writes.close()  # the writes handed over finish first
+            self._writes = None
         writer, store = self.writer, self.store
         self.writer = self.store = None
         try:
@@ -237,21 +312,6 @@ class Archive:
             if self.stop_error is None:
                 self.stop_error = disk_full_message(where, path)
 
-    def _watch_log_files(self) -> None:
-        """A log line the full disk refuses stops the crawl too, instead of a traceback on stderr."""
-        for handler in logging.getLogger().handlers:
-            filename = getattr(handler, "baseFilename", None)
-            if filename is None:
-                continue
-
-            def handle_error(record, handler=handler, filename=filename) -> None:
-                if is_disk_full(sys.exc_info()[1]):
-                    self.disk_full("a log line", filename)
-                else:
-                    logging.Handler.handleError(handler, record)
-
-            handler.handleError = handle_error
-
     def known(self, editions: tuple[str, ...]) -> Known:
         """What the archive holds for the editions now (ask at the start of a crawl)."""
         store = self.store
@@ -273,18 +333,32 @@ class Archive:
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME)."""
-        self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
+        if self._writes is not None and self._writes.on_thread():
+            self._group_counts.append((name, by))  # added once the group holds, by the reactor's thread
+            return
+        self._counts.append((name, by))
+        self._on_reactor(self._add_counts)
+
+    def _add_counts(self) -> None:
+        while self._counts:
+            name, by = self._counts.popleft()
+            self.crawler.stats.inc_value(STATS_PREFIX + name, by)
 
     def figures(self) -> dict:
         """The crawl's own figures, as the crawl row stores them."""
+        self._add_counts()
         return crawl_figures(self.crawler.stats)
 
     # -- writes ----------------------------------------------------------------------------------
 
     def capture(self, exchange: Exchange) -> CaptureRef:
         """Write an exchange to WARC, then its capture row (that order: a row always has its record)."""
-        previous = self.store.last_original(exchange.url)
+        # A 304 stands for the full capture whose validators the request sent; any other answer is
+        # compared with the latest capture of its URL.
+        not_modified = exchange.status == 304 and is_conditional(exchange)
+        store = self.store
+        previous = store.validators(exchange.url) if not_modified else store.last_original(exchange.url)
         original = (
             Original(
                 previous["payload_digest"],
@@ -297,27 +371,35 @@ class Archive:
         )
         with self.writing("a WARC record", self.directory / "warc"):
             _request, response = self.writer.write_exchange(exchange, original)
-        content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
+        record = WarcRecord.written(
+            response, status=exchange.status, **response_facts(exchange.response_headers)
+        )
         with self.writing("the database", self.directory / DB_NAME):
-            capture_id = self.store.add_capture(
-                self._capture_row(response, status=exchange.status, content_type=content_type)
-            )
+            capture_id = self.store.add_capture(capture_row(record, self.crawl_id))
         self.count("pages")
         self.count(f"records/{response.record_type}")
+        if not_modified and response.record_type == "revisit":
+            self.count("not_modified")
         return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
+
+    def unchanged_page(self, capture: CaptureRef | None) -> tuple[str | None, bytes] | None:
+        """The Content-Type and body a server-not-modified revisit stands for: its original's, read from the
+        WARC files (decoded as a browser would); None when `capture` refers to no response."""
+        if capture is None or capture.record_type != "revisit":
+            return None
+        row = self.store.capture(capture.record_id)
+        original = (
+            self.store.capture(row["refers_to_record_id"]) if row and row["refers_to_record_id"] else None
+        )
+        if original is None:
+            return None
+        return read_payload(self.directory / original["warc_file"], original["warc_offset"])
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
         with self.writing("a WARC record", self.directory / "warc"):
             location = self.writer.write_metadata(url, concurrent_to, fields)
-        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
-        row = self._capture_row(
-            location,
-            url=described_url(location.url),
-            status=None,
-            content_type="application/json",
-            concurrent_to=concurrent_to,
-        )
+        row = capture_row(WarcRecord.written(location, content_type="application/json"), self.crawl_id)
         with self.writing("the database", self.directory / DB_NAME):
             return self.store.add_capture(row)
 
@@ -332,6 +414,20 @@ class Archive:
         parse_error: bool = False,
     ) -> None:
         """Add a page that stayed failed, or that zwcrawl could not read, to the crawl's failure report."""
+        if self._writes is not None and not self._writes.on_thread():
+            # From the reactor's thread (robots.txt, a redirect loop): the writer thread owns the database.
+            later = functools.partial(
+                self.record_failure,
+                url,
+                reason,
+                attempts,
+                status,
+                capture_id=capture_id,
+                parse_error=parse_error,
+            )
+            future = self._writes.submit(self._unless_stopped, later)
+            future.add_done_callback(_log_failed_write)
+            return
         self.count("failures")
         if parse_error:
             self.count("parse_errors")
@@ -341,23 +437,11 @@ class Archive:
                 self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
             )
 
-    def _capture_row(self, location: RecordLocation, **extra) -> dict:
-        refers = location.refers_to
-        return {
-            "crawl_id": self.crawl_id,
-            "url": location.url,
-            "fetched_at": location.date,
-            "record_type": location.record_type,
-            "warc_file": location.warc_file,
-            "warc_offset": location.offset,
-            "warc_length": location.length,
-            "warc_record_id": location.record_id,
-            "payload_digest": location.payload_digest,
-            "refers_to_record_id": refers.record_id if refers else None,
-            "refers_to_url": refers.url if refers else None,
-            "refers_to_date": refers.date if refers else None,
-            **extra,
-        }
+
+def _log_failed_write(future: Future) -> None:
+    error = future.exception()
+    if error is not None and not isinstance(error, DiskFull):  # a full disk has said so already
+        logger.error("could not write to the archive: %s", error, exc_info=error)
 
 
 def _instant(text: str) -> datetime:

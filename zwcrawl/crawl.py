@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings, default_settings
 
 from zwcrawl.archive import Archive
+from zwcrawl.diskfull import disk_full_message, watching_log_files
 from zwcrawl.interrupts import hand_over_interrupts, raise_if_interrupted, restore_interrupts
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
@@ -78,9 +77,16 @@ def crawl_settings(
         edition in sites.bases and is_loopback(urlsplit(sites.bases[edition]).hostname or "")
         for edition in editions
     ):
-        # A copy on this machine is crawled at full speed: the delays protect the live site.
+        # A copy on this machine is crawled at full speed: the delays and the one request at a time per host
+        # protect the live site (a copy serves both editions from one host, 127.0.0.1, so it would take
+        # one request at a time in all); Scrapy's own limit per host applies instead.
         settings.set("DOWNLOAD_DELAY", 0, priority="project")
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
+        settings.set(
+            "CONCURRENT_REQUESTS_PER_DOMAIN",
+            default_settings.CONCURRENT_REQUESTS_PER_DOMAIN,
+            priority="project",
+        )
     for name, value in parse_overrides(overrides).items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -120,14 +126,16 @@ def run_crawl(
     settings = crawl_settings(
         archive_dir, sites, editions, overrides or [], progress=progress, log_file=log_file
     )
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(ZamanSpider)
-    raise_if_interrupted()  # a Ctrl-C while Scrapy was loading: no crawl row, exit 130
-    process.crawl(
-        crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full, refresh_due=refresh_due
-    )
-    _stop_if_interrupted_at_start(process)
-    process.start()
+    log_full = _LogFull()
+    with watching_log_files(log_full):
+        process = CrawlerProcess(settings)
+        crawler = log_full.crawler = process.create_crawler(ZamanSpider)
+        raise_if_interrupted()  # a Ctrl-C while Scrapy was loading: no crawl row, exit 130
+        process.crawl(
+            crawler, editions=",".join(editions), ids=ids, refresh=refresh, full=full, refresh_due=refresh_due
+        )
+        _stop_if_interrupted_at_start(process)
+        process.start()
     restore_interrupts()  # the reactor has returned, and with it Twisted's handlers
     archive = Archive.of(crawler)
     if archive is not None and archive.is_open:
@@ -137,6 +145,8 @@ def run_crawl(
         raise CrawlError(archive.open_error)  # the archive is busy, damaged or out of reach
     if archive is not None and archive.stop_error:
         raise CrawlError(archive.stop_error)  # the disk filled: the next crawl resumes once there is room
+    if log_full.filename is not None:
+        raise CrawlError(disk_full_message("a log line", log_full.filename))  # before the archive existed
     crawl_id = archive.crawl_id if archive is not None else None
     if crawl_id is None:
         raise_if_interrupted()  # stopped by the user before the crawl row was written
@@ -146,10 +156,28 @@ def run_crawl(
     return _result(archive_dir, crawl_id, log_file)
 
 
+class _LogFull:
+    """Told of a log line the full disk refused: the archive stops the crawl (remembered if not built yet)."""
+
+    def __init__(self) -> None:
+        self.crawler: Crawler | None = None
+        self.filename: str | None = None
+
+    def __call__(self, filename: str) -> None:
+        try:
+            archive = Archive.of(self.crawler) if self.crawler is not None else None
+        except RuntimeError:  # its extensions are not built yet
+            archive = None
+        if archive is not None:
+            archive.disk_full("a log line", filename)
+        elif self.filename is None:
+            self.filename = filename
+
+
 def _name_schedule(archive_dir: Path, crawl_id: int, schedule: str) -> None:
     """Name on the crawl's row the schedule that started it (`zwcrawl schedule run` passes --schedule)."""
-    with closing(sqlite3.connect(archive_dir / DB_NAME, timeout=30)) as conn, conn:
-        conn.execute("UPDATE crawls SET schedule = ? WHERE id = ?", (schedule, crawl_id))
+    with Store(archive_dir / DB_NAME) as store:
+        store.name_schedule(crawl_id, schedule)
 
 
 def _stop_if_interrupted_at_start(process: CrawlerProcess) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import errno
+import logging
 import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
@@ -42,3 +46,23 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, sqlite3.Error):
         return disk_full_message("the database", "zwcrawl.db")
     return disk_full_message("a file", "the archive")
+
+
+@contextmanager
+def watching_log_files(on_full: Callable[[str], None]) -> Iterator[None]:
+    """Inside: a log line a full disk refuses calls on_full(its file) instead of printing a traceback."""
+    # On the class, not on a handler: Scrapy replaces its log handler after the extensions are built, and
+    # logs its components before the spider opens; every line of the run must be covered.
+    original = logging.FileHandler.handleError
+
+    def handle_error(handler: logging.FileHandler, record: logging.LogRecord) -> None:
+        if is_disk_full(sys.exc_info()[1]):
+            on_full(handler.baseFilename)
+        else:
+            original(handler, record)
+
+    logging.FileHandler.handleError = handle_error
+    try:
+        yield
+    finally:
+        logging.FileHandler.handleError = original

@@ -84,3 +84,28 @@ class ArchiveLock:
     def held(self) -> bool:
         """Whether this object holds the lock."""
         return self._fd is not None
+
+
+def live_holder(archive_dir: Path) -> int | None:
+    """The pid last written into `ARCHIVE/.lock` if that process still runs (a crawl writing); never locks."""
+    # Asked without taking the lock, even shared: a crawl starting that instant must not find it busy.
+    try:
+        fd = os.open(Path(archive_dir) / ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.pread(fd, 32, 0)
+    finally:
+        os.close(fd)
+    if not text.strip().isdigit():
+        return None
+    pid = int(text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # another user's process: alive
+    return pid

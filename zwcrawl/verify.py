@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
+from zwcrawl.lock import live_holder
 from zwcrawl.store import DB_NAME, leaving_no_sidecars, read_only_uri
 from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import (
@@ -23,7 +25,7 @@ from zwcrawl.warc import (
 )
 from zwcrawl.warc._fs import NotRegularFile, open_regular
 from zwcrawl.warc.paths import inside_archive, links_leaving
-from zwcrawl.warc.writer import OPEN_SUFFIX
+from zwcrawl.warc.writer import NOT_MODIFIED_PROFILE, OPEN_SUFFIX
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
@@ -36,6 +38,8 @@ _CAPTURE_COLUMNS = (
 )  # fmt: skip
 # Records a crawl writes a row for; a killed crawl may leave one page of them (response, metadata) rowless.
 _ROWED = ("response", "revisit", "metadata")
+# WARC 1.0 and 1.1 name the 304 profile alike but for the version: http://netpreserve.org/warc/1.x/revisit/...
+NOT_MODIFIED_SUFFIX = NOT_MODIFIED_PROFILE.rsplit("/warc/1.1", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,30 @@ class VerifyReport:
     captures: int = 0
     articles: int = 0
     in_flight: int = 0  # records a running crawl wrote after the rows were read: not checked against rows
+    committed_at: str | None = None  # when the rows were read (UTC), the state every row is checked as of
+    running: list[int] = field(default_factory=list)  # crawls marked running in that state
+    writer_pid: int | None = None  # the live process holding the archive's lock, if any
 
     @property
     def ok(self) -> bool:
         """Whether everything checked holds."""
         return not self.problems
+
+    def snapshot_line(self) -> str | None:
+        """Beside a running (or killed) crawl: the committed state checked, in one line; None otherwise."""
+        if not self.running:
+            return None
+        line = f"checking the archive as committed at {self.committed_at}: {self.captures} capture(s); "
+        crawls = ", ".join(map(str, self.running))
+        if self.writer_pid is not None:
+            return (
+                line
+                + f"a crawl is writing (crawl {crawls}, pid {self.writer_pid}): what it adds is not judged"
+            )
+        return line + (
+            f"crawl {crawls} stopped without finishing (killed?): its unfinished tail is not judged; "
+            "the next crawl recovers it"
+        )
 
     def summary(self) -> str:
         """One line: what was checked and how it went."""
@@ -116,7 +139,7 @@ class _Verifier:
             """
             CREATE TABLE records (file TEXT, offset INTEGER, length INTEGER, type TEXT, id TEXT, url TEXT,
                 date TEXT, digest TEXT, refers_id TEXT, refers_url TEXT, refers_date TEXT,
-                concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT);
+                concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT, profile TEXT);
             CREATE TABLE files (file TEXT PRIMARY KEY, crawl_id INTEGER, still_open INTEGER,
                 imported INTEGER);
             """
@@ -180,10 +203,14 @@ class _Verifier:
         info = _crawl_of(path)
         crawl_id = info.crawl_id if info else None
         imported = bool(info and (info.options or {}).get("import"))
+        in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
+        if self._started_later(info):
+            # A crawl that began after the rows were read (the last one ended meanwhile): none of its
+            # rows can be in them, so all of its file is in flight, and its crawl not a stranger.
+            in_flight_from, crawl_id = 0, None
         self.db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?)", (rel, crawl_id, int(still_open), int(imported))
         )
-        in_flight_from = self._in_flight_from(rel, crawl_id, still_open)
         rows = []
         try:
             for scanned in scan_warc(path, digests=True):
@@ -217,6 +244,7 @@ class _Verifier:
                         scanned.http_status,
                         int(not problems),
                         problems[0] if problems else None,
+                        h.get_header("WARC-Profile"),
                     )
                 )
                 if len(rows) >= _BATCH:
@@ -245,8 +273,15 @@ class _Verifier:
         ).fetchone()
         return end or 0
 
+    def _started_later(self, info: CrawlInfo | None) -> bool:
+        """Whether a file's crawl is unknown to the rows read and started after they were read."""
+        if not (self.has_db and info and info.started_at and self.report.committed_at):
+            return False
+        known = self.db.execute("SELECT 1 FROM crawls WHERE id = ?", (info.crawl_id,)).fetchone()
+        return known is None and info.started_at >= self.report.committed_at
+
     def _insert(self, rows: list[tuple]) -> None:
-        self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 15)})", rows)
+        self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 16)})", rows)
 
     def snapshot_rows(self) -> None:
         """Copy the rows verify checks out of the archive database in one read transaction, then let it go."""
@@ -264,6 +299,7 @@ class _Verifier:
                 return
             try:
                 self.db.execute("BEGIN")
+                self.report.committed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 self._copy_rows()
                 self.db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
@@ -296,6 +332,10 @@ class _Verifier:
             self.db.execute("CREATE TABLE crawls AS SELECT id, status FROM archive.crawls")
         else:
             self.db.execute("CREATE TABLE crawls (id INTEGER, status TEXT)")
+        query = "SELECT id FROM crawls WHERE status = 'running' ORDER BY id"
+        self.report.running = [crawl_id for (crawl_id,) in self.db.execute(query)]
+        if self.report.running:
+            self.report.writer_pid = live_holder(self.archive_dir)
 
     def scan_files_named_by_rows(self) -> None:
         """Rows may name WARC files outside warc/ (another layout): read those too, if inside the archive."""
@@ -311,17 +351,26 @@ class _Verifier:
             self.problem(record_id, f"record id used more than once: {places}")
 
     def check_revisits(self) -> None:
-        """Every revisit resolves to an original response of its payload digest, by id or by URI and date."""
-        query = """SELECT file, offset, id, digest, refers_id, refers_url, refers_date FROM records
-                   WHERE type = 'revisit' ORDER BY file, offset"""
-        for rel, offset, record_id, digest, refers_id, refers_url, refers_date in self._all(query):
+        """Every revisit resolves to an original response of its payload digest, by id or by URI and date;
+        a server-not-modified one (a 304) to a response of its own URI."""
+        query = """SELECT file, offset, id, digest, refers_id, refers_url, refers_date, url, profile
+                   FROM records WHERE type = 'revisit' ORDER BY file, offset"""
+        for rel, offset, record_id, digest, refers_id, refers_url, refers_date, url, profile in self._all(
+            query
+        ):
             where = f"{rel} offset {offset} {record_id}"
-            if not digest:
+            not_modified = (profile or "").endswith(NOT_MODIFIED_SUFFIX)
+            if not_modified and (refers_url or url) != url:
+                self.problem(where, f"a 304 revisit of {url} refers to another URI, {refers_url}")
+                continue
+            if not digest and not not_modified:
+                # A 304's payload is its original's (WARC 1.1 6.7.3): the digest may be left to that record.
                 self.problem(where, "revisit has no WARC-Payload-Digest")
                 continue
             if refers_id:
                 original = self.db.execute(
-                    "SELECT type, digest, sound FROM records WHERE id = ? ORDER BY type = 'response' DESC",
+                    "SELECT type, digest, sound, url FROM records WHERE id = ?"
+                    " ORDER BY type = 'response' DESC",
                     (refers_id,),
                 ).fetchone()
                 if original is None:
@@ -332,12 +381,17 @@ class _Verifier:
                     self.problem(
                         where, f"revisit refers to {refers_id}, a {original[0]} record, not a response"
                     )
-                elif original[1] != digest:
+                elif digest and original[1] != digest:
                     self.problem(where, f"revisit's original {refers_id} has payload digest {original[1]}")
+                elif not_modified and original[3] != url:
+                    self.problem(
+                        where, f"a 304 revisit of {url} refers to {refers_id}, a capture of {original[3]}"
+                    )
                 continue
             found = self.db.execute(
-                "SELECT 1 FROM records WHERE url = ? AND date = ? AND type = 'response' AND digest = ?",
-                (refers_url, refers_date, digest),
+                "SELECT 1 FROM records WHERE url = ? AND date = ? AND type = 'response'"
+                " AND digest = coalesce(?, digest)",
+                (refers_url or url, refers_date, digest),
             ).fetchone()
             if found is None:
                 self.problem(

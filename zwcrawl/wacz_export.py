@@ -13,15 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from zwcrawl import __version__
 from zwcrawl.site import Sites
-from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store import DB_NAME, Store
 from zwcrawl.store.filters import ArticleFilter
-from zwcrawl.store.schema import foreign_objects
-from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc import ScannedRecord, WarcWriter, index_path, merge_indexes, scan_warc
+from zwcrawl.warc._fs import NotRegularFile, sync_dir
 from zwcrawl.warc.paths import OutsideLink, inside_archive, refuse_links_leaving
+from zwcrawl.warc.writer import open_warc_file
 
 WACZ_VERSION = "1.1.1"
 _CHUNK = 1 << 20
@@ -115,12 +116,15 @@ def export_wacz(
     # Beside the output, so the last step is a rename within one file system.
     work = output.parent / f".{output.name}.{os.getpid()}.tmp.d"
     partial = output.parent / f".{output.name}.{os.getpid()}.tmp"
-    db = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
-        if foreign := foreign_objects(db):
-            raise ExportError(f"{db_path} holds a {foreign[0]} that zwcrawl did not make: refused")
+        store = Store(db_path, read_only=True)
+    except ValueError as exc:  # an archive of another version, or holding what zwcrawl did not make
+        raise ExportError(str(exc)) from None
+    db = store.db.conn
+    try:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
+        db.execute("BEGIN")  # one snapshot for every read: the captures chosen and their pages agree
         wanted, files, primaries = _choose(db, chosen)
         if not primaries:
             raise ExportError(f"nothing to export: no capture matches ({chosen.describe()})")
@@ -138,7 +142,7 @@ def export_wacz(
             partial.unlink()
         raise
     finally:
-        db.close()
+        store.close()
         shutil.rmtree(work, ignore_errors=True)
     return WaczResult(output, len(warcs), records, pages, output.stat().st_size)
 
@@ -228,28 +232,41 @@ def _copy_records(
         fsync=False,
         clock=clock,
     )
-    copied = 0
+    copied: set[str] = set()
+    count = 0
     with writer:
         for rel in sorted(files):
-            copied += _copy_file(archive_dir, rel, wanted, writer)
+            count += _copy_file(archive_dir, rel, wanted, copied, writer)
         warcs = writer.close()
-    return warcs, copied
+    if lost := wanted - copied:
+        # Every wanted record has a row, and a row is written only after its record: one not found is damage.
+        raise ExportError(
+            f"{len(lost)} record(s) the captures table names were not found whole, e.g. {min(lost)}; "
+            "see zwcrawl verify"
+        )
+    return warcs, count
 
 
-def _copy_file(archive_dir: Path, name: str, wanted: set[str], writer: WarcWriter) -> int:
+def _copy_file(archive_dir: Path, name: str, wanted: set[str], copied: set[str], writer: WarcWriter) -> int:
     rel = inside_archive(name)
     if rel is None:
         raise ExportError(f"captures name {name!r} as a WARC file, which is not a path inside the archive")
     path = archive_dir / rel
-    if not path.is_file():
-        raise ExportError(f"{rel}: WARC file named by the captures table does not exist")
-    copied, info = 0, None
-    with open(path, "rb") as raw:
-        for scanned in scan_warc(path, digests=False):
+    # Asked before opening: a file indexed by then was closed, complete, before it was read. One that was
+    # not may be a running crawl's (open under NAME.open, or renamed while we looked): its unfinished tail
+    # holds nothing a row points at yet, since a row is written only after its record.
+    closed = index_path(path).exists()
+    try:
+        raw = open_warc_file(path)
+    except FileNotFoundError:
+        raise ExportError(f"{rel}: WARC file named by the captures table does not exist") from None
+    except NotRegularFile:
+        raise ExportError(f"{rel}: named by the captures table, but not a regular file") from None
+    count, info = 0, None
+    with raw:
+        for scanned in scan_warc(raw, digests=False):
             if not scanned.sound:
-                if not index_path(path).exists():
-                    # A file still being written (a crawl is running) or never closed: its unfinished tail
-                    # holds nothing a row points at yet, since a row is written only after its record.
+                if not closed:
                     break
                 raise ExportError(
                     f"{rel} offset {scanned.offset}: damaged record ({'; '.join(scanned.problems)}); "
@@ -266,16 +283,17 @@ def _copy_file(archive_dir: Path, name: str, wanted: set[str], writer: WarcWrite
             if info is not None:
                 # The source file's warcinfo (its crawl) once, before the first record taken from it.
                 writer.write_copy(_member(raw, info), may_roll=False)
-                copied, info = copied + 1, None
+                count, info = count + 1, None
             # A new file starts only at a response or revisit, so its request follows it in the same file.
             writer.write_copy(_member(raw, scanned), may_roll=record_id in wanted)
-            copied += 1
-    return copied
+            copied.add(record_id)
+            count += 1
+    return count
 
 
-def _member(raw, scanned) -> bytes:
-    raw.seek(scanned.offset)
-    return raw.read(scanned.length)
+def _member(raw: IO[bytes], scanned: ScannedRecord) -> bytes:
+    # pread: the scan reads on through the same file, from where it is.
+    return os.pread(raw.fileno(), scanned.length, scanned.offset)
 
 
 def _write_pages(db: sqlite3.Connection, path: Path) -> int:

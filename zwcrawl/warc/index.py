@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import heapq
 import os
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from cdxj_indexer.main import CDXJIndexer
 
@@ -13,6 +15,10 @@ MERGED_INDEX = "index.cdxj"
 # Request and metadata records are left out: a replay tool looks a URL up and must find its response
 # (or revisit), not the JSON of what was extracted from it at the same second.
 _INDEXED_RECORDS = "response,revisit,resource"
+# A server-not-modified revisit holds the 304's headers, and pywb replays those as they are: an empty 304 at
+# that time. Left out of the index (as the Internet Archive's CDX writer leaves 304s out), a replay asking for
+# that time gets the nearest full capture, the page the 304 confirmed. The WARC record itself stays.
+_NOT_MODIFIED = '"mime": "warc/revisit", "status": "304"'
 
 
 def index_path(warc_path: Path) -> Path:
@@ -28,17 +34,36 @@ def index_path(warc_path: Path) -> Path:
 def index_warc(warc_path: Path) -> Path:
     """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
     warc_path = Path(warc_path)
-    target = index_path(warc_path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
+    with _replacing(index_path(warc_path)) as out:
         # filename= pins the field to the bare file name, whatever path we were given.
+        lines = _Lines(out)
         CDXJIndexer(
-            output=out, inputs=[str(warc_path)], sort=True, records=_INDEXED_RECORDS, filename=warc_path.name
+            output=lines,
+            inputs=[str(warc_path)],
+            sort=True,
+            records=_INDEXED_RECORDS,
+            filename=warc_path.name,
         ).process_all()
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, target)
-    return target
+        lines.flush()
+    return index_path(warc_path)
+
+
+class _Lines:
+    """The index file as the indexer writes it, less the lines of server-not-modified revisits."""
+
+    def __init__(self, out):
+        self._out, self._partial = out, ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        self._out.writelines(line + "\n" for line in lines if _NOT_MODIFIED not in line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial and _NOT_MODIFIED not in self._partial:
+            self._out.write(self._partial)
+        self._partial = ""
+        self._out.flush()
 
 
 def merge_indexes(warc_dir: Path) -> Path:
@@ -46,9 +71,7 @@ def merge_indexes(warc_dir: Path) -> Path:
     warc_dir = Path(warc_dir)
     # is_file(): a pipe named *.cdxj would block the merge for ever.
     sources = sorted(p for p in warc_dir.glob("*.cdxj") if p.name != MERGED_INDEX and p.is_file())
-    target = warc_dir / MERGED_INDEX
-    temporary = warc_dir / f".{MERGED_INDEX}.tmp"
-    with ExitStack() as stack, open(temporary, "w", encoding="utf-8") as out:
+    with ExitStack() as stack, _replacing(warc_dir / MERGED_INDEX) as out:
         inputs = [stack.enter_context(open(p, encoding="utf-8")) for p in sources]
         last = None
         for line in heapq.merge(*inputs):
@@ -57,7 +80,21 @@ def merge_indexes(warc_dir: Path) -> Path:
             if line != last:
                 out.write(line)
             last = line
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, target)
-    return target
+    return warc_dir / MERGED_INDEX
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[IO[str]]:
+    """A text file written under a temporary name, synced, then renamed onto `target`; removed if it fails."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        # A half index (the disk filled, say) must not keep the space, nor be taken for one.
+        with suppress(OSError):
+            temporary.unlink()
+        raise

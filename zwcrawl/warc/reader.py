@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,10 +13,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import IO
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser, StatusAndHeadersParserException
 
 from zwcrawl.warc._fs import open_regular
 from zwcrawl.warc.types import Original, RecordLocation, target_uri
+from zwcrawl.warc.writer import open_warc_file
 
 _CHUNK = 1 << 16
 _MAX_LINE = 1 << 16
@@ -81,31 +84,49 @@ def iter_records(path: Path, warc_file: str | None = None) -> Iterator[RecordLoc
         yield scanned.location(warc_file or path.name)
 
 
-def scan_warc(path: Path, *, digests: bool = True) -> Iterator[ScannedRecord]:
-    """Every gzip member of a file in order, streamed; after a broken member, resumes at the next one."""
-    with open(open_regular(path), "rb") as fh:  # NotRegularFile for a FIFO, which would block for ever
-        offset, head = 0, b""
-        while True:
+def read_payload(path: str | Path, offset: int) -> tuple[str | None, bytes]:
+    """The HTTP Content-Type and payload of the record at `offset`, de-chunked and decoded as a browser would
+    (warcio); from the `.open` file while a writer still has it."""
+    with open_warc_file(path) as fh:
+        fh.seek(offset)
+        record = next(iter(ArchiveIterator(fh)))
+        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+        return content_type, record.content_stream().read()
+
+
+def scan_warc(source: Path | IO[bytes], *, digests: bool = True) -> Iterator[ScannedRecord]:
+    """Every gzip member of a file (a path, or a file opened at its start) in order, streamed; after a broken
+    member, resumes at the next one."""
+    if not isinstance(source, str | os.PathLike):
+        yield from _scan(source, digests)
+        return
+    with open(open_regular(source), "rb") as fh:  # NotRegularFile for a FIFO, which would block for ever
+        yield from _scan(fh, digests)
+
+
+def _scan(fh: IO[bytes], digests: bool) -> Iterator[ScannedRecord]:
+    offset, head = 0, b""
+    while True:
+        if not head:
+            head = fh.read(_CHUNK)
             if not head:
-                head = fh.read(_CHUNK)
-                if not head:
-                    return
-            member = _Member(fh, offset, head)
-            scanned = _read_record(member, offset, digests)
-            if member.error is None:
-                scanned.length = member.end - offset
-                yield scanned
-                offset, head = member.end, member.leftover
-                continue
-            # The member's own damage first; a parse problem that only says it found nothing adds nothing.
-            scanned.problems[:] = [member.error] + [p for p in scanned.problems if p != _EMPTY]
-            following = _next_member(fh, offset + 1)
-            scanned.length = (following if following is not None else fh.seek(0, 2)) - offset
-            yield scanned
-            if following is None:
                 return
-            fh.seek(following)
-            offset, head = following, b""
+        member = _Member(fh, offset, head)
+        scanned = _read_record(member, offset, digests)
+        if member.error is None:
+            scanned.length = member.end - offset
+            yield scanned
+            offset, head = member.end, member.leftover
+            continue
+        # The member's own damage first; a parse problem that only says it found nothing adds nothing.
+        scanned.problems[:] = [member.error] + [p for p in scanned.problems if p != _EMPTY]
+        following = _next_member(fh, offset + 1)
+        scanned.length = (following if following is not None else fh.seek(0, 2)) - offset
+        yield scanned
+        if following is None:
+            return
+        fh.seek(following)
+        offset, head = following, b""
 
 
 class _Member:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import json
 import os
@@ -11,7 +12,7 @@ import secrets
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path, PurePosixPath
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc._fs import open_regular, sync_dir, sync_path
 from zwcrawl.warc.index import index_warc
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
@@ -29,6 +30,8 @@ from zwcrawl.wire import reason_phrase
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# WARC 1.1 6.7.3: the server answered a conditional request 304, so the payload is the original's.
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
 # A file being written carries this suffix until it is complete, synced and renamed (as Heritrix does):
@@ -91,6 +94,9 @@ class WarcWriter:
         self._fh: IO[bytes] | None = None
         self._warc: WARCWriter | None = None
         self._lock = threading.Lock()
+        self._sync_at_end = False  # inside one_sync(): records are synced together when it ends
+        self._unsynced = False
+        self._lost_sync = False  # records of a one_sync() group went out with a file that could not be synced
 
     def __enter__(self) -> WarcWriter:
         return self
@@ -106,12 +112,20 @@ class WarcWriter:
     def write_exchange(
         self, exchange: Exchange, previous: Original | None = None
     ) -> tuple[RecordLocation, RecordLocation]:
-        """Write an exchange's response (or revisit of `previous`) and request records, synced on return."""
+        """Write an exchange's response (or revisit of `previous`) and request records, synced on return.
+
+        A revisit is written for a body of `previous`'s payload digest (identical-payload-digest), or for a
+        304 to a conditional request whose validators came from `previous` (server-not-modified)."""
         when = _warc_date(exchange.fetched_at)
         url = _safe_uri(exchange.url)
         digest = sha1_digest(exchange.body)
-        # An empty body is always a response: a revisit would save nothing and add a dependency.
-        revisit = previous is not None and bool(exchange.body) and previous.payload_digest == digest
+        not_modified = previous is not None and exchange.status == 304 and is_conditional(exchange)
+        if not_modified:
+            digest = previous.payload_digest  # the payload a 304 stands for is its original's (6.7.3)
+        # An empty body is otherwise a response: a revisit would save nothing and add a dependency.
+        revisit = not_modified or (
+            previous is not None and bool(exchange.body) and previous.payload_digest == digest
+        )
         response_id, request_id = self.make_record_id(), self.make_record_id()
         http = _response_headers(exchange)
         common = {"WARC-Date": when, "WARC-Target-URI": url}
@@ -132,6 +146,8 @@ class WarcWriter:
                 http_headers=http,
                 warc_headers_dict=headers,
             )
+            if not_modified:
+                response.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
         else:
             headers = {"WARC-Type": "response", "WARC-Record-ID": response_id, **common}
             if exchange.ip_address:
@@ -205,6 +221,24 @@ class WarcWriter:
             (span,) = self._write([member])
         return span
 
+    @contextlib.contextmanager
+    def one_sync(self) -> Iterator[None]:
+        """Sync the records written inside the block once, when it ends without an error, not each on return.
+
+        For a group of writes whose rows are committed after the block: one sync then covers every record.
+        """
+        self._sync_at_end = True
+        try:
+            yield
+        finally:
+            self._sync_at_end = False
+        with self._lock:
+            lost, self._lost_sync = self._lost_sync, False
+            if lost:
+                raise OSError(errno.EIO, "WARC records of this group could not be synced")
+            if self._fh is not None and self._unsynced:
+                self._sync(self._fh)
+
     def close(self) -> list[Path]:
         """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
         with self._lock:
@@ -233,7 +267,11 @@ class WarcWriter:
                     warc.out = fh
                     warc.write_record(record)
                 spans.append((warc_file, at, fh.tell() - at))
-            self._sync(fh)
+            if self._sync_at_end:
+                fh.flush()
+                self._unsynced = True
+            else:
+                self._sync(fh)
         except BaseException:
             self._abandon_file(start)
             raise
@@ -310,16 +348,21 @@ class WarcWriter:
         self._fh = self._path = None
         with contextlib.suppress(OSError):
             fh.close()
+        unsynced, self._unsynced = self._unsynced, False
         try:
             os.truncate(open_name(path), good_end)
+            if unsynced and self.fsync:
+                sync_path(open_name(path))  # records of a group written before the failed one (one_sync)
             self._finish(path)
         except OSError:
-            pass  # Left to crash recovery: the file is still marked open, so the next crawl repairs it.
+            # Left to crash recovery: the file is still marked open, so the next crawl repairs it.
+            self._lost_sync = self._lost_sync or unsynced
 
     def _sync(self, fh: IO[bytes]) -> None:
         fh.flush()
         if self.fsync:
             os.fsync(fh.fileno())
+        self._unsynced = False
 
     @staticmethod
     def _location(
@@ -355,7 +398,8 @@ def open_warc_file(path: str | Path) -> IO[bytes]:
     path = Path(path)
     for candidate in (path, open_name(path), path):  # the last try: renamed while we looked
         try:
-            return open(candidate, "rb")  # noqa: SIM115 - the caller closes it
+            # NotRegularFile for a FIFO or a device, which would block or never end.
+            return open(open_regular(candidate), "rb")  # noqa: SIM115 - the caller closes it
         except FileNotFoundError:
             continue
     raise FileNotFoundError(f"no WARC file {path} (nor {open_name(path).name})")
@@ -377,7 +421,8 @@ def _response_headers(exchange: Exchange) -> _WireHeaders:
             continue
         headers.append((_one_line(name), _one_line(value)))
     if not original_lengths:
-        headers.append(("Content-Length", stored))
+        if exchange.status != 304:  # a 304 has no body, and says nothing of its length
+            headers.append(("Content-Length", stored))
     elif set(original_lengths) != {stored}:
         headers.append(("X-Original-Content-Length", _one_line(", ".join(original_lengths))))
     protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
@@ -392,6 +437,11 @@ def _request_headers(exchange: Exchange) -> _WireHeaders:
     protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
     headers = [(_one_line(n), _one_line(v)) for n, v in exchange.request_headers]
     return _WireHeaders(f"{target} {protocol}", headers, protocol=exchange.method.upper())
+
+
+def is_conditional(exchange: Exchange) -> bool:
+    """Whether the request carried validators (If-None-Match, If-Modified-Since): a 304 may answer it."""
+    return any(name.lower() in ("if-none-match", "if-modified-since") for name, _ in exchange.request_headers)
 
 
 def _warc_date(moment: datetime) -> str:
