@@ -1,15 +1,18 @@
 """Benchmark a whole crawl: a synthetic copy of the site on 127.0.0.1, crawled, refreshed, then verified.
 
     .venv/bin/python benchmarks/bench_crawl.py [--articles-en 2000] [--articles-ar 1000] [--quick]
-                                               [--dir DIR] [--keep] [--timeout 900]
+                                               [--dir DIR] [--keep] [--timeout 900] [--validators]
 
 The copy is made from the fixture pages (tests/fixtures/zwsite) used as templates: each article is the page of
 en/34489 or ar/87640 with its own id, headline, date, section, "most read" links and a reshuffled body; the
 sections of the fixture menu get listings of 20 articles a page with a "Next" pager, the home page and the RSS
 feed list the newest articles. Served by MirrorServer in this process, the copy is crawled by
 `python -m zwcrawl crawl` in a child process (wall-clock time, the child's own peak RSS: its VmHWM),
-crawled again with --refresh, then checked with `python -m zwcrawl verify`. Exit 1 when the archive holds
-fewer articles than were generated, a crawl or verify fails, or a forbidden URL (a vote link) was requested.
+crawled again with --refresh, then checked with `python -m zwcrawl verify`. With --validators the copy sends
+ETag and Last-Modified, and the refresh runs three times, interleaved: conditional (every article a 304), full
+(-s ZW_CONDITIONAL=False), conditional again; each step prints the requests and bytes the mirror served.
+Exit 1 when the archive holds fewer articles than were generated, a crawl or verify fails, or a forbidden URL
+(a vote link) was requested.
 """
 
 from __future__ import annotations
@@ -559,6 +562,9 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="a Scrapy setting for both crawls, e.g. -s ZW_WARC_FSYNC=false",
     )
+    parser.add_argument(
+        "--validators", action="store_true", help="the copy sends validators: refreshes with and without them"
+    )
     args = parser.parse_args()
     if args.quick:
         args.articles_en, args.articles_ar = 134, 66
@@ -568,7 +574,7 @@ def main() -> int:
 
     tmp = tempfile.mkdtemp(prefix="bench_crawl-", dir=args.dir)
     try:
-        return _bench(Path(tmp), counts, args.timeout, args.settings)
+        return _bench(Path(tmp), counts, args.timeout, args.settings, args.validators)
     finally:
         if args.keep:
             print(f"kept: {tmp} (site/, archive/, *.stdout, *.stderr)")
@@ -582,7 +588,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _bench(work: Path, counts: dict[str, int], timeout: float, settings: list[str]) -> int:
+def _bench(work: Path, counts: dict[str, int], timeout: float, settings: list[str], validators: bool) -> int:
     start = time.perf_counter()
     site = generate_site(work / "site", counts)
     generated = time.perf_counter() - start
@@ -598,18 +604,24 @@ def _bench(work: Path, counts: dict[str, int], timeout: float, settings: list[st
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
 
     archive = work / "archive"
-    mirror = MirrorServer(work / "site", editions=list(counts), ports=dict.fromkeys(counts, 0), log_path=None)
+    mirror = MirrorServer(
+        work / "site",
+        editions=list(counts),
+        ports=dict.fromkeys(counts, 0),
+        log_path=None,
+        validators=validators,
+    )
     mirror.start()
     zwcrawl = [sys.executable, "-m", "zwcrawl"]
     crawl = [*zwcrawl, "crawl", "--archive", str(archive)]
     crawl += [arg for spec in mirror.site_args() for arg in ("--site", spec)]
     crawl += [arg for name in counts for arg in ("--edition", name)]
     crawl += [arg for setting in settings for arg in ("-s", setting)]
-    steps = [
-        ("crawl", crawl),
-        ("crawl --refresh", [*crawl, "--refresh"]),
-        ("verify", [*zwcrawl, "verify", "--archive", str(archive)]),
-    ]
+    refreshes = [("crawl --refresh", [*crawl, "--refresh"])]
+    if validators:
+        full = ("refresh-full", [*crawl, "--refresh", "-s", "ZW_CONDITIONAL=False"])
+        refreshes = [refreshes[0], full, ("refresh-again", refreshes[0][1])]
+    steps = [("crawl", crawl), *refreshes, ("verify", [*zwcrawl, "verify", "--archive", str(archive)])]
     rows, failures = [], []
     try:
         for label, command in steps:
@@ -620,7 +632,11 @@ def _bench(work: Path, counts: dict[str, int], timeout: float, settings: list[st
             if run.returncode != 0:
                 failures.append(f"{label}: exit {run.returncode}; stderr: {run.stderr.strip()[-500:]}")
             if label != "verify":
-                print(f"  mirror served {len(mirror.requests) - served} requests")
+                answers = mirror.requests[served:]
+                sent, not_modified = sum(r.bytes_sent for r in answers), sum(r.status == 304 for r in answers)
+                print(
+                    f"  mirror served {len(answers)} requests, {sent:,} body bytes ({not_modified} were 304)"
+                )
             pages, articles = _figures(label, archive, counts, failures)
             rows.append((label, pages, articles, run.seconds, run.peak_rss_kb, *_sizes(archive)))
     finally:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import site_flags, zwcrawl
 
 from zwcrawl.refresh_policy import History, RefreshPolicy, next_due
+from zwcrawl.store import Store
 
 BORN = datetime(2026, 1, 1, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -41,7 +42,8 @@ def test_the_numbers_are_settings():
     assert wait(10 * 365 * DAY, 64, policy) == 30 * DAY
 
 
-def test_refresh_due_right_after_a_crawl_fetches_no_article_again(mirror, tmp_path):
+def test_refresh_due_right_after_a_crawl_fetches_no_article_again(mirror_factory, zwsite, tmp_path):
+    mirror = mirror_factory(zwsite, validators=True)  # so the due articles are asked conditionally
     archive = tmp_path / "archive"
     first = zwcrawl("crawl", "--archive", archive, *site_flags(mirror))
     assert first.returncode == 0, first.stderr
@@ -56,15 +58,18 @@ def test_refresh_due_right_after_a_crawl_fetches_no_article_again(mirror, tmp_pa
         "-s", "ZW_REFRESH_SHORTEST_HOURS=0", "-s", "ZW_REFRESH_LONGEST_DAYS=0",
     )  # fmt: skip
     assert due.returncode == 0, due.stderr
-    fetched = {r.path.rstrip("/") for r in mirror.requests[served:] if r.path.startswith("/news/article/")}
+    asked = [r for r in mirror.requests[served:] if r.path.startswith("/news/article/")]
+    fetched = {r.path.rstrip("/") for r in asked}
     assert len(fetched) >= 2, fetched
+    # Unchanged since, each is a 304: an observation that found nothing changed, so its interval grows.
+    assert all(r.status == 304 and "If-None-Match" in r.headers for r in asked)
+    with Store(archive / "zwcrawl.db", read_only=True) as store:
+        assert {unchanged for *_, unchanged in store.refresh_histories("en")} == {1}
 
 
 def test_the_history_counts_the_unchanged_observations_since_the_last_change(tmp_path):
     import json
     from pathlib import Path
-
-    from zwcrawl.store import Store
 
     expected = Path(__file__).resolve().parent / "fixtures" / "zwsite" / "expected" / "en" / "34489.json"
     item = json.loads(expected.read_text("utf-8"))

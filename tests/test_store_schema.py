@@ -22,7 +22,7 @@ ITEM = json.loads((Path(__file__).parent / "fixtures/zwsite/expected/en/34478.js
 T1 = "2018-04-20T10:00:00Z"
 MIGRATION_NAMES = [
     "0001_core", "0002_search", "0003_people_views", "0004_failure_captures", "0025_search_stems_and_digits",
-    "0026_schedules", "0030_imported_records", "0035_redirects", "0036_removals",
+    "0026_schedules", "0030_imported_records", "0035_redirects", "0036_removals", "0040_capture_validators",
 ]  # fmt: skip
 
 # A writer in another process: one crawl, then per article a capture and a save, as the crawler does.
@@ -107,7 +107,8 @@ def test_a_migration_1_archive_upgrades(tmp_path):
 
 
 def test_every_column_is_documented(tmp_path):
-    """schema.py comments every column on its own line: the README's table of the researchers' interface."""
+    """schema.py comments every column, on its own line or (a second column ALTER TABLE adds) in a /* */ after
+    it: the README's table of the researchers' interface."""
     with Store(tmp_path / "zwcrawl.db") as store:
         tables = [t for t in store.db.table_names() if not t.startswith(("_", "articles_fts"))]
         assert {"crawls", "captures", "articles", "observations"} <= set(tables)  # and every later one
@@ -115,7 +116,9 @@ def test_every_column_is_documented(tmp_path):
             sql = store.db[table].schema
             for column in store.db[table].columns:
                 line = re.search(rf"^[\s,]*{column.name} .*$", sql, re.M)  # ", name": an added column
-                assert line and re.search(r"--\s*\S", line.group()), f"{table}.{column.name} has no comment"
+                block = re.search(rf"[,(]\s*{column.name} [^,]*?/\*\s*\S", sql)
+                commented = (line and re.search(r"--\s*\S", line.group())) or block
+                assert commented, f"{table}.{column.name} has no comment"
         for view in ("article_authors", "article_translators"):
             assert "--" in store.db[view].schema
 

@@ -225,6 +225,16 @@ def _revisit_of_another_payload(a: Archive) -> None:
         writer.write_exchange(_exchange("/news/article/1", body, 3), liar)
 
 
+def _not_modified_of_another_uri(a: Archive) -> None:
+    first = a.records["response1"]  # article 1's page, named as what article 2's 304 confirmed
+    exchange = _exchange("/news/article/2", b"", 3, status=304)
+    exchange.request_headers.append(("If-None-Match", '"x"'))
+    with WarcWriter(a.root, fsync=False) as writer:
+        writer.write_exchange(
+            exchange, Original(first.payload_digest, first.record_id, first.url, first.date)
+        )
+
+
 # (name, damage, expected problems: (where, message) substrings, each must be found in one problem)
 DAMAGE = [
     (
@@ -319,6 +329,11 @@ DAMAGE = [
         "a revisit whose original has another payload",
         _revisit_of_another_payload,
         [("offset", "original {response1.record_id} has payload digest {response1.payload_digest}")],
+    ),
+    (
+        "a 304 revisit of another URI's capture",
+        _not_modified_of_another_uri,
+        [("offset", "a 304 revisit of http://127.0.0.1:8001/news/article/2 refers to another URI")],
     ),
     (
         "an article without a capture",

@@ -193,6 +193,40 @@ def test_revisit_when_the_payload_is_unchanged(tmp_path):
     assert req.rec_headers["WARC-Concurrent-To"] == revisit.record_id
 
 
+def test_a_304_to_a_conditional_request_is_a_server_not_modified_revisit(tmp_path):
+    with WarcWriter(tmp_path) as writer:
+        _, first = writer.write_exchange(exchange())
+        original = Original(first.payload_digest, first.record_id, first.url, first.date)
+        later = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
+        asked = [("Host", "127.0.0.1:8001"), ("If-None-Match", '"v1"')]
+        answer = [("ETag", '"v1"'), ("Vary", "Accept-Encoding")]
+        _, revisit = writer.write_exchange(
+            exchange(
+                status=304, reason="", body=b"", headers=answer, request_headers=asked, fetched_at=later
+            ),
+            original,
+        )
+        # A 304 nobody asked for (no validators sent), or with no capture to refer to, stays a response.
+        _, unasked = writer.write_exchange(
+            exchange(status=304, reason="", body=b"", headers=answer), original
+        )
+        _, alone = writer.write_exchange(
+            exchange(status=304, reason="", body=b"", headers=answer, request_headers=asked)
+        )
+    assert (revisit.record_type, revisit.refers_to) == ("revisit", original)
+    assert unasked.record_type == alone.record_type == "response"
+    record, _ = record_at(tmp_path, revisit)
+    h = record.rec_headers
+    assert h["WARC-Profile"] == "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+    assert (h["WARC-Refers-To"], h["WARC-Refers-To-Target-URI"]) == (first.record_id, first.url)
+    assert h["WARC-Refers-To-Date"] == "2026-11-25T20:15:00Z"
+    assert h["WARC-Payload-Digest"] == first.payload_digest  # the payload a 304 stands for (WARC 1.1 6.7.3)
+    # The block is the 304's status line and headers as they came, no Content-Length added, no body.
+    assert record.http_headers.statusline == "304 Not Modified"
+    assert record.http_headers.headers == answer
+    assert record.raw_stream.read() == b""
+
+
 @pytest.mark.parametrize(
     ("previous_digest", "body", "expected"),
     [

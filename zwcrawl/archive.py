@@ -17,21 +17,22 @@ from scrapy.statscollectors import StatsCollector
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
+from zwcrawl.ingest import WarcRecord, capture_row
 from zwcrawl.items import CaptureRef
 from zwcrawl.lock import ArchiveBusy, ArchiveLock, LockRefused
 from zwcrawl.refresh_policy import History, RefreshPolicy, is_due
-from zwcrawl.store import DB_NAME, Store
+from zwcrawl.store import DB_NAME, Store, response_facts
 from zwcrawl.warc import (
     Exchange,
     Original,
-    RecordLocation,
     WarcWriter,
     crawl_warcinfo,
-    described_url,
+    is_conditional,
     merge_indexes,
     recover_archive,
 )
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
+from zwcrawl.warc.reader import read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,11 @@ class Archive:
 
     def capture(self, exchange: Exchange) -> CaptureRef:
         """Write an exchange to WARC, then its capture row (that order: a row always has its record)."""
-        previous = self.store.last_original(exchange.url)
+        # A 304 stands for the full capture whose validators the request sent; any other answer is
+        # compared with the latest capture of its URL.
+        not_modified = exchange.status == 304 and is_conditional(exchange)
+        store = self.store
+        previous = store.validators(exchange.url) if not_modified else store.last_original(exchange.url)
         original = (
             Original(
                 previous["payload_digest"],
@@ -297,27 +302,35 @@ class Archive:
         )
         with self.writing("a WARC record", self.directory / "warc"):
             _request, response = self.writer.write_exchange(exchange, original)
-        content_type = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), None)
+        record = WarcRecord.written(
+            response, status=exchange.status, **response_facts(exchange.response_headers)
+        )
         with self.writing("the database", self.directory / DB_NAME):
-            capture_id = self.store.add_capture(
-                self._capture_row(response, status=exchange.status, content_type=content_type)
-            )
+            capture_id = self.store.add_capture(capture_row(record, self.crawl_id))
         self.count("pages")
         self.count(f"records/{response.record_type}")
+        if not_modified and response.record_type == "revisit":
+            self.count("not_modified")
         return CaptureRef(capture_id, response.record_id, response.record_type, response.date)
+
+    def unchanged_page(self, capture: CaptureRef | None) -> tuple[str | None, bytes] | None:
+        """The Content-Type and body a server-not-modified revisit stands for: its original's, read from the
+        WARC files (decoded as a browser would); None when `capture` refers to no response."""
+        if capture is None or capture.record_type != "revisit":
+            return None
+        row = self.store.capture(capture.record_id)
+        original = (
+            self.store.capture(row["refers_to_record_id"]) if row and row["refers_to_record_id"] else None
+        )
+        if original is None:
+            return None
+        return read_payload(self.directory / original["warc_file"], original["warc_offset"])
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
         with self.writing("a WARC record", self.directory / "warc"):
             location = self.writer.write_metadata(url, concurrent_to, fields)
-        # The row keeps the page's URL, as for every capture; the record's own URI is urn:zwcrawl:fields:URL.
-        row = self._capture_row(
-            location,
-            url=described_url(location.url),
-            status=None,
-            content_type="application/json",
-            concurrent_to=concurrent_to,
-        )
+        row = capture_row(WarcRecord.written(location, content_type="application/json"), self.crawl_id)
         with self.writing("the database", self.directory / DB_NAME):
             return self.store.add_capture(row)
 
@@ -340,24 +353,6 @@ class Archive:
             self.store.add_failure(
                 self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
             )
-
-    def _capture_row(self, location: RecordLocation, **extra) -> dict:
-        refers = location.refers_to
-        return {
-            "crawl_id": self.crawl_id,
-            "url": location.url,
-            "fetched_at": location.date,
-            "record_type": location.record_type,
-            "warc_file": location.warc_file,
-            "warc_offset": location.offset,
-            "warc_length": location.length,
-            "warc_record_id": location.record_id,
-            "payload_digest": location.payload_digest,
-            "refers_to_record_id": refers.record_id if refers else None,
-            "refers_to_url": refers.url if refers else None,
-            "refers_to_date": refers.date if refers else None,
-            **extra,
-        }
 
 
 def _instant(text: str) -> datetime:

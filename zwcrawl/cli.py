@@ -211,11 +211,14 @@ def demo(archive: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--port-en", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.option("--port-ar", type=click.IntRange(0, 65535), default=8002, show_default=True)
-def mirror(path: Path, port_en: int, port_ar: int) -> None:
+@click.option(
+    "--validators", is_flag=True, help="Send ETag and Last-Modified, and answer conditional GETs with 304."
+)
+def mirror(path: Path, port_en: int, port_ar: int, validators: bool) -> None:
     """Serve a saved copy of the site (one directory per host) on 127.0.0.1, one port per edition."""
     from zwcrawl.mirror import serve_forever
 
-    serve_forever(path, {"en": port_en, "ar": port_ar})
+    serve_forever(path, {"en": port_en, "ar": port_ar}, validators=validators)
 
 
 @cli.command()
@@ -446,19 +449,20 @@ _OUTPUT_OPTION = click.option(
 )
 
 
+def _article_export(command):
+    """The options of an article export: the archive, the file to write, and the articles to choose."""
+    return ARCHIVE_OPTION(_OUTPUT_OPTION(_article_filters(command)))
+
+
 @export.command("jsonl")
-@ARCHIVE_OPTION
-@_OUTPUT_OPTION
-@_article_filters
+@_article_export
 def export_jsonl(archive: Path, output: str, **filters) -> None:
     """Articles as JSON Lines: one per line, people, images, comments and counters nested."""
     _export_articles(archive, output, "jsonl", filters)
 
 
 @export.command("csv")
-@ARCHIVE_OPTION
-@_OUTPUT_OPTION
-@_article_filters
+@_article_export
 def export_csv(archive: Path, output: str, **filters) -> None:
     """Articles as CSV: one per row, lists joined with "; "."""
     _export_articles(archive, output, "csv", filters)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,8 +146,8 @@ def run_crawl(
 
 def _name_schedule(archive_dir: Path, crawl_id: int, schedule: str) -> None:
     """Name on the crawl's row the schedule that started it (`zwcrawl schedule run` passes --schedule)."""
-    with closing(sqlite3.connect(archive_dir / DB_NAME, timeout=30)) as conn, conn:
-        conn.execute("UPDATE crawls SET schedule = ? WHERE id = ?", (schedule, crawl_id))
+    with Store(archive_dir / DB_NAME) as store:
+        store.name_schedule(crawl_id, schedule)
 
 
 def _stop_if_interrupted_at_start(process: CrawlerProcess) -> None:

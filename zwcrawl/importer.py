@@ -316,23 +316,10 @@ def _copy(
     if concurrent and concurrent not in sound and not store.known_record(concurrent):
         result.counts["orphans"] += 1
         return None
-    date = headers.get_header("WARC-Date") or ""
     row = None
     if record_type in _HTTP_RECORDS:
-        fields = WarcRecord(
-            record_type=record_type,
-            record_id=record_id,
-            url=url,
-            date=date,
-            warc_file="",
-            offset=0,
-            length=0,
-            payload_digest=headers.get_header("WARC-Payload-Digest"),
-            refers_to=headers.get_header("WARC-Refers-To"),
-            refers_to_url=target_uri(headers.get_header("WARC-Refers-To-Target-URI")) or None,
-            refers_to_date=headers.get_header("WARC-Refers-To-Date"),
-            status=status,
-            content_type=content_type,
+        fields = WarcRecord.from_headers(
+            headers.get_header, record_type, status=status, content_type=content_type
         )
         row = capture_row(fields, crawl_id) if imported_capture(fields, sites) else None
     warc_file, warc_offset, warc_length = writer.copy_record(data)

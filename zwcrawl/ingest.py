@@ -15,20 +15,19 @@ import multiprocessing
 import os
 import sqlite3
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
 from zwcrawl.diskfull import is_disk_full
 from zwcrawl.extract import ArticlePage, decode_html
 from zwcrawl.site import Sites, canonical_article_url, classify
-from zwcrawl.store import Store
+from zwcrawl.store import Store, response_facts
 from zwcrawl.warc import CrawlInfo, RecordLocation, WarcWriter, described_url, scan_warc, target_uri
-from zwcrawl.warc.writer import open_warc_file
+from zwcrawl.warc.reader import read_payload
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +61,58 @@ class WarcRecord:
     content_type: str | None = None
     block: bytes | None = None  # the block of warcinfo and derived records (small), else None
     location: str | None = None  # a redirect's Location header
+    etag: str | None = None  # the response's validators, as its capture row keeps them
+    last_modified: str | None = None
+
+    @classmethod
+    def from_headers(
+        cls,
+        header: Callable[[str], str | None],
+        record_type: str,
+        warc_file: str = "",
+        offset: int = 0,
+        **http,
+    ) -> WarcRecord:
+        """A record as its WARC headers name it (`header(name)`: FastWARC's or warcio's), with what `http`
+        adds (status, content_type, ...); length 0 until the reader knows where the next record starts."""
+        return cls(
+            record_type=record_type,
+            record_id=header("WARC-Record-ID") or "",
+            url=target_uri(header("WARC-Target-URI")),
+            date=header("WARC-Date") or "",
+            warc_file=warc_file,
+            offset=offset,
+            length=0,
+            concurrent_to=header("WARC-Concurrent-To"),
+            payload_digest=header("WARC-Payload-Digest"),
+            refers_to=header("WARC-Refers-To"),
+            refers_to_url=target_uri(header("WARC-Refers-To-Target-URI")) or None,
+            refers_to_date=header("WARC-Refers-To-Date"),
+            **http,
+        )
+
+    @classmethod
+    def written(
+        cls, location: RecordLocation, *, status: int | None = None, **facts: str | None
+    ) -> WarcRecord:
+        """A record zwcrawl has just written, as it reads back: its capture row is `capture_row`'s."""
+        original = location.refers_to
+        return cls(
+            record_type=location.record_type,
+            record_id=location.record_id,
+            url=location.url,
+            date=location.date,
+            warc_file=location.warc_file,
+            offset=location.offset,
+            length=location.length,
+            concurrent_to=location.concurrent_to,
+            payload_digest=location.payload_digest,
+            refers_to=original.record_id if original else None,
+            refers_to_url=original.url if original else None,
+            refers_to_date=original.date if original else None,
+            status=status,
+            **facts,
+        )
 
 
 def read_warc(path: Path, warc_file: str, spans: list[tuple[int, int]] | None = None) -> Iterator[WarcRecord]:
@@ -128,32 +179,25 @@ def _with_length(record: WarcRecord, length: int) -> WarcRecord:
 def _facts(record, warc_file: str, offset: int) -> WarcRecord:
     headers = record.headers
     kind = _TYPES.get(int(record.record_type), "unknown")
-    status = content_type = block = location = None
+    status = block = location = None
+    facts = dict.fromkeys(("content_type", "etag", "last_modified"))
     if record.is_http and kind in _HTTP_RECORDS:
         http = record.http_headers
         status = http.status_code
-        content_type = http.get("Content-Type")
+        facts = response_facts(http.items())
         location = http.get("Location") if 300 <= status < 400 else None
     elif kind in ("warcinfo", *_DERIVED_RECORDS):
-        content_type = headers.get("Content-Type")
+        facts["content_type"] = headers.get("Content-Type")
         block = record.reader.read()
-    return WarcRecord(
-        record_type=kind,
-        record_id=headers.get("WARC-Record-ID") or "",
-        url=target_uri(headers.get("WARC-Target-URI")),
-        date=headers.get("WARC-Date") or "",
-        warc_file=warc_file,
-        offset=offset,
-        length=0,
-        concurrent_to=headers.get("WARC-Concurrent-To"),
-        payload_digest=headers.get("WARC-Payload-Digest"),
-        refers_to=headers.get("WARC-Refers-To"),
-        refers_to_url=target_uri(headers.get("WARC-Refers-To-Target-URI")) or None,
-        refers_to_date=headers.get("WARC-Refers-To-Date"),
+    return WarcRecord.from_headers(
+        headers.get,
+        kind,
+        warc_file,
+        offset,
         status=status,
-        content_type=content_type,
         block=block,
         location=location,
+        **facts,
     )
 
 
@@ -200,6 +244,8 @@ def capture_row(record: WarcRecord, crawl_id: int) -> dict:
         "status": record.status,
         "content_type": record.content_type,
         "concurrent_to": record.concurrent_to if record.record_type in _DERIVED_RECORDS else None,
+        "etag": record.etag,
+        "last_modified": record.last_modified,
     }
 
 
@@ -213,9 +259,11 @@ def extract_pages(jobs: list[tuple]) -> list[dict | str]:
 
 def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int) -> dict | str:
     try:
-        content_type, body = _read_record(path, offset)
+        content_type, body = read_payload(path, offset)
         if (body_path, body_offset) != (path, offset):
-            body = _read_record(body_path, body_offset)[1]  # a revisit: the body is its original's
+            # A revisit: the body is its original's, and so is the Content-Type a 304 does not repeat.
+            original_type, body = read_payload(body_path, body_offset)
+            content_type = content_type or original_type
         charset = _charset(content_type)
         page = ArticlePage(url, decode_html(body, charset))
         article = page.to_item()
@@ -226,15 +274,6 @@ def _extract(url: str, path: str, offset: int, body_path: str, body_offset: int)
         return fields
     except Exception as exc:  # noqa: BLE001 - one bad page is reported, never the end of a rebuild
         return f"{type(exc).__name__}: {exc}"
-
-
-def _read_record(path: str, offset: int) -> tuple[str | None, bytes]:
-    """A record's HTTP Content-Type and its payload, de-chunked and decoded as a browser would (warcio)."""
-    with open_warc_file(path) as fh:  # a file this import is still writing has its .open name
-        fh.seek(offset)
-        record = next(iter(WarcioIterator(fh)))
-        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
-        return content_type, record.content_stream().read()
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -597,18 +636,16 @@ class Ingest:
         """The record of the extracted fields beside the page, and its row, as a crawl writes them."""
         record = capture.record
         location = self.writer.write_metadata(record.url, record.record_id, fields)
-        self.store.add_capture(capture_row(_of_location(location, "application/json"), capture.crawl_id))
+        self.store.add_capture(
+            capture_row(WarcRecord.written(location, content_type="application/json"), capture.crawl_id)
+        )
         self.stats.counts["captures"] += 1
 
     def _missing(self, capture: _Capture, edition: str, article_id: int, url: str, reason: str) -> None:
         status, at = capture.record.status, capture.record.date
-        if self.store.mark_removed(edition, article_id, status, capture.crawl_id, at):
-            self.stats.counts["removed"] += 1  # as a crawl does: an archived article the site removed
-            return
-        self.stats.counts["missing"] += 1
-        self.store.record_missing(
-            edition, article_id, url, capture.record.status, reason, capture.crawl_id, capture.record.date
-        )
+        # As a crawl does: an archived article the site answers as absent is removed, any other id missing.
+        outcome = self.store.record_absent(edition, article_id, url, status, reason, capture.crawl_id, at)
+        self.stats.counts[outcome] += 1
 
 
 class _Done:
@@ -622,21 +659,6 @@ class _Done:
 
     def get(self) -> list:
         return self._value
-
-
-def _of_location(location: RecordLocation, content_type: str) -> WarcRecord:
-    return WarcRecord(
-        record_type=location.record_type,
-        record_id=location.record_id,
-        url=location.url,
-        date=location.date,
-        warc_file=location.warc_file,
-        offset=location.offset,
-        length=location.length,
-        concurrent_to=location.concurrent_to,
-        payload_digest=location.payload_digest,
-        content_type=content_type,
-    )
 
 
 def _result(value: dict | str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Self
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -28,7 +29,18 @@ class RefusedRequest(IgnoreRequest):
     """A request the scope guard stopped: policy, not a failure of the site."""
 
 
-class ScopeGuardMiddleware:
+class _CrawlerComponent:
+    """A component Scrapy builds from the crawler (from_crawler), which it keeps."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler) -> Self:
+        return cls(crawler)
+
+
+class ScopeGuardMiddleware(_CrawlerComponent):
     """Refuse every request that is not a GET of a crawlable page of a crawled edition on its own origin."""
 
     def __init__(self, crawler):
@@ -38,10 +50,6 @@ class ScopeGuardMiddleware:
         self.sites = getattr(crawler.spider, "sites", None) or Sites(
             dict(crawler.settings.getdict("ZW_SITES"))
         )
-
-    @classmethod
-    def from_crawler(cls, crawler) -> ScopeGuardMiddleware:
-        return cls(crawler)
 
     def process_request(self, request):
         moved = self.onto_copy(request)
@@ -92,7 +100,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-class BackoffRetryMiddleware:
+class BackoffRetryMiddleware(_CrawlerComponent):
     """Retry "blocked or busy" answers and network faults after a growing pause, honouring Retry-After."""
 
     def __init__(self, crawler):
@@ -106,10 +114,6 @@ class BackoffRetryMiddleware:
         )
         self.base = settings.getfloat("ZW_BACKOFF_BASE")
         self.longest = settings.getfloat("ZW_BACKOFF_MAX")
-
-    @classmethod
-    def from_crawler(cls, crawler) -> BackoffRetryMiddleware:
-        return cls(crawler)
 
     async def process_response(self, request, response):
         if request.meta.get("dont_retry") or response.status not in self.codes:
@@ -168,20 +172,13 @@ def _retry_after_seconds(value: bytes | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-class ArticleRedirectMiddleware:
+class ArticleRedirectMiddleware(_CrawlerComponent):
     """An article that redirects to another page is not followed there: the spider records the redirect.
 
     Followed, `/news/article/60005` -> `/news/article/50001/` would store 50001's page under 60005 and fetch
     50001 twice. A redirect to another spelling of the same article (a trailing slash, http -> https) is
     followed as usual. Sits before RedirectMiddleware (600) on the way back, after capture (950).
     """
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler) -> ArticleRedirectMiddleware:
-        return cls(crawler)
 
     def process_response(self, request, response):
         location = response.headers.get(b"Location")
@@ -244,15 +241,8 @@ def _header_pairs(headers) -> list[tuple[str, str]]:
     ]
 
 
-class ParseErrorMiddleware:
+class ParseErrorMiddleware(_CrawlerComponent):
     """A spider callback that raised is a failure row naming the page and its capture, never silence."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler) -> ParseErrorMiddleware:
-        return cls(crawler)
 
     def process_spider_exception(self, response, exception):
         if isinstance(exception, HttpError):

@@ -87,16 +87,12 @@ class ArchivePipeline:
         if isinstance(item, ArticleFetched):
             self._save_article(item)
         elif isinstance(item, IdMissing):
-            if store.mark_removed(
-                item.edition, item.article_id, item.status, archive.crawl_id, item.observed_at
-            ):
-                archive.count("removed")  # an article the archive holds: the site removed it
-                return
-            archive.count("missing")
-            store.record_missing(
+            # "removed" for an article the archive holds (the site removed it), else "missing".
+            outcome = store.record_absent(
                 item.edition, item.article_id, item.url, item.status, item.reason, archive.crawl_id,
                 item.observed_at,
             )  # fmt: skip
+            archive.count(outcome)
         elif isinstance(item, ArticleRedirected):
             archive.count("redirected")
             store.record_redirect(

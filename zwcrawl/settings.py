@@ -56,6 +56,8 @@ DOWNLOADER_MIDDLEWARES = {
     "zwcrawl.middlewares.BackoffRetryMiddleware": 550,
     # Before RedirectMiddleware (600) on the way back: an article redirecting elsewhere is not followed.
     "zwcrawl.middlewares.ArticleRedirectMiddleware": 650,
+    # A refresh sends the validators of the page's last 200, before capture so its request record has them.
+    "zwcrawl.conditional.ConditionalRefreshMiddleware": 900,
     # Last before the network, so it sees the bytes as they came off the wire (before decompression).
     "zwcrawl.middlewares.CaptureMiddleware": 950,
 }
@@ -75,6 +77,9 @@ ZW_WARC_MAX_SIZE = 1_000_000_000  # roll WARC files over at about this many byte
 ZW_WARC_FSYNC = True  # a record is on disk before its row is written
 ZW_MAX_LISTING_PAGES = 5000  # a section deeper than this is cut off (a guard against endless "Next")
 ZW_PROGRESS = False  # live progress on stderr (the CLI turns it on for a terminal)
+# A refresh asks conditionally (If-None-Match, If-Modified-Since) where the page's last 200 had validators;
+# a 304 is archived as a server-not-modified revisit. False: every refresh is a full GET.
+ZW_CONDITIONAL = True
 
 # Extraction health (zwcrawl/health.py): when a crawl's article pages read worse than the archive's
 # history, the crawl warns, one line per edition and field, and exits with status 4.

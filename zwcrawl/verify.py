@@ -23,7 +23,7 @@ from zwcrawl.warc import (
 )
 from zwcrawl.warc._fs import NotRegularFile, open_regular
 from zwcrawl.warc.paths import inside_archive, links_leaving
-from zwcrawl.warc.writer import OPEN_SUFFIX
+from zwcrawl.warc.writer import NOT_MODIFIED_PROFILE, OPEN_SUFFIX
 
 # Stands in for the headers of a member too broken to parse, so the member still has a row to point at.
 _NO_HEADERS = StatusAndHeaders("", [])
@@ -36,6 +36,8 @@ _CAPTURE_COLUMNS = (
 )  # fmt: skip
 # Records a crawl writes a row for; a killed crawl may leave one page of them (response, metadata) rowless.
 _ROWED = ("response", "revisit", "metadata")
+# WARC 1.0 and 1.1 name the 304 profile alike but for the version: http://netpreserve.org/warc/1.x/revisit/...
+NOT_MODIFIED_SUFFIX = NOT_MODIFIED_PROFILE.rsplit("/warc/1.1", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class _Verifier:
             """
             CREATE TABLE records (file TEXT, offset INTEGER, length INTEGER, type TEXT, id TEXT, url TEXT,
                 date TEXT, digest TEXT, refers_id TEXT, refers_url TEXT, refers_date TEXT,
-                concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT);
+                concurrent_to TEXT, status INTEGER, sound INTEGER, problem TEXT, profile TEXT);
             CREATE TABLE files (file TEXT PRIMARY KEY, crawl_id INTEGER, still_open INTEGER,
                 imported INTEGER);
             """
@@ -217,6 +219,7 @@ class _Verifier:
                         scanned.http_status,
                         int(not problems),
                         problems[0] if problems else None,
+                        h.get_header("WARC-Profile"),
                     )
                 )
                 if len(rows) >= _BATCH:
@@ -246,7 +249,7 @@ class _Verifier:
         return end or 0
 
     def _insert(self, rows: list[tuple]) -> None:
-        self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 15)})", rows)
+        self.db.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 16)})", rows)
 
     def snapshot_rows(self) -> None:
         """Copy the rows verify checks out of the archive database in one read transaction, then let it go."""
@@ -311,17 +314,26 @@ class _Verifier:
             self.problem(record_id, f"record id used more than once: {places}")
 
     def check_revisits(self) -> None:
-        """Every revisit resolves to an original response of its payload digest, by id or by URI and date."""
-        query = """SELECT file, offset, id, digest, refers_id, refers_url, refers_date FROM records
-                   WHERE type = 'revisit' ORDER BY file, offset"""
-        for rel, offset, record_id, digest, refers_id, refers_url, refers_date in self._all(query):
+        """Every revisit resolves to an original response of its payload digest, by id or by URI and date;
+        a server-not-modified one (a 304) to a response of its own URI."""
+        query = """SELECT file, offset, id, digest, refers_id, refers_url, refers_date, url, profile
+                   FROM records WHERE type = 'revisit' ORDER BY file, offset"""
+        for rel, offset, record_id, digest, refers_id, refers_url, refers_date, url, profile in self._all(
+            query
+        ):
             where = f"{rel} offset {offset} {record_id}"
-            if not digest:
+            not_modified = (profile or "").endswith(NOT_MODIFIED_SUFFIX)
+            if not_modified and (refers_url or url) != url:
+                self.problem(where, f"a 304 revisit of {url} refers to another URI, {refers_url}")
+                continue
+            if not digest and not not_modified:
+                # A 304's payload is its original's (WARC 1.1 6.7.3): the digest may be left to that record.
                 self.problem(where, "revisit has no WARC-Payload-Digest")
                 continue
             if refers_id:
                 original = self.db.execute(
-                    "SELECT type, digest, sound FROM records WHERE id = ? ORDER BY type = 'response' DESC",
+                    "SELECT type, digest, sound, url FROM records WHERE id = ?"
+                    " ORDER BY type = 'response' DESC",
                     (refers_id,),
                 ).fetchone()
                 if original is None:
@@ -332,12 +344,17 @@ class _Verifier:
                     self.problem(
                         where, f"revisit refers to {refers_id}, a {original[0]} record, not a response"
                     )
-                elif original[1] != digest:
+                elif digest and original[1] != digest:
                     self.problem(where, f"revisit's original {refers_id} has payload digest {original[1]}")
+                elif not_modified and original[3] != url:
+                    self.problem(
+                        where, f"a 304 revisit of {url} refers to {refers_id}, a capture of {original[3]}"
+                    )
                 continue
             found = self.db.execute(
-                "SELECT 1 FROM records WHERE url = ? AND date = ? AND type = 'response' AND digest = ?",
-                (refers_url, refers_date, digest),
+                "SELECT 1 FROM records WHERE url = ? AND date = ? AND type = 'response'"
+                " AND digest = coalesce(?, digest)",
+                (refers_url or url, refers_date, digest),
             ).fetchone()
             if found is None:
                 self.problem(

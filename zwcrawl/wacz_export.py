@@ -16,9 +16,8 @@ from pathlib import Path
 
 from zwcrawl import __version__
 from zwcrawl.site import Sites
-from zwcrawl.store import DB_NAME, read_only_uri
+from zwcrawl.store import DB_NAME, Store
 from zwcrawl.store.filters import ArticleFilter
-from zwcrawl.store.schema import foreign_objects
 from zwcrawl.warc import WarcWriter, index_path, merge_indexes, scan_warc
 from zwcrawl.warc._fs import sync_dir
 from zwcrawl.warc.paths import OutsideLink, inside_archive, refuse_links_leaving
@@ -115,10 +114,12 @@ def export_wacz(
     # Beside the output, so the last step is a rename within one file system.
     work = output.parent / f".{output.name}.{os.getpid()}.tmp.d"
     partial = output.parent / f".{output.name}.{os.getpid()}.tmp"
-    db = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
-        if foreign := foreign_objects(db):
-            raise ExportError(f"{db_path} holds a {foreign[0]} that zwcrawl did not make: refused")
+        store = Store(db_path, read_only=True)
+    except ValueError as exc:  # an archive of another version, or holding what zwcrawl did not make
+        raise ExportError(str(exc)) from None
+    db = store.db.conn
+    try:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         wanted, files, primaries = _choose(db, chosen)
@@ -138,7 +139,7 @@ def export_wacz(
             partial.unlink()
         raise
     finally:
-        db.close()
+        store.close()
         shutil.rmtree(work, ignore_errors=True)
     return WaczResult(output, len(warcs), records, pages, output.stat().st_size)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from socketserver import TCPServer
 from urllib.parse import urlsplit
 
+from zwcrawl.mirror import conditional
 from zwcrawl.mirror.faults import Faults
 from zwcrawl.mirror.files import (
     HOST_DIRS,
@@ -46,6 +47,7 @@ class MirrorServer:
         ports: dict[str, int] | None = None,
         faults: Path | str | dict | None = None,
         log_path: Path | str | None = None,
+        validators: bool = False,
     ):
         self.files = SiteFiles(root)
         editions = list(editions)
@@ -62,6 +64,8 @@ class MirrorServer:
             raise MirrorError(f"refusing to listen on {host}: the mirror binds to a loopback address only")
         self.host = host
         self.ports = _check_ports(ports or {})
+        # Off by default: a crawl that sends validators would then get 304s, and tests count what is served.
+        self.validators = validators
         self.faults = Faults.load(faults if faults is not None else self._site_faults())
         self.base_urls: dict[str, str] = {}
         self._log = RequestLog(log_path)
@@ -131,8 +135,11 @@ class MirrorServer:
         """The mirror's URL for a path on an edition."""
         return self.base_urls[edition] + path
 
-    def _response(self, edition: str, raw_path: str, rule: dict) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers and body for a GET, before transfer faults (gzip, truncation) are applied."""
+    def _response(
+        self, edition: str, raw_path: str, rule: dict
+    ) -> tuple[int, dict[str, str], bytes, Path | None]:
+        """Status, headers, body and the file served (None for a page made up) for a GET, before transfer
+        faults (gzip, truncation) are applied."""
         if "redirect" in rule or "status" in rule:
             status = rule.get("status", 301)
             headers = {"Content-Type": _HTML}
@@ -140,16 +147,16 @@ class MirrorServer:
                 headers["Location"] = rule["redirect"]
             if "retry_after" in rule:
                 headers["Retry-After"] = str(rule["retry_after"])
-            return status, headers, status_page(status, _reason(status))
+            return status, headers, status_page(status, _reason(status)), None
         if rule.get("soft404"):
-            return 200, {"Content-Type": _HTML}, soft404_page(edition)
+            return 200, {"Content-Type": _HTML}, soft404_page(edition), None
         path = self.files.find(edition, raw_path)
         if path is None:
             listing = classify_path(edition, urlsplit(raw_path).path)
             if rule.get("next_forever") and listing.kind == "listing":
                 body = empty_listing_page(edition, listing.section_id, listing.page)
-                return 200, {"Content-Type": _HTML}, body
-            return 404, {"Content-Type": _HTML}, status_page(404, "Not Found")
+                return 200, {"Content-Type": _HTML}, body, None
+            return 404, {"Content-Type": _HTML}, status_page(404, "Not Found"), None
         body = path.read_bytes()
         media, charset = content_type(path, body)
         if rule.get("fill_ports"):
@@ -159,7 +166,7 @@ class MirrorServer:
             charset = rule["encoding"]
         if charset and rule.get("charset_header", True):
             media = f"{media}; charset={charset}"
-        return 200, {"Content-Type": media}, body
+        return 200, {"Content-Type": media}, body, path
 
     def _port_of(self, match: re.Match) -> bytes:
         base = self.base_urls.get(match.group(1).decode())
@@ -241,13 +248,19 @@ class _Handler(BaseHTTPRequestHandler):
             mirror._record(self, None, 0, rule)
             self._reset(partial_headers=rule["reset"] == "headers")
             return
-        status, headers, body = mirror._response(self.server.edition, self.path, rule)
+        status, headers, body, source = mirror._response(self.server.edition, self.path, rule)
         if rule.get("gzip"):
             headers["Vary"] = "Accept-Encoding"
             if _accepts_gzip(self.headers.get("Accept-Encoding", "")):
                 # mtime=0: the same page gzips to the same bytes, so a recrawl can write a revisit.
                 body = gzip.compress(body, mtime=0)
                 headers["Content-Encoding"] = "gzip"
+        if mirror.validators and source is not None and status == 200:
+            tags = conditional.validators(source, body)
+            headers.update(tags)
+            if conditional.not_modified(self.headers, tags):
+                self._not_modified({**tags, **({"Vary": headers["Vary"]} if "Vary" in headers else {})}, rule)
+                return
         payload = body if send_body else b""
         if send_body and "truncate" in rule:
             # Content-Length promises the whole body; the connection closes after the first N bytes.
@@ -273,6 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _not_modified(self, headers: dict[str, str], rule: dict) -> None:
+        """304 Not Modified: the validators and Vary the 200 would carry, and no body (RFC 9110 15.4.5)."""
+        self.server.mirror._record(self, 304, 0, rule)
+        self.send_response(304)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
     def _reset(self, partial_headers: bool) -> None:
         if partial_headers:
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/ht")
@@ -294,11 +315,12 @@ def serve_forever(
     host: str = "127.0.0.1",
     log_path: Path | str | None = None,
     echo: Callable[[str], object] | None = None,
+    validators: bool = False,
 ) -> None:
     """Serve a site copy until Ctrl-C, printing each edition's base URL and its `--site` argument."""
     echo = echo or _print_now
     try:
-        with MirrorServer(root, ports=ports, host=host, log_path=log_path) as mirror:
+        with MirrorServer(root, ports=ports, host=host, log_path=log_path, validators=validators) as mirror:
             for edition, base in mirror.base_urls.items():
                 echo(f"{edition}  {base}  --site {edition}={base}")
             sites = " ".join(f"--site {arg}" for arg in mirror.site_args())

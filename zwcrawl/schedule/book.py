@@ -56,13 +56,16 @@ class ScheduleBook:
         path = Path(archive_dir) / DB_NAME
         if not create and not path.is_file():
             raise FileNotFoundError(f"no archive at {archive_dir} (no zwcrawl.db there)")
+        self._store: Store | None = None
         if read_only:
+            # Not Store(read_only=True), which refuses an archive of an earlier version: a listing reads one
+            # from before schedules as it is, never migrating it.
             self._conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=30, isolation_level=None)
         else:
             Path(archive_dir).mkdir(parents=True, exist_ok=True)
-            Store(path).close()  # applies pending migrations, the schedules tables among them
-            # Autocommit, so each write below is its own explicit IMMEDIATE transaction.
-            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._store = Store(path)  # applies pending migrations, the schedules tables among them
+            # Each write below is its own explicit IMMEDIATE transaction (_write); reads begin none.
+            self._conn = self._store.db.conn
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA busy_timeout = 30000")
 
@@ -74,7 +77,10 @@ class ScheduleBook:
 
     def close(self) -> None:
         """Close the database connection."""
-        self._conn.close()
+        if self._store is not None:
+            self._store.close()
+        else:
+            self._conn.close()
 
     def add(self, name: str, plan: Plan, crawl_args: list[str], now: datetime) -> None:
         """Add a schedule, due at once; ValueError if the name is taken or unfit."""

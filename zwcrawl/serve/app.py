@@ -38,6 +38,7 @@ class _ReadOnlyArchive(Database):
     # mode=ro, not immutable=1: immutable tells SQLite the file never changes, so it takes no locks and
     # ignores the WAL; beside a crawl (WAL mode) that shows stale rows or reads a page mid-checkpoint.
     # mode=ro reads through the WAL under SQLite's normal locking: every query sees one committed state.
+    # Datasette opens a connection per thread through this method, so these are not the Store's.
     def connect(self, write: bool = False):
         if write:
             raise PermissionError("zwcrawl serve is read-only")
@@ -48,13 +49,10 @@ class _ReadOnlyArchive(Database):
 
 def archive_datasette(db_path: Path) -> Datasette:
     """A Datasette serving the archive at db_path as `zwcrawl`, with zwcrawl's metadata and plugin."""
-    with Store(db_path, read_only=True):  # refuses what is not an archive of this version, in one line
-        pass
-    conn = sqlite3.connect(read_only_uri(db_path), uri=True)
-    try:
-        metadata = archive_metadata(conn)
-    finally:
-        conn.close()
+    with Store(
+        db_path, read_only=True
+    ) as store:  # refuses what is not an archive of this version, in one line
+        metadata = archive_metadata(store.db.conn)
     if pm.get_plugin("zwcrawl") is None:
         pm.register(plugin, name="zwcrawl")
     datasette = Datasette(metadata=metadata, settings=_SETTINGS)

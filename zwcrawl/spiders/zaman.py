@@ -163,6 +163,7 @@ class ZamanSpider(scrapy.Spider):
             zw_edition=edition,
             zw_article_id=article_id,
             zw_canonical=canonical,
+            zw_refresh=article_id in self.archived[edition],  # asked conditionally where it can be
         )
 
     def _listing(self, edition: str, section_id: int, page: int) -> scrapy.Request:
@@ -193,11 +194,7 @@ class ZamanSpider(scrapy.Spider):
         return self.sites.to_real(response.url) or response.url
 
     def _html(self, response) -> str:
-        charset = None
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        if "charset=" in content_type.lower():
-            charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-        return decode_html(response.body, charset)
+        return _decoded(response.headers.get(b"Content-Type", b"").decode("latin-1"), response.body)
 
     # -- callbacks -------------------------------------------------------------------------------
 
@@ -255,7 +252,15 @@ class ZamanSpider(scrapy.Spider):
 
     def parse_article(self, response):
         canonical = response.meta["zw_canonical"]
-        html = self._html(response)
+        if response.status == 304:
+            # Not Modified: the page is the one the revisit refers to, read back from the WARC files.
+            kept = self.archive.unchanged_page(response.meta.get("zw_capture"))
+            if kept is None:
+                yield FetchFailed(response.url, "HTTP 304 with no archived page it refers to", status=304)
+                return
+            html = _decoded(*kept)
+        else:
+            html = self._html(response)
         page = ArticlePage(canonical, html)  # parsed once, for its fields and its links
         article = page.to_item()
         if not page.whole:
@@ -295,7 +300,13 @@ class ZamanSpider(scrapy.Spider):
             return None
         logger.warning("page ends before </body> and </html>, fetching it again: %s", response.url)
         meta = {k: v for k, v in response.meta.items() if k.startswith("zw_") and k != "zw_capture"}
-        return response.request.replace(dont_filter=True, meta={**meta, "zw_cut_short": tries})
+        # In full: a 304 would now confirm the capture cut short, whose validators are the latest.
+        meta["zw_refresh"] = False
+        request = response.request
+        headers = {
+            k: v for k, v in request.headers.items() if k not in (b"If-None-Match", b"If-Modified-Since")
+        }
+        return request.replace(dont_filter=True, meta={**meta, "zw_cut_short": tries}, headers=headers)
 
     def _cut_short(self, response) -> FetchFailed:
         tries = response.meta.get("zw_cut_short", 0) + 1
@@ -352,6 +363,15 @@ class ZamanSpider(scrapy.Spider):
             return
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         yield FetchFailed(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
+
+
+def _decoded(content_type: str | None, body: bytes) -> str:
+    """A page's text, in the charset its Content-Type names (else what decode_html finds)."""
+    charset = None
+    lowered = (content_type or "").lower()
+    if "charset=" in lowered:
+        charset = lowered.split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    return decode_html(body, charset)
 
 
 def _unreadable(response, reason: str, reading: Reading | None = None) -> FetchFailed:

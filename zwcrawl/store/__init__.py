@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from zwcrawl.store.archive import DB_NAME, SaveResult, Store, leaving_no_sidecars, read_only_uri
+from zwcrawl.store.archive import (
+    DB_NAME,
+    SaveResult,
+    Store,
+    leaving_no_sidecars,
+    read_only_uri,
+    response_facts,
+)
 from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.query import SearchQueryError
 
@@ -14,4 +21,5 @@ __all__ = [
     "Store",
     "leaving_no_sidecars",
     "read_only_uri",
+    "response_facts",
 ]

@@ -13,12 +13,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+from sqlite_utils.db import Column, Index, NotFoundError, Table
 
 from zwcrawl.article import Article, Comment
 from zwcrawl.site import classify
@@ -102,8 +103,24 @@ _CAPTURE_OPTIONAL = frozenset(
         "refers_to_url",
         "refers_to_date",
         "concurrent_to",
+        "etag",
+        "last_modified",
     }
 )
+# The capture columns read from a response's own headers: its Content-Type and the validators a refresh sends.
+_HEADER_COLUMNS = {"content-type": "content_type", "etag": "etag", "last-modified": "last_modified"}
+
+
+def response_facts(headers: Iterable[tuple[str, str]]) -> dict[str, str | None]:
+    """The capture columns a response's headers give (the first of each header, as sent; None if absent)."""
+    facts: dict[str, str | None] = dict.fromkeys(_HEADER_COLUMNS.values())
+    for name, value in headers:
+        column = _HEADER_COLUMNS.get(name.strip().lower())
+        if column is not None and facts[column] is None:
+            facts[column] = value.strip()
+    return facts
+
+
 _CRAWL_END_STATUSES = ("finished", "interrupted", "failed")
 # Search orders: a hit in the headline weighs more than one in the body; undated articles come last.
 _SEARCH_ORDERS = {
@@ -140,7 +157,7 @@ class Store:
         self._tidy = leaving_no_sidecars(self.path) if read_only else contextlib.nullcontext()
         self._tidy.__enter__()
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
-        self.db = Database(conn)
+        self.db = _ArchiveDatabase(conn)
         self._lock = threading.RLock()
         self._batching = False
         try:
@@ -153,6 +170,7 @@ class Store:
             if read_only:
                 if MIGRATIONS.pending(self.db):
                     raise ValueError(f"{self.path} is not a zwcrawl archive of this version")
+                self.db.know_tables()
                 return
             self.db.execute("PRAGMA foreign_keys = ON")
             self._enable_wal(busy_timeout)
@@ -163,6 +181,7 @@ class Store:
                 # Inside one write transaction so two processes opening a new archive cannot both migrate.
                 with self._write():
                     MIGRATIONS.apply(self.db)
+            self.db.know_tables()
         except BaseException:
             conn.close()
             self._tidy.__exit__(None, None, None)
@@ -207,6 +226,11 @@ class Store:
                 self.db.table("crawls").update(crawl_id, row)
             except NotFoundError:
                 raise ValueError(f"no crawl with id {crawl_id}") from None
+
+    def name_schedule(self, crawl_id: int, schedule: str) -> None:
+        """Name on a crawl's row the schedule that started it."""
+        with self._write():
+            self.db.table("crawls").update(crawl_id, {"schedule": schedule})
 
     def crawl(self, crawl_id: int) -> dict | None:
         """A crawl's row, its options and stats read from JSON; None when there is no such crawl."""
@@ -286,7 +310,7 @@ class Store:
                     f"record {row['warc_record_id']} is already recorded at"
                     f" {known['warc_file']}:{known['warc_offset']}"
                 )
-            return int(captures.insert(row).last_pk)
+            return self._put("captures", row)
 
     def capture(self, record_id: str) -> dict | None:
         """The capture row of a WARC record, by its WARC-Record-ID; None when it has none."""
@@ -369,6 +393,27 @@ class Store:
                 "fetched_at": latest["refers_to_date"],
             }
 
+    def validators(self, url: str) -> dict | None:
+        """The ETag and Last-Modified of `url`'s latest full (200) capture, with the original response behind
+        it (what a 304 to them refers to); None when that capture carried neither."""
+        with self._lock:
+            latest = self._one(
+                "SELECT * FROM captures WHERE url = ? AND status = 200"
+                " AND record_type IN ('response', 'revisit') ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url,),
+            )
+            if latest is None or not (latest["etag"] or latest["last_modified"]):
+                return None
+            original = latest
+            if latest["record_type"] == "revisit":
+                original = self._one(
+                    "SELECT * FROM captures WHERE warc_record_id = ? AND record_type = 'response'",
+                    (latest["refers_to_record_id"],),
+                )
+        if original is None:
+            return None
+        return {"etag": latest["etag"], "last_modified": latest["last_modified"], **_original(original)}
+
     # Articles
 
     def save_article(
@@ -398,11 +443,12 @@ class Store:
                 parts.columns["body"],
             ):
                 self._add_version(parts, fetch)
-            self.db.table("missing").delete_where("edition = ? AND article_id = ?", parts.key)
-            self.db.table("redirects").delete_where("edition = ? AND article_id = ?", parts.key)
+            self._execute("DELETE FROM missing WHERE edition = ? AND article_id = ?", parts.key)
+            self._execute("DELETE FROM redirects WHERE edition = ? AND article_id = ?", parts.key)
             # Back online, unless this is an older capture read again (a rebuild) than the removal's.
-            self.db.table("removals").delete_where(
-                "edition = ? AND article_id = ? AND checked_at < ?", [*parts.key, fetch.observed_at]
+            self._execute(
+                "DELETE FROM removals WHERE edition = ? AND article_id = ? AND checked_at < ?",
+                (*parts.key, fetch.observed_at),
             )
         return result
 
@@ -462,6 +508,16 @@ class Store:
                 (at, how, crawl_id, at, edition, article_id),
             )
             return cursor.rowcount > 0
+
+    def record_absent(
+        self, edition: str, article_id: int, url: str, status: int, reason: str, crawl_id: int, at: str
+    ) -> str:
+        """Record an article id the site answered as absent: "removed" when the archive holds the article
+        (see mark_removed), else "missing" (see record_missing)."""
+        if self.mark_removed(edition, article_id, status, crawl_id, at):
+            return "removed"
+        self.record_missing(edition, article_id, url, status, reason, crawl_id, at)
+        return "missing"
 
     def article(self, edition: str, article_id: int) -> dict | None:
         """An article's row as stored, or None when the archive does not hold it."""
@@ -687,6 +743,18 @@ class Store:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
 
+    def _put(self, table: str, row: dict, key: Sequence[str] = ()) -> int:
+        """One row into a table, updating the row of the same `key` if there is one, in one statement.
+
+        For the rows written per page (a capture, an article's row, observation and version): sqlite-utils'
+        insert and upsert wrap each row in a savepoint and resolve a dozen options first, which made saves
+        and refreshes about twice as slow (bench_store). Returns the row's rowid."""
+        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        if key:
+            updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in key)
+            sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        return int(self._execute(sql, tuple(row.values())).lastrowid)
+
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
@@ -723,12 +791,11 @@ class Store:
             "capture_id": fetch.capture_id,
             "crawl_id": fetch.crawl_id,
         }
-        if old is None:
-            self.db.table("articles").insert(
-                {"edition": parts.key[0], "article_id": parts.key[1], **values, **seen}
-            )
-        else:
-            self.db.table("articles").update(parts.key, {**values, **seen})
+        self._put(
+            "articles",
+            {"edition": parts.key[0], "article_id": parts.key[1], **values, **seen},
+            ("edition", "article_id"),
+        )
 
     def _people(self, key: tuple[str, int]) -> list[tuple[str, str]]:
         rows = self.db.query(
@@ -776,12 +843,11 @@ class Store:
             # A queue per identity: two identical comments (a double post) stay two rows.
             if known[identity]:
                 old = known[identity].popleft()
-                seen = {
-                    "position": position,
-                    "first_seen": min(old["first_seen"], observed_at),
-                    "last_seen": max(old["last_seen"], observed_at),
-                }
-                table.update(old["id"], seen)
+                first, last = min(old["first_seen"], observed_at), max(old["last_seen"], observed_at)
+                self._execute(
+                    "UPDATE comments SET position = ?, first_seen = ?, last_seen = ? WHERE id = ?",
+                    (position, first, last, old["id"]),
+                )
             else:
                 author, posted, text = identity
                 new.append(
@@ -792,9 +858,10 @@ class Store:
 
     def _observe(self, parts: _ArticleParts, fetch: _Fetch) -> None:
         """One row of the counters' time series."""
-        self.db.table("observations").insert(
+        self._put(
+            "observations",
             {"edition": parts.key[0], "article_id": parts.key[1], "observed_at": fetch.observed_at,
-             **parts.counters, "crawl_id": fetch.crawl_id, "capture_id": fetch.capture_id}
+             **parts.counters, "crawl_id": fetch.crawl_id, "capture_id": fetch.capture_id},
         )  # fmt: skip
 
     def _add_version(self, parts: _ArticleParts, fetch: _Fetch) -> None:
@@ -803,11 +870,48 @@ class Store:
             "SELECT coalesce(max(version), 0) FROM article_versions WHERE edition = ? AND article_id = ?",
             parts.key,
         ).fetchone()
-        self.db.table("article_versions").insert(
+        self._put(
+            "article_versions",
             {"edition": parts.key[0], "article_id": parts.key[1], "version": latest + 1,
              "observed_at": fetch.observed_at, "headline": parts.columns["headline"],
-             "body": parts.columns["body"], "capture_id": fetch.capture_id}
+             "body": parts.columns["body"], "capture_id": fetch.capture_id},
         )  # fmt: skip
+
+
+class _KnownTable(Table):
+    """A table of an open archive: it exists, and its columns and indexes stay as the migrations left them."""
+
+    def exists(self) -> bool:
+        return True
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        return super().columns
+
+    @cached_property
+    def indexes(self) -> list[Index]:
+        return super().indexes
+
+
+class _ArchiveDatabase(Database):
+    """sqlite-utils' Database that reads each table's schema once, once the archive is migrated.
+
+    sqlite-utils asks SQLite whether a table exists, and for its columns and indexes, before each insert,
+    update, get and lookup; an article's save made some forty such reads, and its writes ran 2 to 6 times
+    slower than hand-written SQL (benchmarks/README.md, bench_store.py). The schema changes only in
+    migrations, which run before know_tables()."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self._known: dict[str, _KnownTable] = {}
+
+    def know_tables(self) -> None:
+        """Read the tables once: from now on table() hands out these, schema read on first use."""
+        self._known = {name: _KnownTable(self, name) for name in self.table_names()}
+
+    def table(self, table_name: str, **kwargs: Any) -> Table:
+        known = self._known.get(table_name)
+        return known if known is not None and not kwargs else super().table(table_name, **kwargs)
 
 
 class _Fetch(NamedTuple):

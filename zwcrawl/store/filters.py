@@ -14,34 +14,24 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z")
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    """Conditions on articles; None means any. since is inclusive, until exclusive, both UTC ISO-8601."""
+    """Conditions on articles; None means any."""
 
-    edition: str | None = None
-    since: str | None = None
-    until: str | None = None
-    section: str | None = None
-    source: str | None = None
-    author: str | None = None
+    edition: str | None = None  # "en" or "ar"
+    since: str | None = None  # inclusive, a UTC moment (2011-03-15T00:00:00Z)
+    until: str | None = None  # exclusive, a UTC moment
+    section: str | None = None  # the section's name as the site writes it
+    source: str | None = None  # an outlet named in the attribution (SANA, Reuters)
+    author: str | None = None  # an author's or translator's name
 
     @classmethod
     def parse(
-        cls,
-        *,
-        edition: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        section: str | None = None,
-        source: str | None = None,
-        author: str | None = None,
+        cls, *, since: str | None = None, until: str | None = None, **others: str | None
     ) -> ArticleFilter:
-        """The filter a user typed; a bad date is a ValueError with a one-line reason."""
+        """The filter a user typed, its dates read; a bad date is a ValueError with a one-line reason."""
         return cls(
-            edition=edition,
             since=None if since is None else date_bound("--since", since, end=False),
             until=None if until is None else date_bound("--until", until, end=True),
-            section=section,
-            source=source,
-            author=author,
+            **others,
         )
 
     def where(self, alias: str = "a") -> tuple[str, list[Any]]:

@@ -414,6 +414,21 @@ CREATE TABLE removals (                  -- archived articles the site answers a
     )
 
 
+@MIGRATIONS(name="0040_capture_validators")
+def _capture_validators(db: Database) -> None:
+    """The validators a response carried, which a refresh sends back to ask whether the page changed."""
+    # Block comments: after a column ALTER TABLE added, the next one lands on the same line as its last token,
+    # where a `--` comment would run on into it (schema_notes reads both kinds).
+    for column, header, sent_as in (
+        ("etag", "ETag", "If-None-Match"),
+        ("last_modified", "Last-Modified", "If-Modified-Since"),
+    ):
+        db.execute(
+            f"ALTER TABLE captures ADD COLUMN {column} TEXT /* the response's {header} header, sent back as"
+            f" {sent_as} by a refresh; NULL when none */"
+        )
+
+
 # -- a database someone else prepared ---------------------------------------------------------------
 
 

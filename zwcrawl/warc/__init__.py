@@ -16,7 +16,7 @@ from zwcrawl.warc.types import (
     sha1_digest,
     target_uri,
 )
-from zwcrawl.warc.writer import WarcWriter
+from zwcrawl.warc.writer import WarcWriter, is_conditional
 
 __all__ = [
     "FIELDS_URI_PREFIX",
@@ -33,6 +33,7 @@ __all__ = [
     "crawl_warcinfo",
     "index_path",
     "index_warc",
+    "is_conditional",
     "iter_records",
     "merge_indexes",
     "parse_warc_fields",

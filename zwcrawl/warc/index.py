@@ -13,6 +13,10 @@ MERGED_INDEX = "index.cdxj"
 # Request and metadata records are left out: a replay tool looks a URL up and must find its response
 # (or revisit), not the JSON of what was extracted from it at the same second.
 _INDEXED_RECORDS = "response,revisit,resource"
+# A server-not-modified revisit holds the 304's headers, and pywb replays those as they are: an empty 304 at
+# that time. Left out of the index (as the Internet Archive's CDX writer leaves 304s out), a replay asking for
+# that time gets the nearest full capture, the page the 304 confirmed. The WARC record itself stays.
+_NOT_MODIFIED = '"mime": "warc/revisit", "status": "304"'
 
 
 def index_path(warc_path: Path) -> Path:
@@ -32,13 +36,36 @@ def index_warc(warc_path: Path) -> Path:
     temporary = target.with_name(f".{target.name}.tmp")
     with open(temporary, "w", encoding="utf-8") as out:
         # filename= pins the field to the bare file name, whatever path we were given.
+        lines = _Lines(out)
         CDXJIndexer(
-            output=out, inputs=[str(warc_path)], sort=True, records=_INDEXED_RECORDS, filename=warc_path.name
+            output=lines,
+            inputs=[str(warc_path)],
+            sort=True,
+            records=_INDEXED_RECORDS,
+            filename=warc_path.name,
         ).process_all()
-        out.flush()
+        lines.flush()
         os.fsync(out.fileno())
     os.replace(temporary, target)
     return target
+
+
+class _Lines:
+    """The index file as the indexer writes it, less the lines of server-not-modified revisits."""
+
+    def __init__(self, out):
+        self._out, self._partial = out, ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        self._out.writelines(line + "\n" for line in lines if _NOT_MODIFIED not in line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial and _NOT_MODIFIED not in self._partial:
+            self._out.write(self._partial)
+        self._partial = ""
+        self._out.flush()
 
 
 def merge_indexes(warc_dir: Path) -> Path:

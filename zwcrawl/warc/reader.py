@@ -12,10 +12,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import IO
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser, StatusAndHeadersParserException
 
 from zwcrawl.warc._fs import open_regular
 from zwcrawl.warc.types import Original, RecordLocation, target_uri
+from zwcrawl.warc.writer import open_warc_file
 
 _CHUNK = 1 << 16
 _MAX_LINE = 1 << 16
@@ -79,6 +81,16 @@ def iter_records(path: Path, warc_file: str | None = None) -> Iterator[RecordLoc
         if not scanned.sound:
             raise WarcFormatError(f"{path}: record at offset {scanned.offset}: {'; '.join(scanned.problems)}")
         yield scanned.location(warc_file or path.name)
+
+
+def read_payload(path: str | Path, offset: int) -> tuple[str | None, bytes]:
+    """The HTTP Content-Type and payload of the record at `offset`, de-chunked and decoded as a browser would
+    (warcio); from the `.open` file while a writer still has it."""
+    with open_warc_file(path) as fh:
+        fh.seek(offset)
+        record = next(iter(ArchiveIterator(fh)))
+        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+        return content_type, record.content_stream().read()
 
 
 def scan_warc(path: Path, *, digests: bool = True) -> Iterator[ScannedRecord]:

@@ -29,6 +29,8 @@ from zwcrawl.wire import reason_phrase
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# WARC 1.1 6.7.3: the server answered a conditional request 304, so the payload is the original's.
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
 # A file being written carries this suffix until it is complete, synced and renamed (as Heritrix does):
@@ -106,12 +108,20 @@ class WarcWriter:
     def write_exchange(
         self, exchange: Exchange, previous: Original | None = None
     ) -> tuple[RecordLocation, RecordLocation]:
-        """Write an exchange's response (or revisit of `previous`) and request records, synced on return."""
+        """Write an exchange's response (or revisit of `previous`) and request records, synced on return.
+
+        A revisit is written for a body of `previous`'s payload digest (identical-payload-digest), or for a
+        304 to a conditional request whose validators came from `previous` (server-not-modified)."""
         when = _warc_date(exchange.fetched_at)
         url = _safe_uri(exchange.url)
         digest = sha1_digest(exchange.body)
-        # An empty body is always a response: a revisit would save nothing and add a dependency.
-        revisit = previous is not None and bool(exchange.body) and previous.payload_digest == digest
+        not_modified = previous is not None and exchange.status == 304 and is_conditional(exchange)
+        if not_modified:
+            digest = previous.payload_digest  # the payload a 304 stands for is its original's (6.7.3)
+        # An empty body is otherwise a response: a revisit would save nothing and add a dependency.
+        revisit = not_modified or (
+            previous is not None and bool(exchange.body) and previous.payload_digest == digest
+        )
         response_id, request_id = self.make_record_id(), self.make_record_id()
         http = _response_headers(exchange)
         common = {"WARC-Date": when, "WARC-Target-URI": url}
@@ -132,6 +142,8 @@ class WarcWriter:
                 http_headers=http,
                 warc_headers_dict=headers,
             )
+            if not_modified:
+                response.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
         else:
             headers = {"WARC-Type": "response", "WARC-Record-ID": response_id, **common}
             if exchange.ip_address:
@@ -377,7 +389,8 @@ def _response_headers(exchange: Exchange) -> _WireHeaders:
             continue
         headers.append((_one_line(name), _one_line(value)))
     if not original_lengths:
-        headers.append(("Content-Length", stored))
+        if exchange.status != 304:  # a 304 has no body, and says nothing of its length
+            headers.append(("Content-Length", stored))
     elif set(original_lengths) != {stored}:
         headers.append(("X-Original-Content-Length", _one_line(", ".join(original_lengths))))
     protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
@@ -392,6 +405,11 @@ def _request_headers(exchange: Exchange) -> _WireHeaders:
     protocol = exchange.protocol if _PROTOCOL.match(exchange.protocol or "") else "HTTP/1.1"
     headers = [(_one_line(n), _one_line(v)) for n, v in exchange.request_headers]
     return _WireHeaders(f"{target} {protocol}", headers, protocol=exchange.method.upper())
+
+
+def is_conditional(exchange: Exchange) -> bool:
+    """Whether the request carried validators (If-None-Match, If-Modified-Since): a 304 may answer it."""
+    return any(name.lower() in ("if-none-match", "if-modified-since") for name, _ in exchange.request_headers)
 
 
 def _warc_date(moment: datetime) -> str:
