@@ -546,6 +546,14 @@ def _article_counts(archive: Path) -> dict[str, int]:
     return dict(_query(archive, "select edition, count(*) from articles group by edition"))
 
 
+def add_child_options(parser: argparse.ArgumentParser, settings_help: str) -> None:
+    """The options of every benchmark that runs crawls: --timeout and -s NAME=VALUE (into args.settings)."""
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
+    parser.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE", help=settings_help
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles-en", type=int, default=2000)
@@ -553,15 +561,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a small smoke run: 134 + 66 articles")
     parser.add_argument("--dir", type=Path, help="make the temporary directory here (to measure a disk)")
     parser.add_argument("--keep", action="store_true", help="keep the site copy and the archive afterwards")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
-    parser.add_argument(
-        "-s",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a Scrapy setting for both crawls, e.g. -s ZW_WARC_FSYNC=false",
-    )
+    add_child_options(parser, "a Scrapy setting for both crawls, e.g. -s ZW_WARC_FSYNC=false")
     parser.add_argument(
         "--validators", action="store_true", help="the copy sends validators: refreshes with and without them"
     )

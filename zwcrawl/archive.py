@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +18,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
@@ -33,6 +39,7 @@ from zwcrawl.warc import (
 )
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
 from zwcrawl.warc.reader import read_payload
+from zwcrawl.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +100,12 @@ class Archive:
         self.open_error: str | None = None  # one line for the user when the archive could not be opened
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
+        # Writes run on a thread of their own (see in_turn); their counts wait for their group to hold, then
+        # for the reactor's thread, which owns the stats.
+        self._writes: WriteQueue | None = None
+        self._group_counts: list[tuple[str, int]] = []
+        self._counts: deque[tuple[str, int]] = deque()
+        self._reactor_thread = threading.get_ident()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -131,9 +144,65 @@ class Archive:
         self.stop_error = disk_full_message(where, path)
         with contextlib.suppress(Exception):
             logger.error("%s", self.stop_error)  # the log may be on the full disk too
+        self._on_reactor(self._close_spider)
+
+    def _close_spider(self) -> None:
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
-            engine.close_spider_async(reason="disk_full")
+            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
+
+    def _on_reactor(self, call: Callable[[], None]) -> None:
+        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it."""
+        if threading.get_ident() == self._reactor_thread:
+            call()
+        else:
+            from twisted.internet import reactor  # here: importing it at module level installs the wrong one
+
+            reactor.callFromThread(call)
+
+    async def in_turn(self, job: Callable, *args, record: str | None = None):
+        """Run a write on the archive's writer thread, after every write handed to it before; its result.
+
+        While records are synced and rows committed, the reactor goes on downloading and parsing. One thread
+        keeps the order the crawl gave its writes (a page's capture before its metadata record and its
+        article); the writes waiting together form a group: one transaction, whose records are synced before
+        it commits (`_group`), with at most one write of each `record` kind ("page": a response or revisit;
+        "metadata"), so a crash leaves no more than one page's records without rows. The result comes back
+        once the group holds.
+        """
+        from twisted.internet import reactor
+
+        done: Deferred = Deferred()
+
+        def settle(future: Future) -> None:
+            error = future.exception()
+            if error is not None:
+                done.errback(error)
+            else:
+                done.callback(future.result())
+
+        future = self._writes.submit(self._unless_stopped, job, *args, record=record)
+        future.add_done_callback(lambda f: reactor.callFromThread(settle, f))
+        return await maybe_deferred_to_future(done)
+
+    def _unless_stopped(self, job: Callable, *args):
+        if self.stop_error is not None:
+            raise DiskFull(self.stop_error)  # a write queued before the disk filled: nothing more is written
+        return job(*args)
+
+    @contextlib.contextmanager
+    def _group(self) -> Iterator[None]:
+        """A group of writes: one transaction; every record synced before it commits; its counts after."""
+        self._group_counts = []
+        with (
+            self.writing("the database", self.directory / DB_NAME),
+            self.store.batch(),
+            self.writing("a WARC record", self.directory / "warc"),
+            self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
+        ):
+            yield
+        self._counts.extend(self._group_counts)
+        self._on_reactor(self._add_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -203,12 +272,17 @@ class Archive:
             info=crawl_warcinfo(self.crawl_id, started_at, options),
             fsync=self.fsync,
         )
+        self._reactor_thread = threading.get_ident()
+        self._writes = WriteQueue(self._group, name="zwcrawl-archive")
 
     def close(self, status: str | None) -> None:
         """Close the WARC file (indexing it), finish the crawl row and release the lock.
 
         On a full disk each step is tried on its own: an index left unwritten is made again by the next
         crawl's recovery, a crawl row left 'running' is marked interrupted by the next crawl."""
+        if self._writes is not None:
+            self._writes.close()  # the writes handed over finish first
+            self._writes = None
         writer, store = self.writer, self.store
         self.writer = self.store = None
         try:
@@ -274,11 +348,21 @@ class Archive:
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME)."""
-        self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
+        if self._writes is not None and self._writes.on_thread():
+            self._group_counts.append((name, by))  # added once the group holds, by the reactor's thread
+            return
+        self._counts.append((name, by))
+        self._on_reactor(self._add_counts)
+
+    def _add_counts(self) -> None:
+        while self._counts:
+            name, by = self._counts.popleft()
+            self.crawler.stats.inc_value(STATS_PREFIX + name, by)
 
     def figures(self) -> dict:
         """The crawl's own figures, as the crawl row stores them."""
+        self._add_counts()
         return crawl_figures(self.crawler.stats)
 
     # -- writes ----------------------------------------------------------------------------------
@@ -345,6 +429,20 @@ class Archive:
         parse_error: bool = False,
     ) -> None:
         """Add a page that stayed failed, or that zwcrawl could not read, to the crawl's failure report."""
+        if self._writes is not None and not self._writes.on_thread():
+            # From the reactor's thread (robots.txt, a redirect loop): the writer thread owns the database.
+            later = functools.partial(
+                self.record_failure,
+                url,
+                reason,
+                attempts,
+                status,
+                capture_id=capture_id,
+                parse_error=parse_error,
+            )
+            future = self._writes.submit(self._unless_stopped, later)
+            future.add_done_callback(_log_failed_write)
+            return
         self.count("failures")
         if parse_error:
             self.count("parse_errors")
@@ -353,6 +451,12 @@ class Archive:
             self.store.add_failure(
                 self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
             )
+
+
+def _log_failed_write(future: Future) -> None:
+    error = future.exception()
+    if error is not None and not isinstance(error, DiskFull):  # a full disk has said so already
+        logger.error("could not write to the archive: %s", error, exc_info=error)
 
 
 def _instant(text: str) -> datetime:

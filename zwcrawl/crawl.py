@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import Settings, default_settings
 
 from zwcrawl.archive import Archive
 from zwcrawl.interrupts import hand_over_interrupts, raise_if_interrupted, restore_interrupts
@@ -76,9 +76,16 @@ def crawl_settings(
         edition in sites.bases and is_loopback(urlsplit(sites.bases[edition]).hostname or "")
         for edition in editions
     ):
-        # A copy on this machine is crawled at full speed: the delays protect the live site.
+        # A copy on this machine is crawled at full speed: the delays and the one request at a time per host
+        # protect the live site (a copy serves both editions from one host, 127.0.0.1, so it would take
+        # one request at a time in all); Scrapy's own limit per host applies instead.
         settings.set("DOWNLOAD_DELAY", 0, priority="project")
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
+        settings.set(
+            "CONCURRENT_REQUESTS_PER_DOMAIN",
+            default_settings.CONCURRENT_REQUESTS_PER_DOMAIN,
+            priority="project",
+        )
     for name, value in parse_overrides(overrides).items():
         settings.set(name, value, priority="cmdline")
     return settings

@@ -208,9 +208,12 @@ class CaptureMiddleware:
     def process_request(self, request) -> None:
         request.meta["zw_sent_at"] = datetime.now(UTC)
 
-    def process_response(self, request, response):
+    async def process_response(self, request, response):
         if self.archive.is_open:
-            request.meta["zw_capture"] = self.archive.capture(exchange_of(request, response))
+            # On the archive's writer thread: the reactor goes on while the record is synced.
+            exchange = exchange_of(request, response)
+            capture = await self.archive.in_turn(self.archive.capture, exchange, record="page")
+            request.meta["zw_capture"] = capture
         return response
 
 

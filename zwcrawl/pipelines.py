@@ -65,14 +65,23 @@ class ArchivePipeline:
         if alarms:
             stats.set_value(STATS_PREFIX + HEALTH_ALARMS, alarms)
 
-    def process_item(self, item: Item) -> Item:
+    async def process_item(self, item: Item) -> Item:
         if not self.archive.is_open:
             raise DropItem("the archive is closed (the disk is full)")
+        try:
+            # On the archive's writer thread, after the page's capture: the reactor goes on meanwhile.
+            writes_metadata = isinstance(item, ArticleFetched) and item.capture is not None
+            await self.archive.in_turn(self._store, item, record="metadata" if writes_metadata else None)
+        except DiskFull:
+            raise DropItem(self.archive.stop_error) from None  # nothing more is written: the crawl stops
+        return item
+
+    def _store(self, item: Item) -> None:
         try:
             with self.archive.writing("the database", self.archive.directory / DB_NAME):
                 self._persist(item)
         except DiskFull:
-            raise DropItem(self.archive.stop_error) from None  # nothing more is written: the crawl stops
+            raise
         except Exception as exc:
             if isinstance(item, FetchFailed):
                 raise  # the failure report itself cannot be written: nothing left to record it in
@@ -80,7 +89,6 @@ class ArchivePipeline:
             # its response is in the WARC for `rebuild` once the code is fixed.
             logger.exception("could not store %s", _url(item))
             self._persist(_parse_error(item, exc))
-        return item
 
     def _persist(self, item: Item) -> None:
         archive, store = self.archive, self.archive.store

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
+
+from lxml import etree
 
 from zwcrawl.article import Article, Comment, Image
 from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
@@ -19,7 +24,9 @@ from zwcrawl.extract.markup import (
     is_chrome,
     lines,
     paragraphs,
-    parse_html,
+    parse_page,
+    printed_text_after,
+    printed_text_before,
     text_of,
 )
 from zwcrawl.extract.structured import Declared, read_declared
@@ -48,46 +55,59 @@ _COMMENTS = re.compile(r"comment", re.I)
 _COMMENT_ITEM = re.compile(
     r"^comment(?:[-_]?(?:item|box|row|entry|block))?$|^(?:user-?)?comment[-_]?\d+$", re.I
 )
-_NOT_FOUND = re.compile(
-    r"could not be found|can ?not be found|was not found|page not found|does not exist|no longer available"
-    r"|لم يتم العثور|غير موجود|غير متوفر|لا يوجد خبر|الصفحة المطلوبة",
-    re.I,
-)
-_COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
-# The number beside a vote link: "(55)", "55", "(7) |" where the two links share a line.
-_VOTE_COUNT = re.compile(r"^[(\[]?\s*([0-9٠-٩۰-۹]+)\s*[)\]]?(?:\s*[|/·•,-])?$")
 _TOTAL_COMMENTS = re.compile(
     r"(?:total\s+comments|comments|مجموع\s+التعليقات|عدد\s+التعليقات|التعليقات)\s*(?:\(\s*|:\s*)([0-9٠-٩۰-۹]+)",
     re.I,
 )
-_KINDS = (
-    ("opinion", re.compile(r"^\s*(?:opinion|op-ed|رأي|راي|مقال رأي)\s*[-–—:|]|[-–—:|]\s*opinion\s*$", re.I)),
-    ("perspective", re.compile(r"^\s*(?:perspective|وجهة نظر)\s*[-–—:|]|[-–—:|]\s*perspective\s*$", re.I)),
-)
-_OTHER_BODY_CLASSES = "//*[{}]".format(
-    " or ".join(
-        f'contains(@class, "{name}")'
-        for name in (
-            "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
-            "NewsText", "news_text", "news-content",
-        )
-    )
-)  # fmt: skip
-# Children whose text counts towards a block's share of the page's prose.
-_TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
 # What closes the comments: the form's title and note ("Comments About This Article", "Please fill ...").
 _FORM_LANDMARK = re.compile(
     r"comments about this article|please fill the fields|code confirming"
     r"|التعليقات على هذا|يرجى تعبئة|رمز التأكيد",
     re.I,
 )
-_DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
-# Text a browser prints: what scripts and style sheets hold is not (an XPath predicate on text nodes).
-_PRINTED = "not(ancestor::script or ancestor::style or ancestor::noscript)"
 # A comment's stamp prints the time of day; a sentence stop ends text, never a stamp ("9:30 p.m." aside).
 _CLOCK = re.compile(r"\d{1,2}[:٫]\d{2}")
 _SENTENCE_STOP = re.compile(r"[.!?؟…]")
 _AM_PM_END = re.compile(r"[ap]\.m\.\s*$", re.I)
+# Numbers as the site prints them, in Western, Arabic-Indic or Persian digits.
+_DIGITS = re.compile(r"[0-9٠-٩۰-۹]")
+_COUNTER = re.compile(r"^\(?\s*([0-9٠-٩۰-۹]+)\s*\)?$")
+# The number beside a vote link: "(55)", "55", "(7) |" where the two links share a line.
+_VOTE_COUNT = re.compile(r"^[(\[]?\s*([0-9٠-٩۰-۹]+)\s*[)\]]?(?:\s*[|/·•,-])?$")
+_KINDS = (
+    ("opinion", re.compile(r"^\s*(?:opinion|op-ed|رأي|راي|مقال رأي)\s*[-–—:|]|[-–—:|]\s*opinion\s*$", re.I)),
+    ("perspective", re.compile(r"^\s*(?:perspective|وجهة نظر)\s*[-–—:|]|[-–—:|]\s*perspective\s*$", re.I)),
+)
+# The site's not-found page, which it serves with status 200.
+_NOT_FOUND = re.compile(
+    r"could not be found|can ?not be found|was not found|page not found|does not exist|no longer available"
+    r"|لم يتم العثور|غير موجود|غير متوفر|لا يوجد خبر|الصفحة المطلوبة",
+    re.I,
+)
+_OTHER_BODY_CLASSES = (
+    "article-body", "articleBody", "post-content", "entry-content", "story-body", "news-body",
+    "NewsText", "news_text", "news-content",
+)  # fmt: skip
+# Children whose text counts towards a block's share of the page's prose.
+_TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
+
+
+# From the root element: what //a[@href] and //*[@itemprop="articleBody"] find, with one step instead of two.
+_ANCHORS = etree.XPath("descendant-or-self::a[@href]")
+_WITH_ITEMPROP = etree.XPath("descendant-or-self::*[@itemprop]")  # compared in Python: cheaper for libxml2
+# classify is pure and the same absolute URLs (menus, images) recur from page to page.
+_classify_cached = functools.lru_cache(maxsize=4096)(classify)
+_LIKE_CASE = str.maketrans("LIKE", "like")
+# What every link to a listing holds once %-decoded as site.classify decodes it: a cheap test first, since a
+# page's links are mostly articles, and joining each to the page URL costs more than the rest of its test.
+# The path's "articles" is the link's own: the page URL it is joined to (/news/article/N) holds none.
+_MAY_NAME_LISTING = re.compile("articles", re.I)
+_URL_DROPS = dict.fromkeys(map(ord, "\t\r\n"))  # urllib drops these anywhere in a URL before splitting it
+
+
+def _classify(url: str | None):
+    """site.classify, remembered for URLs of a sensible length (a long one is read, never kept)."""
+    return _classify_cached(url) if url is None or len(url) <= 500 else classify(url)
 
 
 def _first(elements):
@@ -152,7 +172,7 @@ class ArticlePage:
         text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
         # A page cut short (no closing tags) may hold half an article: only trusted if its text is closed.
         self._closed = ends_whole(text)
-        self._sel = parse_html(text)
+        self._sel = parse_page(text)
         self._root = self._sel.root if self._sel is not None else None
         self._classes = ClassIndex(self._root)
         self._chrome = Chrome(self._root, _CHROME)
@@ -165,6 +185,8 @@ class ArticlePage:
         self._headlines: dict[str, object] = {}
         self._paragraphs_in: dict[object, list[str]] = {}
         self._chosen: dict[str, tuple[str | None, object]] = {}
+        self._site_urls: dict[str | None, object] = {}
+        self._absolutes: dict[str, str | None] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -211,7 +233,11 @@ class ArticlePage:
         return not self._comment_regions.outside(element, self._content if content is None else content)
 
     def _absolute(self, href: str | None) -> str | None:
-        return repair_url(href, base=self.url)
+        if not isinstance(href, str):  # A declared value may be anything: repair_url says None.
+            return repair_url(href, base=self.url)
+        if href not in self._absolutes:
+            self._absolutes[href] = repair_url(href, base=self.url)
+        return self._absolutes[href]
 
     @field_or(frozenset)
     def _body_markers(self) -> frozenset:
@@ -219,7 +245,7 @@ class ArticlePage:
         marked = [
             *self._classes.find("news-text"),
             *self._classes.find("NewsBody", "td"),
-            *self._xpath('//*[@itemprop="articleBody"]'),
+            *self._article_body_prop,
         ]
         return frozenset(node for element in marked for node in (element, *element.iterancestors()))
 
@@ -293,7 +319,7 @@ class ArticlePage:
         candidates = (
             lambda: self._classes.find("news-text"),
             lambda: self._classes.find("NewsBody", "td"),
-            lambda: self._xpath('//*[@itemprop="articleBody"]'),
+            lambda: self._article_body_prop,
         )
         for found in candidates:
             for element in found():
@@ -311,7 +337,9 @@ class ArticlePage:
     def _landmark_body(self):
         """The body found without the site's classes: body classes other sites use, else the densest text."""
         around_headline = self._headline_content
-        for element in self._xpath(_OTHER_BODY_CLASSES):
+        # Any class attribute holding one of the names, as written (the index's tokens are lower case).
+        candidates = self._classes.containing(*(name.lower() for name in _OTHER_BODY_CLASSES))
+        for element in (e for e in candidates if any(n in e.get("class") for n in _OTHER_BODY_CLASSES)):
             if (
                 self._outside_chrome(element, around_headline)
                 and not self._in_comments(element, around_headline)
@@ -333,7 +361,7 @@ class ArticlePage:
         region = self._comments_region
         around_comments = {region, *region.iterancestors()} if region is not None else set()
         seen_headline = headline is None
-        printed = _printed_lengths(self._root)
+        printed: dict = {}  # Text lengths, computed for the elements the walk reaches (see _printed_length).
         stack = [self._root]
         while stack:
             element = stack.pop()
@@ -352,7 +380,7 @@ class ArticlePage:
                     if not isinstance(child.tag, str):
                         score += len(clean_text(child.tail))
                     elif child.tag in _TEXT_CHILDREN:
-                        score += printed[child] + len(clean_text(child.tail))
+                        score += _printed_length(child, printed) + len(clean_text(child.tail))
                 # Only text after the headline, or around it, can be the article's; never the comments.
                 if (
                     score > best_score
@@ -579,8 +607,8 @@ class ArticlePage:
         title = "".join(self._xpath("//head/title//text()"))
         links = {
             site_url.article_id
-            for href in self._xpath("//a/@href")
-            if (site_url := classify(self._absolute(href) or "")) is not None and site_url.kind == "article"
+            for anchor in self._anchors
+            if (site_url := self._site_url(anchor.get("href"))) is not None and site_url.kind == "article"
         }
         return (
             is_site_name(title)
@@ -673,7 +701,7 @@ class ArticlePage:
             site_url = classify(self._absolute(declared.section_url) or "")
             section_id = site_url.section_id if site_url is not None and site_url.kind == "listing" else None
         if section_id is None and declared.section:
-            for anchor in self._xpath("//a[@href]"):
+            for anchor in self._anchors:
                 if _fold(text_of(anchor)) == _fold(declared.section) and (
                     found := self._listing_href(anchor)
                 ):
@@ -685,21 +713,45 @@ class ArticlePage:
 
     def _listing_href(self, anchor):
         href = anchor.get("href")
-        site_url = classify(self._absolute(href)) if href else None
+        if not href or not _MAY_NAME_LISTING.search(unquote(unquote(href.translate(_URL_DROPS)))):
+            return None  # No "articles" in it, however decoded: no /news/articles/ link (see site.py).
+        site_url = self._site_url(href)
         return site_url if site_url is not None and site_url.kind == "listing" else None
+
+    def _site_url(self, href: str | None):
+        """What a link of the page names on the site (see site.classify), read once per distinct href."""
+        if href not in self._site_urls:
+            self._site_urls[href] = _classify(self._absolute(href))
+        return self._site_urls[href]
+
+    @field_or(list)
+    def _article_body_prop(self) -> list:
+        """The elements marked itemprop="articleBody" (microdata's text), in page order."""
+        found = _WITH_ITEMPROP(self._root) if self._root is not None else []
+        return [element for element in found if element.get("itemprop") == "articleBody"]
+
+    @field_or(list)
+    def _anchors(self) -> list:
+        """Every <a href> of the page, in page order."""
+        return _ANCHORS(self._root) if self._root is not None else []
 
     def _nearest_section_link(self):
         """The section link closest to the headline (or the text), menus and sidebars left out."""
         anchor = self._headline_element if self._headline_element is not None else self._body_element
         if anchor is None:
             return None
-        order = {element: i for i, element in enumerate(self._root.iter())}
+        order = self._page_order
         target = order.get(anchor, 0)
-        links = [
-            a for a in self._xpath("//a[@href]")
-            if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
-        ]  # fmt: skip
-        return min(links, key=lambda a: abs(order.get(a, 0) - target), default=None)
+        # Nearest first, the earlier of two as near (a stable sort of links in page order), each link tested
+        # only until one is a section link outside the furniture: most are never read.
+        nearest_first = sorted(self._anchors, key=lambda a: abs(order.get(a, 0) - target))
+        return next(
+            (
+                a for a in nearest_first
+                if self._listing_href(a) is not None and self._outside_chrome(a) and not self._in_comments(a)
+            ),
+            None,
+        )  # fmt: skip
 
     @field_or(None)
     def section_id(self) -> int | None:
@@ -739,11 +791,7 @@ class ArticlePage:
                 return found
         # The last resort: a line with a date and a time printed just before the text.
         body = self._body_element
-        for text in reversed(
-            body.xpath(f"preceding::text()[normalize-space()][{_PRINTED}][position() <= 12]")
-            if body is not None
-            else []
-        ):
+        for text, _owner in itertools.islice(printed_text_before(body), 12) if body is not None else ():
             if _DIGITS.search(text) and ":" in text and (found := parse_published(text)):
                 return found
         return None
@@ -845,11 +893,10 @@ class ArticlePage:
         body = self._body_element
         if body is None:
             return None
-        nodes = body.xpath(f"following::text()[normalize-space()][{_PRINTED}][1]")
-        if not nodes:
+        first = next(printed_text_after(body), None)
+        if first is None:
             return None
-        text = clean_text(nodes[0])
-        parent = nodes[0].getparent()
+        text, parent = clean_text(first[0]), first[1]
         if (
             len(text) > 80
             or _COUNTER.match(text)
@@ -867,10 +914,15 @@ class ArticlePage:
     @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
-        for anchor in self._xpath(
-            '//a[contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%")]'
-        ):
-            site_url = classify(self._absolute(anchor.get("href")))
+        for anchor in self._anchors:
+            href = anchor.get("href")
+            # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said.
+            # Every such link holds a k, a K or a %: a test cheaper than translate, which most links fail.
+            if "%" not in href and (
+                "k" not in href and "K" not in href or "like" not in href.translate(_LIKE_CASE)
+            ):
+                continue
+            site_url = self._site_url(href)
             if site_url is None or site_url.kind != "vote":
                 continue
             vote = "dislike" if site_url.path.rstrip("/").lower().endswith("dislike") else "like"
@@ -897,11 +949,16 @@ class ArticlePage:
         links = self._vote_links
         counts: dict[str, int | None] = {vote: self._count_in([text_of(a)]) for vote, a in links.items()}
         sides = []
-        for side in ("following", "preceding"):
-            query = f"{side}::text()[normalize-space()][{_PRINTED}][1]"
+        for printed_text in (printed_text_after, printed_text_before):
             sides.append(
-                {vote: self._count_in(a.xpath(query)) for vote, a in links.items() if counts[vote] is None}
+                {
+                    vote: self._count_in(text for text, _owner in itertools.islice(printed_text(a), 1))
+                    for vote, a in links.items()
+                    if counts[vote] is None
+                }
             )
+            if None not in sides[0].values():
+                break  # Every number read after its link: the side before could only tie, and ties go after.
         best = max(sides, key=lambda found: sum(value is not None for value in found.values()))
         counts.update(best)
         return counts
@@ -1039,7 +1096,7 @@ class ArticlePage:
             src = self._image_src(img)
             if not src:
                 continue
-            site_url = classify(src)
+            site_url = _classify(src)
             if site_url is not None:
                 if site_url.kind != "image":
                     continue  # Site furniture: /images/like.png, /captcha/...
@@ -1088,9 +1145,7 @@ class ArticlePage:
         # A caption printed after the image in a block of its own: the next row of the legacy layout's
         # table, or the paragraph right after an image inside the text.
         body, scope = self._body_element, self._article_scope
-        for caption in img.xpath(
-            'following::*[contains(translate(@class, "CAPTION", "caption"), "caption")][1]'
-        ):
+        for caption in self._caption_after(img):
             inside = set(caption.iterancestors())
             outside_body = body is None or (body not in inside and body is not caption)
             right_after = any(
@@ -1109,6 +1164,23 @@ class ArticlePage:
             if 0 < len(text) <= 200:
                 return text
         return None
+
+    def _caption_after(self, img) -> list:
+        """The first element after an image classed "...caption..." (XPath's following::*[...][1]).
+
+        From the class index in page order, not an XPath over the rest of the page for every image.
+        """
+        order = self._page_order
+        position = order[img]
+        for caption in self._classes.containing("caption"):
+            if order[caption] > position and not any(a is img for a in caption.iterancestors()):
+                return [caption]
+        return []
+
+    @field_or(dict)
+    def _page_order(self) -> dict:
+        """Every node's position in page order, computed once for the steps that compare positions."""
+        return {node: i for i, node in enumerate(self._root.iter())} if self._root is not None else {}
 
     def to_item(self) -> Article:
         """Every field as one Article; a page that is not an article carries only url and is_article."""
@@ -1155,25 +1227,27 @@ def _comments_from_lines(printed: list[str]) -> list[dict]:
     return [c for c in comments if c["text"]]
 
 
-def _printed_lengths(root) -> dict:
-    """The length of every element's text, its descendants' included, in one pass from the leaves up.
+def _printed_length(element, lengths: dict) -> int:
+    """The length of an element's text, its descendants' included, from the leaves up; `lengths` keeps
+    every element's, so each is computed once.
 
     Joining each element's text anew would cost the square of the depth: inline tags left unclosed a
     thousand times over nest a thousand deep.
     """
-    lengths: dict = {}
-    stack = [(root, False)]
+    stack = [(element, False)]
     while stack:
-        element, children_done = stack.pop()
-        if not children_done:
-            stack.append((element, True))
-            stack.extend((child, False) for child in element if isinstance(child.tag, str))
+        node, children_done = stack.pop()
+        if node in lengths:
             continue
-        total = len(clean_text(element.text))
-        for child in element:
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node if isinstance(child.tag, str))
+            continue
+        total = len(clean_text(node.text))
+        for child in node:
             total += lengths.get(child, 0) + len(clean_text(child.tail))
-        lengths[element] = total
-    return lengths
+        lengths[node] = total
+    return lengths[element]
 
 
 def _comment_date(line: str) -> str | None:

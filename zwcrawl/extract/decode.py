@@ -101,7 +101,7 @@ def _overwhelmingly_utf8(data: bytes) -> str | None:
     """
     text = data.decode("utf-8", "replace")
     broken = text.count("\ufffd")
-    valid = sum(ch >= "\x80" for ch in text) - broken
+    valid = len(text) - len(text.encode("ascii", "ignore")) - broken  # the characters at or above \x80
     return text if valid >= 20 * max(1, broken) else None
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
 from parsel import Selector
+from parsel.selector import create_root_node
 
 from zwcrawl.extract.decode import decode_html
 from zwcrawl.extract.text import clean_text
@@ -112,16 +114,39 @@ def markup_text(html: bytes | str | None) -> str | None:
         return None
     # lxml refuses text with NULs and other control characters; a stray one in a script is no reason to lose
     # the page, and browsers skip them too.
-    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+    return _CONTROL.sub("", text) if _has_control(text) else text
+
+
+# The characters of _CONTROL as UTF-8 bytes: each is its own single byte, which no other character uses.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+
+
+def _has_control(text: str) -> bool:
+    """Whether _CONTROL finds anything: counted on the UTF-8 bytes, a sixth of a regex over the text."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    return len(encoded.translate(None, _CONTROL_BYTES)) != len(encoded)
 
 
 def parse_html(html: bytes | str | None) -> Selector | None:
     """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
+    return _parsed(html, lambda text: Selector(text=text, type="html"))
+
+
+def parse_page(html: bytes | str | None) -> Selector | None:
+    """parse_html's tree of plain lxml elements, for a page object that reads thousands of them.
+
+    lxml.html's element classes (get_element_by_id, text_content ...) are looked up in Python for every
+    element the code touches: a fifth of the time of reading a live-size page, for methods it never calls.
+    """
+    return _parsed(html, lambda text: Selector(root=create_root_node(text, etree.HTMLParser), type="html"))
+
+
+def _parsed(html: bytes | str | None, parse) -> Selector | None:
     text = markup_text(html)
     if text is None:
         return None
     try:
-        return Selector(text=text, type="html")
+        return parse(text)
     except (etree.LxmlError, ValueError):
         return None
 
@@ -130,25 +155,58 @@ class ClassIndex:
     """Elements by class token (lower case), in page order: one pass instead of a scan per class looked up."""
 
     def __init__(self, root):
-        self._by: dict[str, list] = {}
-        self._order: dict = {}
-        for position, element in enumerate(_WITH_CLASS(root) if root is not None else ()):
-            self._order[element] = position
-            for token in element.get("class").lower().split():
-                self._by.setdefault(token, []).append(element)
+        self._elements = _WITH_CLASS(root) if root is not None else []
+        # Grouped by class attribute first: a page repeats a few ("box-item", "menu-item") hundreds of times,
+        # and each is lower-cased and split once.
+        strings: dict[str, list] = {}
+        for element in self._elements:
+            value = element.get("class")
+            if value in strings:
+                strings[value].append(element)
+            else:
+                strings[value] = [element]
+        self._by: dict[str, list[list]] = {}
+        for value, elements in strings.items():
+            for token in value.lower().split():
+                self._by.setdefault(token, []).append(elements)
+        self._order: dict | None = None  # Positions, for tokens of several class attributes (see _in_order).
+        self._merged: dict[str, list] = {}
+        self._containing: dict[tuple[str, ...], list] = {}
 
     def find(self, token: str, tag: str | None = None) -> list:
         """Elements carrying a class token (any case), optionally of one tag."""
-        found = self._by.get(token.lower(), [])
+        token = token.lower()
+        groups = self._by.get(token, [])
+        if len(groups) == 1:
+            found = groups[0]
+        else:
+            if token not in self._merged:
+                self._merged[token] = self._in_order(e for elements in groups for e in elements)
+            found = self._merged[token]
         return [e for e in found if e.tag == tag] if tag else list(found)
 
-    def containing(self, part: str) -> list:
-        """Elements, in page order, with a class token containing `part` ("date": "news-item-date")."""
-        found = {e for token, elements in self._by.items() if part in token for e in elements}
-        return sorted(found, key=self._order.__getitem__)
+    def containing(self, *parts: str) -> list:
+        """Elements, in page order, with a class token containing a part ("date": "news-item-date")."""
+        if parts not in self._containing:
+            found = {
+                e
+                for token, groups in self._by.items()
+                if any(p in token for p in parts)
+                for elements in groups
+                for e in elements
+            }
+            self._containing[parts] = self._in_order(found)
+        return list(self._containing[parts])
+
+    def _in_order(self, elements) -> list:
+        """Elements in page order (a stable sort: an element twice, as in class="a a", stays twice)."""
+        if self._order is None:
+            self._order = {element: i for i, element in enumerate(self._elements)}
+        return sorted(elements, key=self._order.__getitem__)
 
 
-_WITH_CLASS = etree.XPath("//*[@class]")
+# descendant-or-self from the root element: what //*[@class] finds, without its step through every node.
+_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
 
 
 def looks_binary(text: str) -> bool:
@@ -177,7 +235,16 @@ def is_embedded_post(element) -> bool:
 
 def is_chrome(element, pattern: re.Pattern[str]) -> bool:
     """Whether an element's class or id tokens match a pattern."""
-    return any(pattern.search(token) for token in classes(element).split())
+    names = classes(element)
+    if len(names) > 200:  # Not cached: a page of long, different class attributes would fill memory.
+        return any(pattern.search(token) for token in names.split())
+    return bool(names) and _a_token_matches(pattern, names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _a_token_matches(pattern: re.Pattern[str], names: str) -> bool:
+    # Cached: the elements of a page share a few class strings ("box-item", "menu-item") thousands of times.
+    return any(pattern.search(token) for token in names.split())
 
 
 class Chrome:
@@ -197,6 +264,7 @@ class Chrome:
         self._page_text: int | None = None
         self._looks: dict = {}
         self._wraps_most_text: dict = {}
+        self._outside: dict[frozenset, dict] = {}
 
     def is_region(self, element, content: frozenset | set = frozenset()) -> bool:
         """Whether this element is itself furniture (its ancestors not considered)."""
@@ -209,12 +277,23 @@ class Chrome:
 
     def outside(self, element, content: frozenset | set = frozenset()) -> bool:
         """Whether neither the element nor any ancestor is furniture."""
-        node = element
+        # Remembered per content for every element on the way up: the links and images of a page share
+        # their ancestors.
+        known = self._outside.setdefault(content, {}) if isinstance(content, frozenset) else {}
+        below: list = []
+        node, outside = element, True
         while node is not None:
+            if node in known:
+                outside = known[node]
+                break
             if self.is_region(node, content):
-                return False
+                outside = known[node] = False
+                break
+            below.append(node)
             node = node.getparent()
-        return True
+        for node in below:
+            known[node] = outside
+        return outside
 
     def _looks_like_region(self, element) -> bool:
         tag = element.tag
@@ -237,6 +316,80 @@ def text_of(element) -> str:
 
 
 _PRINTED_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+
+
+# Elements whose text a browser does not print (XPath's not(ancestor::script or ...)).
+_UNPRINTED = frozenset(["script", "style", "noscript"])
+# What XPath's normalize-space() strips: XML whitespace only, never NBSP.
+_XML_SPACE = " \t\r\n"
+
+
+def printed_text_after(element):
+    """The printed text nodes after an element's end, in page order, as (text, owner) with owner what
+    lxml's getparent() gives (the element a tail follows): following::text()[normalize-space()][not(
+    ancestor::script or ancestor::style or ancestor::noscript)], walked lazily so the first costs no pass
+    over the rest of the page."""
+    node = element
+    while node is not None:
+        parent = node.getparent()
+        unprinted = _unprinted(parent)
+        yield from _printed(node.tail, node, unprinted)
+        for sibling in node.itersiblings():
+            yield from _printed_texts_in(sibling, unprinted)
+            yield from _printed(sibling.tail, sibling, unprinted)
+        node = parent
+
+
+def printed_text_before(element):
+    """The printed text nodes before an element, nearest first, as (text, owner): XPath's
+    preceding::text()[normalize-space()][not(ancestor::script ...)], in reverse page order."""
+    node = element
+    while node is not None:
+        parent = node.getparent()
+        unprinted = _unprinted(parent)
+        for sibling in node.itersiblings(preceding=True):
+            yield from _printed(sibling.tail, sibling, unprinted)
+            yield from reversed(list(_printed_texts_in(sibling, unprinted)))
+        if parent is not None and isinstance(parent.tag, str):
+            yield from _printed(parent.text, parent, unprinted)
+        node = parent
+
+
+def _unprinted(element) -> bool:
+    """Whether an element or one around it is a script, style or noscript."""
+    while element is not None:
+        if element.tag in _UNPRINTED:
+            return True
+        element = element.getparent()
+    return False
+
+
+def _printed(text: str | None, owner, unprinted: bool):
+    if text and not unprinted and text.strip(_XML_SPACE):
+        yield text, owner
+
+
+def _printed_texts_in(element, unprinted: bool):
+    """(text, owner) of the printed text nodes inside an element (its own tail not), in page order.
+
+    With a stack of its own: inline tags left unclosed a thousand times over nest a thousand deep.
+    """
+    unprinted = unprinted or element.tag in _UNPRINTED
+    if isinstance(element.tag, str):  # A comment's or processing instruction's text is no text node.
+        yield from _printed(element.text, element, unprinted)
+    stack = [(element, iter(element), unprinted)]
+    while stack:
+        parent, children, hidden = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if stack:  # The tail of a finished element, printed inside the element around it.
+                yield from _printed(parent.tail, parent, stack[-1][2])
+            continue
+        inside = hidden or child.tag in _UNPRINTED
+        if isinstance(child.tag, str):
+            yield from _printed(child.text, child, inside)
+        stack.append((child, iter(child), inside))
 
 
 class _Paragraphs:

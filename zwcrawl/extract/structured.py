@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lxml import etree
+
 from zwcrawl.extract.dates import parse_published, to_utc_iso
 from zwcrawl.extract.markup import paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text
@@ -17,6 +19,8 @@ _ARTICLE_TYPE = re.compile(r"(?:^|[/#:])(?:\w*Article|BlogPosting|Report)$")
 _ASSIGNED_STATE = re.compile(
     r"(?:window|self|globalThis)\s*\.\s*(__\w+__|\w*(?:STATE|DATA|PROPS)\w*)\s*=\s*", re.I
 )
+# What follows the name, case-sensitive, for lower-case ASCII text (see _assignments).
+_ASSIGNED_STATE_AFTER_NAME = re.compile(r"\s*\.\s*(__\w+__|\w*(?:state|data|props)\w*)\s*=\s*")
 # Keys an app's article object uses, in the order they are tried.
 _HEADLINE_KEYS = ("headline", "title", "name")
 _BODY_KEYS = (
@@ -200,8 +204,8 @@ def _app_data(scripts: list, article_id: int) -> Declared:
         elif (not kind or "javascript" in kind) and (
             "window" in text or "self" in text or "globalThis" in text
         ):
-            for m in _ASSIGNED_STATE.finditer(text):
-                blobs.append(_raw_decode(text, m.end()))
+            for end in _assignments(text):
+                blobs.append(_raw_decode(text, end))
     found = Declared()
     best, best_score = None, 0
     for blob in blobs:
@@ -215,6 +219,29 @@ def _app_data(scripts: list, article_id: int) -> Declared:
         found.fill(_article_object(best, [str(best.get("type") or best.get("kind") or "")]))
         found.not_found = False
     return found
+
+
+def _assignments(text: str) -> list[int]:
+    """Where the value of each `window.__STATE__ = ` of a script starts (the ends of _ASSIGNED_STATE)."""
+    if not text.isascii():
+        return [m.end() for m in _ASSIGNED_STATE.finditer(text)]
+    # The same search on lower-case ASCII, where case is all IGNORECASE folds, tried only where one of the
+    # three names starts (str.find, not the regex at every character): a tenth of its time.
+    lower = text.lower()
+    starts = []
+    for name in ("window", "self", "globalthis"):
+        at = lower.find(name)
+        while at >= 0:
+            starts.append((at, len(name)))
+            at = lower.find(name, at + 1)
+    ends: list[int] = []
+    for at, length in sorted(starts):
+        if ends and at < ends[-1]:
+            continue  # Inside the last match, where finditer does not look.
+        m = _ASSIGNED_STATE_AFTER_NAME.match(lower, at + length)
+        if m:
+            ends.append(m.end())
+    return ends
 
 
 def _walk(data):
@@ -262,9 +289,12 @@ def _says_not_found(node: dict) -> bool:
 # -- microdata and meta tags -------------------------------------------------------------------------
 
 
+_ITEM_TYPES = etree.XPath("descendant-or-self::*[@itemtype]")  # //*[@itemtype], in one step from the root
+
+
 def _microdata(root) -> Declared:
     found = Declared()
-    for scope in root.xpath("//*[@itemtype]"):
+    for scope in _ITEM_TYPES(root):
         if not re.search(r"Article|Posting", scope.get("itemtype")) or scope.get("itemscope") is None:
             continue
         props: dict[str, list] = {}

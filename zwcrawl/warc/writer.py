@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import json
 import os
@@ -11,7 +12,7 @@ import secrets
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path, PurePosixPath
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from zwcrawl.warc._fs import sync_dir
+from zwcrawl.warc._fs import sync_dir, sync_path
 from zwcrawl.warc.index import index_warc
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
@@ -93,6 +94,9 @@ class WarcWriter:
         self._fh: IO[bytes] | None = None
         self._warc: WARCWriter | None = None
         self._lock = threading.Lock()
+        self._sync_at_end = False  # inside one_sync(): records are synced together when it ends
+        self._unsynced = False
+        self._lost_sync = False  # records of a one_sync() group went out with a file that could not be synced
 
     def __enter__(self) -> WarcWriter:
         return self
@@ -217,6 +221,24 @@ class WarcWriter:
             (span,) = self._write([member])
         return span
 
+    @contextlib.contextmanager
+    def one_sync(self) -> Iterator[None]:
+        """Sync the records written inside the block once, when it ends without an error, not each on return.
+
+        For a group of writes whose rows are committed after the block: one sync then covers every record.
+        """
+        self._sync_at_end = True
+        try:
+            yield
+        finally:
+            self._sync_at_end = False
+        with self._lock:
+            lost, self._lost_sync = self._lost_sync, False
+            if lost:
+                raise OSError(errno.EIO, "WARC records of this group could not be synced")
+            if self._fh is not None and self._unsynced:
+                self._sync(self._fh)
+
     def close(self) -> list[Path]:
         """Close the open file and write its CDXJ index; returns every WARC file this writer wrote."""
         with self._lock:
@@ -245,7 +267,11 @@ class WarcWriter:
                     warc.out = fh
                     warc.write_record(record)
                 spans.append((warc_file, at, fh.tell() - at))
-            self._sync(fh)
+            if self._sync_at_end:
+                fh.flush()
+                self._unsynced = True
+            else:
+                self._sync(fh)
         except BaseException:
             self._abandon_file(start)
             raise
@@ -322,16 +348,21 @@ class WarcWriter:
         self._fh = self._path = None
         with contextlib.suppress(OSError):
             fh.close()
+        unsynced, self._unsynced = self._unsynced, False
         try:
             os.truncate(open_name(path), good_end)
+            if unsynced and self.fsync:
+                sync_path(open_name(path))  # records of a group written before the failed one (one_sync)
             self._finish(path)
         except OSError:
-            pass  # Left to crash recovery: the file is still marked open, so the next crawl repairs it.
+            # Left to crash recovery: the file is still marked open, so the next crawl repairs it.
+            self._lost_sync = self._lost_sync or unsynced
 
     def _sync(self, fh: IO[bytes]) -> None:
         fh.flush()
         if self.fsync:
             os.fsync(fh.fileno())
+        self._unsynced = False
 
     @staticmethod
     def _location(
