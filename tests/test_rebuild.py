@@ -148,6 +148,28 @@ def test_the_old_database_is_kept_beside_the_new_one(crawled, tmp_path):
     assert tables(backup) == crawled.tables
 
 
+def test_rows_a_killed_crawl_left_in_the_wal_stay_with_the_old_database(crawled, tmp_path):
+    # A crawl killed with SIGKILL leaves committed rows in zwcrawl.db-wal. The rebuild folds them into the
+    # old database before moving it aside, so one rename moves it whole: a rebuild killed between moving a
+    # WAL and its database could otherwise part them.
+    archive = copy_of(crawled.archive, tmp_path / "archive")
+    killed = (
+        "import os, signal, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "db.execute('pragma wal_autocheckpoint = 0')\n"
+        'db.execute("update crawls set pid = 424242")\n'
+        "db.commit()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, archive / "zwcrawl.db"], check=False)
+    assert (archive / "zwcrawl.db-wal").stat().st_size > 0
+    result = zwcrawl("rebuild", "--archive", archive)
+    assert result.returncode == 0, result.stderr
+    moved = sorted(p.name for p in archive.glob("zwcrawl.db.bak-*"))
+    assert len(moved) == 1, f"the old database is more than one file: {moved}"
+    assert {p for (p,) in rows(archive / moved[0], "select pid from crawls")} == {424242}
+
+
 def test_a_rebuild_waits_for_no_crawl_it_refuses_to_run_beside_one(crawled, tmp_path):
     archive = copy_of(crawled.archive, tmp_path / "archive")
     before = (archive / "zwcrawl.db").read_bytes()

@@ -46,8 +46,8 @@ from zwcrawl.warc import (
     target_uri,
 )
 from zwcrawl.warc._fs import sync_dir
-from zwcrawl.warc.index import index_warc
 from zwcrawl.warc.paths import OutsideLink, refuse_links_leaving
+from zwcrawl.warc.writer import OPEN_SUFFIX
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HTTP_RECORDS = ("response", "revisit")
@@ -377,20 +377,23 @@ def _write_provenance(name: str, noted: list[list], store: Store, writer: WarcWr
 
 def _recover(archive_dir: Path, store: Store) -> None:
     """Repair what a killed import left: unclosed files cut back to their last record with a row."""
-    for report in recover_archive(archive_dir / "warc", archive_dir / "quarantine"):
-        path = report.path
-        rel = path.relative_to(archive_dir).as_posix()
+    quarantine = archive_dir / "quarantine"
+
+    def cut_unrecorded(path: Path) -> None:
+        # Before the file is renamed and indexed: an indexed file is taken as whole, so a tail still in it
+        # then would be copied again by the next import, each of its records twice in the archive.
         keep, first = 0, True
-        for record in read_warc(path, rel):
+        for record in read_warc(path, path.relative_to(archive_dir).as_posix()):
             if first:
                 info = read_crawl_warcinfo(parse_warc_fields(record.block or b""))
                 if info is None or not (info.options or {}).get("import"):
-                    break  # a crawl's file: crawls resume from orphan records, as they always have
+                    return  # a crawl's file: crawls resume from orphan records, as they always have
             if first or store.known_record(record.record_id):
                 keep = record.offset + record.length
             first = False
-        else:
-            _set_aside_tail(path, keep, archive_dir / "quarantine")
+        _set_aside_tail(path, keep, quarantine)
+
+    recover_archive(archive_dir / "warc", quarantine, before_closing=cut_unrecorded)
 
 
 def _set_aside_tail(path: Path, keep: int, quarantine: Path) -> None:
@@ -399,7 +402,7 @@ def _set_aside_tail(path: Path, keep: int, quarantine: Path) -> None:
     if keep >= size:
         return
     quarantine.mkdir(parents=True, exist_ok=True)
-    aside = quarantine / f"{path.name}.{keep}.unrecorded"
+    aside = quarantine / f"{path.name.removesuffix(OPEN_SUFFIX)}.{keep}.unrecorded"
     with open(path, "rb") as src, open(aside, "wb") as dst:
         src.seek(keep)
         shutil.copyfileobj(src, dst, 1 << 20)
@@ -410,4 +413,3 @@ def _set_aside_tail(path: Path, keep: int, quarantine: Path) -> None:
         fh.truncate(keep)
         fh.flush()
         os.fsync(fh.fileno())
-    index_warc(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -157,7 +158,10 @@ def _swap(archive_dir: Path, building: Path, stamp: str) -> Path | None:
     backup = archive_dir / f"{DB_NAME}.bak-{stamp}"
     kept = None
     if current.exists():
-        # The WAL and shared-memory files go with their database: SQLite finds them by its name plus -wal.
+        # A killed crawl leaves rows in the WAL. Folded into the database first, they move with it in one
+        # rename: a rebuild killed between moving a WAL and its database would have parted them for good.
+        _fold_wal(current)
+        # A WAL SQLite could not fold, and the shared-memory file, go with their database (by name + -wal).
         for suffix in ("-wal", "-shm", ""):
             old = archive_dir / f"{DB_NAME}{suffix}"
             if old.exists():
@@ -166,3 +170,18 @@ def _swap(archive_dir: Path, building: Path, stamp: str) -> Path | None:
     os.replace(building, current)
     sync_dir(archive_dir)
     return kept
+
+
+def _fold_wal(database: Path) -> None:
+    """Checkpoint a database's WAL into it; SQLite then removes the WAL as its last connection closes."""
+    if not Path(f"{database}-wal").exists():
+        return
+    try:
+        connection = sqlite3.connect(database)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+        sync_path(database)
+    except sqlite3.Error:
+        pass  # a database SQLite cannot open: its files are moved as they are

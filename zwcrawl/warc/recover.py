@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,14 @@ def recover_warc(path: Path, quarantine_dir: Path) -> RecoveryReport:
     return RecoveryReport(path, kept_records, kept_bytes, size - damage, aside, problem, whole_after)
 
 
-def recover_archive(warc_dir: Path, quarantine_dir: Path) -> list[RecoveryReport]:
-    """Recover, rename and index every WARC file a zwcrawl writer left open; leave every other file alone."""
+def recover_archive(
+    warc_dir: Path, quarantine_dir: Path, before_closing: Callable[[Path], None] | None = None
+) -> list[RecoveryReport]:
+    """Recover, rename and index every WARC file a zwcrawl writer left open; leave every other file alone.
+
+    `before_closing(path)` may cut more off a recovered file before it is renamed and indexed: once indexed,
+    a file counts as whole, so a repair made after that would be skipped for good by a run killed between.
+    """
     reports = []
     warc_dir = Path(warc_dir)
     for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
@@ -79,6 +86,8 @@ def recover_archive(warc_dir: Path, quarantine_dir: Path) -> list[RecoveryReport
             _left_alone(path, why)
             continue
         report = recover_warc(path, quarantine_dir)
+        if before_closing is not None:
+            before_closing(path)
         os.rename(path, final)
         sync_dir(warc_dir)
         index_warc(final)
@@ -95,6 +104,8 @@ def recover_archive(warc_dir: Path, quarantine_dir: Path) -> list[RecoveryReport
             _left_alone(path, why)
             continue
         reports.append(recover_warc(path, quarantine_dir))
+        if before_closing is not None:
+            before_closing(path)
         index_warc(path)
     return reports
 
