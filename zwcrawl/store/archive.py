@@ -154,7 +154,7 @@ class Store:
         conn = sqlite3.connect(target, uri=read_only, timeout=busy_timeout, check_same_thread=False)
         self.db = _ArchiveDatabase(conn)
         self._lock = threading.RLock()
-        self._batching = False
+        self._batch_thread: int | None = None  # the thread inside batch(), if any
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if foreign := foreign_objects(conn):
@@ -694,23 +694,24 @@ class Store:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Many writes as one transaction, for a bulk load (rebuild, import) into a file no one reads yet."""
-        if self._batching:
+        """Many writes as one transaction (a bulk load, a crawl's group of writes); other threads wait."""
+        if self._batch_thread == threading.get_ident():
             with self._write():  # a batch inside a batch: a savepoint of the outer one
                 yield
             return
         with self._write():
-            self._batching = True
+            self._batch_thread = threading.get_ident()
             try:
                 yield
             finally:
-                self._batching = False
+                self._batch_thread = None
 
     @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction, taking the write lock up front (waiting up to the busy timeout)."""
-        if self._batching:
-            # Inside batch(): a failed write still undoes itself, back to this savepoint, not the batch.
+        if self._batch_thread == threading.get_ident():
+            # Inside batch(), on the batching thread: a failed write still undoes itself, back to this
+            # savepoint, not the batch. Another thread (the crawl's reactor beside its writer) waits below.
             self.db.conn.execute("SAVEPOINT write")
             try:
                 yield
