@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +14,7 @@ from conftest import forbidden_requests, site_flags, zwcrawl
 
 
 def _db(archive: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(archive / "zwcrawl.db") as conn:
+    with contextlib.closing(sqlite3.connect(archive / "zwcrawl.db")) as conn:
         return conn.execute(sql).fetchall()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -19,7 +20,9 @@ _NEWS_TEXT = re.compile(r'(<div class="news-text">).*?(</div>)', re.S)
 
 
 def _db(archive: Path, sql: str, *params) -> list[tuple]:
-    with sqlite3.connect(archive / "zwcrawl.db") as conn:
+    # Closed at once: a connection left to the garbage collector keeps its map of a -shm file that the next
+    # crawl deletes and makes again, and this process's next connection to the file would read through it.
+    with contextlib.closing(sqlite3.connect(archive / "zwcrawl.db")) as conn:
         return conn.execute(sql, params).fetchall()
 
 

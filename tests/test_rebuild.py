@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -52,7 +53,7 @@ def tables(db: Path) -> dict[str, list[tuple]]:
 
 
 def rows(db: Path, sql: str, *params) -> list[tuple]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         return conn.execute(sql, params).fetchall()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -47,7 +48,7 @@ def _crawl(mirror, archive, *settings):
 
 
 def _db(archive, sql):
-    with sqlite3.connect(archive / "zwcrawl.db") as conn:
+    with contextlib.closing(sqlite3.connect(archive / "zwcrawl.db")) as conn:
         return conn.execute(sql).fetchall()
 
 

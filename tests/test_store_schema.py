@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -164,7 +165,7 @@ def test_killed_writer_leaves_whole_pages(tmp_path):
 
 def _count(path: Path, table: str) -> int:
     try:
-        with sqlite3.connect(path, timeout=5) as conn:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     except sqlite3.OperationalError:  # not created yet
         return 0
