@@ -8,8 +8,6 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from lxml import etree
-
 from zwcrawl.article import Article, Comment, Image
 from zwcrawl.extract.attribution import Attribution, is_credit_line, read_attribution, with_declared
 from zwcrawl.extract.dates import date_only, parse_published, text_before_date
@@ -18,7 +16,7 @@ from zwcrawl.extract.fields import field_or, read_or
 from zwcrawl.extract.links import links_in
 from zwcrawl.extract.markup import (
     Chrome,
-    ClassIndex,
+    PageIndex,
     classes,
     from_url,
     is_chrome,
@@ -92,9 +90,6 @@ _OTHER_BODY_CLASSES = (
 _TEXT_CHILDREN = frozenset(["p", "br", "b", "strong", "i", "em", "a", "span", "font", "u"])
 
 
-# From the root element: what //a[@href] and //*[@itemprop="articleBody"] find, with one step instead of two.
-_ANCHORS = etree.XPath("descendant-or-self::a[@href]")
-_WITH_ITEMPROP = etree.XPath("descendant-or-self::*[@itemprop]")  # compared in Python: cheaper for libxml2
 # classify is pure and the same absolute URLs (menus, images) recur from page to page.
 _classify_cached = functools.lru_cache(maxsize=4096)(classify)
 _LIKE_CASE = str.maketrans("LIKE", "like")
@@ -174,7 +169,7 @@ class ArticlePage:
         self._closed = ends_whole(text)
         self._sel = parse_page(text)
         self._root = self._sel.root if self._sel is not None else None
-        self._classes = ClassIndex(self._root)
+        self._index = PageIndex(self._root)
         self._chrome = Chrome(self._root, _CHROME)
         # Inside the article a footer or header is the article's own (its source line), not the site's.
         self._chrome_in_article = Chrome(self._root, _CHROME_IN_ARTICLE)
@@ -243,8 +238,8 @@ class ArticlePage:
     def _body_markers(self) -> frozenset:
         """The layouts' text containers and every element around them: never furniture, whatever classes."""
         marked = [
-            *self._classes.find("news-text"),
-            *self._classes.find("NewsBody", "td"),
+            *self._index.find("news-text"),
+            *self._index.find("NewsBody", "td"),
             *self._article_body_prop,
         ]
         return frozenset(node for element in marked for node in (element, *element.iterancestors()))
@@ -280,12 +275,12 @@ class ArticlePage:
 
     def _find_headline(self, strategy: str):
         candidates = {
-            "layout": (lambda: self._classes.find("news-title", "h1"),),
-            "legacy": (lambda: self._classes.find("NewsTitle", "td"),),
+            "layout": (lambda: self._index.find("news-title", "h1"),),
+            "legacy": (lambda: self._index.find("NewsTitle", "td"),),
             "landmark": (
                 lambda: self._xpath('//*[@itemprop="headline"]'),
                 lambda: self._xpath("//h1"),
-                lambda: [e for e in self._classes.containing("title") if e.tag in ("h2", "div", "td")],
+                lambda: [e for e in self._index.containing("title") if e.tag in ("h2", "div", "td")],
             ),
         }[strategy]
         markers = self._body_markers
@@ -317,8 +312,8 @@ class ArticlePage:
     def _structural_body(self):
         """The body container of the current or the legacy layout, if it holds any text."""
         candidates = (
-            lambda: self._classes.find("news-text"),
-            lambda: self._classes.find("NewsBody", "td"),
+            lambda: self._index.find("news-text"),
+            lambda: self._index.find("NewsBody", "td"),
             lambda: self._article_body_prop,
         )
         for found in candidates:
@@ -338,7 +333,7 @@ class ArticlePage:
         """The body found without the site's classes: body classes other sites use, else the densest text."""
         around_headline = self._headline_content
         # Any class attribute holding one of the names, as written (the index's tokens are lower case).
-        candidates = self._classes.containing(*(name.lower() for name in _OTHER_BODY_CLASSES))
+        candidates = self._index.containing(*(name.lower() for name in _OTHER_BODY_CLASSES))
         for element in (e for e in candidates if any(n in e.get("class") for n in _OTHER_BODY_CLASSES)):
             if (
                 self._outside_chrome(element, around_headline)
@@ -427,14 +422,14 @@ class ArticlePage:
 
     @field_or(Declared)
     def _declared(self) -> Declared:
-        return read_declared(self._root, self.article_id)
+        return read_declared(self._root, self.article_id, self._index)
 
     @field_or("landmark")
     def _page_layout(self) -> str:
         """The page's layout: credited with what site-wide landmarks (votes, comments, images) find."""
-        if self._classes.find("news-text") or self._classes.find("news-title", "h1"):
+        if self._index.find("news-text") or self._index.find("news-title", "h1"):
             return "layout"
-        if self._classes.find("NewsBody", "td") or self._classes.find("NewsTitle", "td"):
+        if self._index.find("NewsBody", "td") or self._index.find("NewsTitle", "td"):
             return "legacy"
         return "landmark"
 
@@ -464,8 +459,8 @@ class ArticlePage:
         if name == "published":
             return {
                 "structured": lambda: declared.published,
-                "layout": lambda: self._printed_date(self._classes.find("news-date")),
-                "legacy": lambda: self._printed_date(self._classes.find("NewsDate", "td")),
+                "layout": lambda: self._printed_date(self._index.find("news-date")),
+                "legacy": lambda: self._printed_date(self._index.find("NewsDate", "td")),
                 "landmark": self._date_landmark,
             }
         if name == "body":
@@ -598,8 +593,8 @@ class ArticlePage:
         if len(self.body or "") < 400 and _NOT_FOUND.search(self._page_text):
             return True
         # The article template printed with nothing in it: title and text containers there, all empty.
-        titles = [*self._classes.find("news-title"), *self._classes.find("NewsTitle", "td")]
-        texts = [*self._classes.find("news-text"), *self._classes.find("NewsBody", "td")]
+        titles = [*self._index.find("news-title"), *self._index.find("NewsTitle", "td")]
+        texts = [*self._index.find("news-text"), *self._index.find("NewsBody", "td")]
         if titles and texts and not any(text_of(e) for e in [*titles, *texts]):
             return True
         # The home page served at the article's address: the bare site name for a title, no headline,
@@ -677,14 +672,12 @@ class ArticlePage:
 
         # The info line names one section; a breadcrumb runs from Home to the narrowest, so take its last.
         if strategy == "layout":
-            links = links_in(self._classes.find("news-section", "a")) or links_in(
-                self._classes.find("news-info")
-            )
+            links = links_in(self._index.find("news-section", "a")) or links_in(self._index.find("news-info"))
             return links[0] if links else None
         if strategy == "legacy":
-            links = links_in(self._classes.find("path", "td"))
+            links = links_in(self._index.find("path", "td"))
             return links[-1] if links else None
-        links = links_in(self._classes.containing("breadcrumb"))
+        links = links_in(self._index.containing("breadcrumb"))
         return links[-1] if links else self._nearest_section_link()
 
     def _printed_section(self, strategy: str) -> tuple[int | None, str | None] | None:
@@ -727,13 +720,12 @@ class ArticlePage:
     @field_or(list)
     def _article_body_prop(self) -> list:
         """The elements marked itemprop="articleBody" (microdata's text), in page order."""
-        found = _WITH_ITEMPROP(self._root) if self._root is not None else []
-        return [element for element in found if element.get("itemprop") == "articleBody"]
+        return [element for element in self._index.with_itemprop if element.get("itemprop") == "articleBody"]
 
     @field_or(list)
     def _anchors(self) -> list:
         """Every <a href> of the page, in page order."""
-        return _ANCHORS(self._root) if self._root is not None else []
+        return self._index.anchors
 
     def _nearest_section_link(self):
         """The section link closest to the headline (or the text), menus and sidebars left out."""
@@ -779,7 +771,7 @@ class ArticlePage:
     def _date_landmark(self) -> str | None:
         """A date printed near the headline: a date-classed element, a <time>, or the info line."""
         candidates = [
-            e for e in [*self._xpath("//time"), *self._classes.containing("date")]
+            e for e in [*self._xpath("//time"), *self._index.containing("date")]
             if self._outside_chrome(e) and not self._in_comments(e)
         ]  # fmt: skip
         link = self._section_link
@@ -807,9 +799,9 @@ class ArticlePage:
 
     def _printed_body(self, strategy: str) -> list[str]:
         if strategy == "layout":
-            element = _first([e for e in self._classes.find("news-text") if self._paragraphs_of(e)])
+            element = _first([e for e in self._index.find("news-text") if self._paragraphs_of(e)])
         elif strategy == "legacy":
-            element = _first([e for e in self._classes.find("NewsBody", "td") if self._paragraphs_of(e)])
+            element = _first([e for e in self._index.find("NewsBody", "td") if self._paragraphs_of(e)])
         else:
             element = self._landmark_body
         return self._paragraphs_of(element) if element is not None else []
@@ -882,9 +874,7 @@ class ArticlePage:
         if strategy == "landmark":
             return self._byline_landmark()
         elements = (
-            self._classes.find("news-source")
-            if strategy == "layout"
-            else self._classes.find("NewsWriter", "td")
+            self._index.find("news-source") if strategy == "layout" else self._index.find("NewsWriter", "td")
         )
         return next((text for e in elements if (text := " ".join(paragraphs(e)))), None)
 
@@ -978,8 +968,8 @@ class ArticlePage:
         # A page-wide wrapper classed "comments" (or one around the headline) holds the article, not comments.
         around_headline = self._headline_content
         for found in (
-            lambda: self._classes.find("comments"),
-            lambda: self._classes.find("NewsComments", "td"),
+            lambda: self._index.find("comments"),
+            lambda: self._index.find("NewsComments", "td"),
             lambda: self._xpath('//*[@id="comments"]'),
         ):
             element = _first([e for e in found() if self._comment_regions.is_region(e, around_headline)])
@@ -1172,7 +1162,7 @@ class ArticlePage:
         """
         order = self._page_order
         position = order[img]
-        for caption in self._classes.containing("caption"):
+        for caption in self._index.containing("caption"):
             if order[caption] > position and not any(a is img for a in caption.iterancestors()):
                 return [caption]
         return []

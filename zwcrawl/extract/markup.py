@@ -151,20 +151,28 @@ def _parsed(html: bytes | str | None, parse) -> Selector | None:
         return None
 
 
-class ClassIndex:
-    """Elements by class token (lower case), in page order: one pass instead of a scan per class looked up."""
+class PageIndex:
+    """A page's elements by class token (lower case) in page order, its links, scripts, meta tags and
+    microdata: one walk over the tree instead of a scan (or an XPath pass) for each.
+
+    libxml2 evaluates an XPath predicate such as [@itemprop] at about the cost of making the Python object of
+    an element, so one walk that makes each element once and reads its attribute names serves them all.
+    Every element stays alive while the index does: later walks find its Python object made.
+    """
 
     def __init__(self, root):
-        self._elements = _WITH_CLASS(root) if root is not None else []
+        self.anchors: list = []  # Every <a href> (descendant-or-self::a[@href]).
+        self.with_itemprop: list = []  # Every element with an itemprop attribute.
+        self.with_itemtype: list = []  # Every element with an itemtype attribute (microdata's items).
+        self.scripts: list = []  # Every <script>, as root.iter("script") gives them.
+        self.metas: list = []  # Every <meta>.
+        self._elements: list = []  # Every element with a class attribute.
+        self._all: list = []  # Every element: kept alive (see above).
         # Grouped by class attribute first: a page repeats a few ("box-item", "menu-item") hundreds of times,
         # and each is lower-cased and split once.
         strings: dict[str, list] = {}
-        for element in self._elements:
-            value = element.get("class")
-            if value in strings:
-                strings[value].append(element)
-            else:
-                strings[value] = [element]
+        if root is not None:
+            self._walk(root, strings)
         self._by: dict[str, list[list]] = {}
         for value, elements in strings.items():
             for token in value.lower().split():
@@ -172,6 +180,33 @@ class ClassIndex:
         self._order: dict | None = None  # Positions, for tokens of several class attributes (see _in_order).
         self._merged: dict[str, list] = {}
         self._containing: dict[tuple[str, ...], list] = {}
+
+    def _walk(self, root, strings: dict[str, list]) -> None:
+        classed, anchors, scripts, metas = self._elements, self.anchors, self.scripts, self.metas
+        everything = self._all
+        for element in root.iter(_ELEMENTS):
+            everything.append(element)
+            tag = element.tag
+            if tag == "script":
+                scripts.append(element)
+            elif tag == "meta":
+                metas.append(element)
+            names = element.keys()
+            if not names:
+                continue
+            if "class" in names:
+                classed.append(element)
+                value = element.get("class")
+                if value in strings:
+                    strings[value].append(element)
+                else:
+                    strings[value] = [element]
+            if tag == "a" and "href" in names:
+                anchors.append(element)
+            if "itemprop" in names:
+                self.with_itemprop.append(element)
+            if "itemtype" in names:
+                self.with_itemtype.append(element)
 
     def find(self, token: str, tag: str | None = None) -> list:
         """Elements carrying a class token (any case), optionally of one tag."""
@@ -205,8 +240,8 @@ class ClassIndex:
         return sorted(elements, key=self._order.__getitem__)
 
 
-# descendant-or-self from the root element: what //*[@class] finds, without its step through every node.
-_WITH_CLASS = etree.XPath("descendant-or-self::*[@class]")
+# root.iter's filter for elements alone: no comments or processing instructions (XPath's *).
+_ELEMENTS = etree.Element
 
 
 def looks_binary(text: str) -> bool:

@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from zwcrawl.extract.dates import parse_published, to_utc_iso
-from zwcrawl.extract.markup import paragraphs, parse_html, text_of
+from zwcrawl.extract.markup import PageIndex, paragraphs, parse_html, text_of
 from zwcrawl.extract.text import clean_text
 
 # schema.org types of a news story; any type ending in "Article" counts (OpinionNewsArticle, BlogPosting ...).
@@ -82,14 +80,18 @@ class Declared:
                 setattr(self, name, value)
 
 
-def read_declared(root, article_id: int) -> Declared:
-    """Everything the page declares: JSON-LD, then an app shell's data, then microdata, then meta tags."""
+def read_declared(root, article_id: int, index: PageIndex | None = None) -> Declared:
+    """Everything the page declares: JSON-LD, then an app shell's data, then microdata, then meta tags.
+
+    `index` is the page's PageIndex where the caller has one (its scripts, meta tags and items, found once).
+    """
     declared = Declared()
     if root is None:
         return declared
-    scripts = [s for s in root.iter("script") if s.get("src") is None and s.text and s.text.strip()]
+    index = PageIndex(root) if index is None else index
+    scripts = [s for s in index.scripts if s.get("src") is None and s.text and s.text.strip()]
     linked = [s for s in scripts if "ld+json" in (s.get("type") or "").lower()]
-    for source in (_json_ld(linked), _app_data(scripts, article_id), _microdata(root), _meta(root)):
+    for source in (_json_ld(linked), _app_data(scripts, article_id), _microdata(index), _meta(index)):
         declared.fill(source)
     return declared
 
@@ -289,12 +291,9 @@ def _says_not_found(node: dict) -> bool:
 # -- microdata and meta tags -------------------------------------------------------------------------
 
 
-_ITEM_TYPES = etree.XPath("descendant-or-self::*[@itemtype]")  # //*[@itemtype], in one step from the root
-
-
-def _microdata(root) -> Declared:
+def _microdata(index: PageIndex) -> Declared:
     found = Declared()
-    for scope in _ITEM_TYPES(root):
+    for scope in index.with_itemtype:
         if not re.search(r"Article|Posting", scope.get("itemtype")) or scope.get("itemscope") is None:
             continue
         props: dict[str, list] = {}
@@ -334,9 +333,9 @@ def _microdata(root) -> Declared:
     return found
 
 
-def _meta(root) -> Declared:
+def _meta(index: PageIndex) -> Declared:
     tags: dict[str, str] = {}
-    for element in root.iter("meta"):
+    for element in index.metas:
         key, value = element.get("property") or element.get("name"), clean_text(element.get("content"))
         if key and value:
             tags.setdefault(key, value)
