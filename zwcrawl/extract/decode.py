@@ -129,7 +129,7 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         # UTF-16/32 labels on bytes without a BOM are nearly always wrong (pages say "unicode" loosely).
         if codec and codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data[:64]:
             continue
-        text = _try(data, codec)
+        text = utf8 if codec == "utf-8" else _try(data, codec)  # UTF-8 is decoded already, or fails again
         if text is not None:
             return text
     text = utf8 if utf8 is not None else _mostly_utf8(data)
@@ -147,4 +147,5 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
 
 def ends_whole(html: str) -> bool:
     """Whether a page reaches its closing </body> or </html> tag: a page cut short in transit does not."""
-    return bool(_END.search(html, max(0, len(html) - 65536)))
+    # The tag is nearly always in the last few hundred characters: a search there first, the same answer.
+    return bool(_END.search(html, max(0, len(html) - 1024)) or _END.search(html, max(0, len(html) - 65536)))
