@@ -230,6 +230,10 @@ def _assignments(text: str) -> list[int]:
     # The same search on lower-case ASCII, where case is all IGNORECASE folds, tried only where one of the
     # three names starts (str.find, not the regex at every character): a tenth of its time.
     lower = text.lower()
+    # The name assigned holds one of these (see _ASSIGNED_STATE_AFTER_NAME): a script without any assigns none
+    # (an ad script's hundred `window.adSlots.push(...)` lines are not tried one by one).
+    if not any(part in lower for part in ("__", "state", "data", "props")):
+        return []
     starts = []
     for name in ("window", "self", "globalthis"):
         at = lower.find(name)
