@@ -603,7 +603,8 @@ class ArticlePage:
         links = {
             site_url.article_id
             for anchor in self._anchors
-            if (site_url := self._site_url(anchor.get("href"))) is not None and site_url.kind == "article"
+            if (site_url := self._site_url(self._index.hrefs[anchor])) is not None
+            and site_url.kind == "article"
         }
         return (
             is_site_name(title)
@@ -705,7 +706,7 @@ class ArticlePage:
         return section_id, declared.section
 
     def _listing_href(self, anchor):
-        href = anchor.get("href")
+        href = self._index.hrefs.get(anchor)  # Every <a> of the page with an href is there.
         if not href or not _MAY_NAME_LISTING.search(unquote(unquote(href.translate(_URL_DROPS)))):
             return None  # No "articles" in it, however decoded: no /news/articles/ link (see site.py).
         site_url = self._site_url(href)
@@ -904,8 +905,7 @@ class ArticlePage:
     @field_or(dict)
     def _vote_links(self) -> dict[str, object]:
         found: dict[str, object] = {}
-        for anchor in self._anchors:
-            href = anchor.get("href")
+        for anchor, href in self._index.hrefs.items():  # Every <a href>, in page order.
             # What the XPath contains(translate(@href, "LIKE", "like"), "like") or contains(@href, "%") said.
             # Every such link holds a k, a K or a %: a test cheaper than translate, which most links fail.
             if "%" not in href and (

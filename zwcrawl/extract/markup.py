@@ -187,6 +187,7 @@ class PageIndex:
 
     def __init__(self, root):
         self.anchors: list = []  # Every <a href> (descendant-or-self::a[@href]).
+        self.hrefs: dict = {}  # The href of each, in page order: lxml's get costs more than a dict's.
         self.with_itemprop: list = []  # Every element with an itemprop attribute.
         self.with_itemtype: list = []  # Every element with an itemtype attribute (microdata's items).
         self.scripts: list = []  # Every <script>, as root.iter("script") gives them.
@@ -224,8 +225,10 @@ class PageIndex:
         for element in root.iter("a", "script", "meta"):
             tag = element.tag
             if tag == "a":
-                if element.get("href") is not None:
+                href = element.get("href")
+                if href is not None:
                     self.anchors.append(element)
+                    self.hrefs[element] = href
             elif tag == "script":
                 self.scripts.append(element)
             else:
