@@ -17,6 +17,7 @@ the two sizes interleaved), with SQLite's plans for the two statements a search 
 from __future__ import annotations
 
 import argparse
+import bisect
 import itertools
 import json
 import os
@@ -37,10 +38,34 @@ from zwcrawl.store.query import search_query
 from zwcrawl.store.search_plan import explain
 
 PARAGRAPHS = 5000  # per edition
+TAIL_WORDS = 50_000  # made-up names per edition, drawn by Zipf's law
+TAIL_PER_ARTICLE = 20  # names drawn for each article: one in its headline, the rest in its body
+# Syllables of the made-up names: a name is its Zipf rank (plus 400) written in this base.
+_SYLLABLES = {
+    "en": "ka fr zi ta ma ra bel dun sar hal qas mir nab tal jis rin hur dam sha wad",
+    "ar": "كا فر زي تا ما را بل دن سر حل قص مر نب تل جس رن حر دم شا وا",
+}
 BATCH = 5000  # articles per transaction
+
+
+def tail_word(edition: str, rank: int) -> str:
+    """The made-up name of Zipf rank `rank` (1 the most frequent) in the edition's vocabulary tail."""
+    syllables = _SYLLABLES[edition].split()
+    name = ""
+    rank += len(syllables) ** 2  # three syllables at least: no name is a short word of the fixtures
+    while True:
+        rank, digit = divmod(rank, len(syllables))
+        name += syllables[digit]
+        if rank == 0:
+            return name.capitalize() if edition == "en" else name
+
+
+# What each matches on 250,000 articles: Syria is in most English articles (as on the site), the made-up
+# name of Zipf rank 2,000 in about 175, the phrase in about 1,900; regime is in most articles, 2016's AFP
+# ones about 800; Idlib in about a third.
 QUERIES = [
-    ("common word", "the", {}, "relevance"),
-    ("rare word", "Yarmouk", {}, "relevance"),
+    ("common word", "Syria", {}, "relevance"),
+    ("rare word", tail_word("en", 2000), {}, "relevance"),
     ("Arabic phrase", '"قوات النظام"', {}, "relevance"),
     ("date + source", "regime", {"since": "2016-01-01", "until": "2016-12-31", "source": "AFP"}, "relevance"),
     ("--order newest", "Idlib", {}, "newest"),
@@ -48,7 +73,8 @@ QUERIES = [
 
 
 def articles(count: int, seed: int = 1) -> Iterator[dict]:
-    """`count` article items: fixture articles with new ids, dates over 2011-2026 and bodies from a pool."""
+    """`count` article items: fixture articles with new ids, dates over 2011-2026 and bodies from a pool,
+    each with names drawn from a Zipf-distributed vocabulary of TAIL_WORDS made-up names."""
     rng = random.Random(seed)
     items = [json.loads(p.read_text("utf-8")) for p in sorted(EXPECTED.glob("*/*.json"))]
     items = [item for item in items if item.get("is_article")]
@@ -58,18 +84,32 @@ def articles(count: int, seed: int = 1) -> Iterator[dict]:
         edition: [" ".join(rng.choices(words[edition], k=rng.randint(30, 80))) for _ in range(PARAGRAPHS)]
         for edition in words
     }
+    # The fixtures hold a few hundred words: alone, every word would be in a good share of the articles. Real
+    # text has a long tail (names of people, places, units), drawn here as Zipf's law has it: rank r is drawn
+    # in proportion to 1/r, so rank 1 is in most articles and rank 5,000 in a few dozen of 250,000.
+    tail = list(itertools.accumulate(1 / rank for rank in range(1, TAIL_WORDS + 1)))
     for n in range(count):
         item = items[n % len(items)]
         edition = item["edition"]
         day = rng.randrange(15 * 365)
+        paragraphs = rng.choices(pool[edition], k=rng.randint(4, 10))
+        names = [tail_word(edition, rank + 1) for rank in _draw(rng, tail, TAIL_PER_ARTICLE)]
+        for name in names[1:]:
+            paragraphs[rng.randrange(len(paragraphs))] += " " + name
         yield {
             **item,
             "article_id": 100_000 + n,
             "url": f"{item['url'].rsplit('/', 1)[0]}/{100_000 + n}",
             "published": f"{2011 + day // 365}-{1 + day % 365 // 31:02d}-{1 + day % 28:02d}T10:00:00Z",
-            "headline": " ".join(rng.choices(words[edition], k=10)),
-            "body": "\n\n".join(rng.choices(pool[edition], k=rng.randint(4, 10))),
+            "headline": " ".join([*rng.choices(words[edition], k=9), names[0]]),
+            "body": "\n\n".join(paragraphs),
         }
+
+
+def _draw(rng: random.Random, cumulative: list[float], k: int) -> list[int]:
+    """`k` indexes drawn by the cumulative weights (random.choices without building the population)."""
+    total = cumulative[-1]
+    return [bisect.bisect(cumulative, rng.random() * total) for _ in range(k)]
 
 
 def build(path: Path, count: int) -> float:
