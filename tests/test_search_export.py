@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import ZWSITE, site_flags, zwcrawl
 
+from zwcrawl import cli
 from zwcrawl.mirror import MirrorServer
+from zwcrawl.store import search_plan
 
 LISTS = ["authors", "translators", "images", "comments"]
 
@@ -76,6 +78,21 @@ def test_search_json_fields_and_filters(archive):
     assert oldest == sorted(oldest)
 
 
+def test_a_bounded_ranking_says_so_on_stderr(archive):
+    everything = search(archive, "Syria")
+    result = zwcrawl("search", "--archive", archive, "--json", "--rank-among", 2, "Syria")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr.strip() == (
+        f"ranked the newest 2 of {len(everything)} matches by relevance"
+        " (--since/--until for another period, --rank-among 0 for all)"
+    )
+    # Under the default, the mirror's few matches are all ranked, in silence.
+    assert zwcrawl("search", "--archive", archive, "Syria").stderr == ""
+    (option,) = [p for p in cli.search.params if p.name == "rank_among"]
+    assert option.default == search_plan.RANK_AMONG
+
+
 def test_digits_and_stems_from_the_command_line(archive):
     western = {h["article_id"] for h in search(archive, "2011")}
     assert western and {h["article_id"] for h in search(archive, "٢٠١١")} == western
@@ -90,6 +107,7 @@ def test_digits_and_stems_from_the_command_line(archive):
         (['"'], "nothing to search for in '\"'"),
         ([" ".join(["حلب"] * 3000)], "the query has 3,000 words"),
         (["Syria", "--order", "random"], "Invalid value for '--order'"),
+        (["Syria", "--rank-among", "-1"], "Invalid value for '--rank-among'"),
     ],
 )
 def test_search_refusals(archive, args, message):

@@ -165,3 +165,57 @@ def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
                 store, "Idlib", ArticleFilter(), order, 20
             )
             assert _searched(store, "Idlib", ArticleFilter(), order, 20)
+
+
+def _plain_among_newest(
+    store: Store, query: str, filters: ArticleFilter, limit: int, among: int
+) -> list[tuple]:
+    """The best matches by a full sort, among the newest `among` matches the filters admit only."""
+    where, params = filters.where("a")
+    newest = (
+        "SELECT a.rowid FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+        f" WHERE articles_fts MATCH ? AND {where} ORDER BY {ORDERS['newest']} LIMIT ?"
+    )
+    sql = (
+        "SELECT a.edition, a.article_id, snippet(articles_fts, -1, '[', ']', '…', 16)"
+        " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+        f" WHERE articles_fts MATCH ? AND a.rowid IN ({newest}) ORDER BY {ORDERS['relevance']} LIMIT ?"
+    )
+    match = search_query(query)
+    return store.db.execute(sql, (match, match, *params, among, limit)).fetchall()
+
+
+@pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
+def test_over_rank_among_matches_the_best_of_the_newest_are_shown(store, chosen):
+    filters = ArticleFilter.parse(**chosen)
+    for query in QUERIES:
+        matches = len(_plain(store, query, filters, "relevance", 1000))
+        for among in (1, 9, 40):
+            for limit in (1, 7, 20):
+                hits = store.search(query, limit, filters=filters, rank_among=among)
+                shown = [(hit["edition"], hit["article_id"], hit["snippet"]) for hit in hits]
+                if matches > among:
+                    # Exactly what a full sort of those newest matches gives, and the hits say so.
+                    assert shown == _plain_among_newest(store, query, filters, limit, among), (query, among)
+                    assert (hits.ranked, hits.matches) == (among, matches)
+                else:
+                    assert shown == _plain(store, query, filters, "relevance", limit), (query, among)
+                    assert hits.ranked is hits.matches is None
+
+
+def test_rank_among_none_or_zero_ranks_every_match(store):
+    everything = _plain(store, "the", ArticleFilter(), "relevance", 20)
+    for among in (None, 0):
+        hits = store.search("the", 20, rank_among=among)
+        assert [(h["edition"], h["article_id"], h["snippet"]) for h in hits] == everything
+        assert hits.ranked is None
+    # Other orders are never bounded: their walk stops at the limit anyway.
+    assert store.search("the", 20, order="newest", rank_among=3).ranked is None
+
+
+def test_the_bounded_ranking_walks_the_newest_index(store):
+    match = search_query("the")
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=5)
+    assert "articles_newest" in first
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=10_000)
+    assert "articles_newest" not in first

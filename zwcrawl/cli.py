@@ -276,8 +276,17 @@ def _need_archive(archive: Path) -> None:
     "--order", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option(
+    "--rank-among",
+    type=click.IntRange(0),
+    default=10_000,  # search_plan.RANK_AMONG (not imported: the store's imports would slow every command)
+    show_default=True,
+    help="With more matches, rank only the newest this many by relevance (0: rank them all, slower).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search(archive: Path, query: str, order: str, limit: int, as_json: bool, **filters) -> None:
+def search(
+    archive: Path, query: str, order: str, limit: int, rank_among: int, as_json: bool, **filters
+) -> None:
     """Full-text search of headlines and bodies, English or Arabic, best matches first."""
     from zwcrawl.store import SearchQueryError, Store
 
@@ -285,9 +294,16 @@ def search(archive: Path, query: str, order: str, limit: int, as_json: bool, **f
     _need_archive(archive)
     with Store(archive / "zwcrawl.db", read_only=True) as store:  # a search never writes, even mid-crawl
         try:
-            hits = store.search(query, limit, filters=chosen, order=order)
+            hits = store.search(query, limit, filters=chosen, order=order, rank_among=rank_among)
         except SearchQueryError as exc:
             raise click.UsageError(str(exc)) from None
+    if hits.ranked:
+        # On stderr: the hits on stdout stay the hits, for a pipe or --json.
+        click.echo(
+            f"ranked the newest {hits.ranked:,} of {hits.matches:,} matches by relevance"
+            " (--since/--until for another period, --rank-among 0 for all)",
+            err=True,
+        )
     for hit in hits:
         if as_json:
             click.echo(json.dumps(hit, ensure_ascii=False))

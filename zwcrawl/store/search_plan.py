@@ -12,6 +12,9 @@ ORDERS = ("relevance", "newest", "oldest")
 # A hit in the headline weighs more than one in the body.
 _BM25 = "bm25(articles_fts, 5.0, 1.0)"
 _MATCHES = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+# A best-match search over more matches than this ranks the newest this many of them only (README, researcher
+# tour: FTS5 computes bm25 for every match and cannot stop early, about a microsecond each).
+RANK_AMONG = 10_000
 # With this many matches or more, walking the articles newest first finds the page's hits within a few
 # thousand rows; with fewer, sorting the matches themselves is cheaper (and the walk could go to the end).
 WALK_FROM = 2000
@@ -35,21 +38,49 @@ _ROWS_SQL = (
 )
 
 
+class Hits(list):
+    """A search's hits; where only the newest `ranked` of its `matches` were ranked, both numbers."""
+
+    ranked: int | None = None
+    matches: int | None = None
+
+
 def search_rows(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int, authors: str
-) -> list[dict]:
-    """The hits of FTS5 query `match` among the articles `filters` admits, in `order`; OperationalError."""
-    ranked = _ranked_ids(conn, match, filters, order, limit)
+    conn: sqlite3.Connection,
+    match: str,
+    filters: ArticleFilter,
+    order: str,
+    limit: int,
+    authors: str,
+    rank_among: int | None = RANK_AMONG,
+) -> Hits:
+    """The hits of FTS5 query `match` among the articles `filters` admits, in `order`; OperationalError.
+
+    By relevance with more than `rank_among` matches, the hits are the best of the newest `rank_among`
+    matches (newest by published, then edition and id), and the Hits say so; None or 0 ranks every match.
+    """
+    bounded = order == "relevance" and bool(rank_among) and _more_than(conn, match, filters, rank_among)
+    ranked = _ranked_ids(conn, match, filters, order, limit, rank_among if bounded else None)
     cursor = conn.execute(_ROWS_SQL.format(authors=authors), (json.dumps(ranked), limit, match))
     names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    hits = Hits(dict(zip(names, row, strict=True)) for row in cursor)
+    if bounded:
+        # Counted only here, where the count is worth its reading of every match: for the one line saying so.
+        matches = _count(conn, match, filters)
+        if matches > rank_among:
+            hits.ranked, hits.matches = rank_among, matches
+    return hits
 
 
-def explain(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str) -> list[str]:
+def explain(
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_among: int | None = None
+) -> list[str]:
     """SQLite's plan (EXPLAIN QUERY PLAN) for each of the two statements search_rows runs."""
-    ranked = _ranked_ids(conn, match, filters, order, 20)
+    bounded = order == "relevance" and bool(rank_among) and _more_than(conn, match, filters, rank_among)
+    among = rank_among if bounded else None
+    ranked = _ranked_ids(conn, match, filters, order, 20, among)
     steps = [
-        _first_step(conn, match, filters, order, 20),
+        _first_step(conn, match, filters, order, 20, among),
         (_ROWS_SQL.format(authors="NULL"), [json.dumps(ranked), 20, match]),
     ]
     return [
@@ -59,15 +90,27 @@ def explain(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order:
 
 
 def _first_step(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
+    conn: sqlite3.Connection,
+    match: str,
+    filters: ArticleFilter,
+    order: str,
+    limit: int,
+    among: int | None = None,
 ) -> tuple[str, list]:
-    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them."""
+    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them; by
+    relevance with `among`, the best of the newest `among` matches only."""
     where, params = filters.where("a")
     if order == "relevance":
         # Inside the index alone: no article row is read until the few shown are known. The filter becomes a
         # list of rowids that the index's scan tests (+ keeps SQLite from probing the index per article
         # instead: each probe is a fresh query of the index, and of bm25's statistics).
         within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
+        if among:
+            # The newest `among` matches, walked down articles_newest as --order newest walks it; bm25 is
+            # then computed for those only (its statistics are still the whole index's, so each score is
+            # the one a full ranking gives).
+            within = f" AND +rowid IN ({_newest_sql(where)})"
+            params = [*params, match, among]
         sql = f"SELECT rowid, {_BM25} FROM articles_fts WHERE articles_fts MATCH ?{within} ORDER BY 2 LIMIT ?"
         return sql, [match, *params, limit + 1]
     # A source, section or author filter would fetch each walked article's row: there the planner's own
@@ -88,11 +131,24 @@ def _first_step(
     return sql, [*params, match, limit + 1]
 
 
+def _newest_sql(where: str) -> str:
+    """The rowids of the newest `?` matches `where` admits (parameters: where's, the match, the count)."""
+    return (
+        f"SELECT a.rowid FROM articles a INDEXED BY articles_newest WHERE {where} AND a.rowid IN ({_MATCHES})"
+        f" ORDER BY {_BY_DATE['newest']} LIMIT ?"
+    )
+
+
 def _ranked_ids(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
+    conn: sqlite3.Connection,
+    match: str,
+    filters: ArticleFilter,
+    order: str,
+    limit: int,
+    among: int | None = None,
 ) -> list[tuple[int, int]]:
     """(rowid, rank) of at least the `limit` hits to show, best rank first; equal ranks go by date."""
-    sql, params = _first_step(conn, match, filters, order, limit)
+    sql, params = _first_step(conn, match, filters, order, limit, among)
     rows = conn.execute(sql, params).fetchall()
     if order != "relevance":
         return [(rowid, position) for position, (rowid, _) in enumerate(rows)]
@@ -103,6 +159,25 @@ def _ranked_ids(
     # Scores become ranks (equal scores, equal ranks) so no float makes the trip through JSON.
     ranks: dict[float, int] = {}
     return [(rowid, ranks.setdefault(score, len(ranks))) for rowid, score in sorted(rows, key=lambda r: r[1])]
+
+
+def _more_than(conn: sqlite3.Connection, match: str, filters: ArticleFilter, n: int) -> bool:
+    """Whether more than n articles might both match and pass the filters: each side counted to n + 1 at
+    most, so the answer costs a few thousand index steps, never a reading of every match."""
+    where, params = filters.where("a")
+    if where != "1":
+        admitted = f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)"
+        if conn.execute(admitted, [*params, n + 1]).fetchone()[0] <= n:
+            return False
+    matching = f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)"
+    return conn.execute(matching, (match, n + 1)).fetchone()[0] > n
+
+
+def _count(conn: sqlite3.Connection, match: str, filters: ArticleFilter) -> int:
+    """How many articles match and pass the filters."""
+    where, params = filters.where("a")
+    within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
+    return conn.execute(f"SELECT count(*) FROM ({_MATCHES}{within})", [match, *params]).fetchone()[0]
 
 
 def _many_matches(conn: sqlite3.Connection, match: str) -> bool:
