@@ -905,7 +905,9 @@ class _ArchiveDatabase(Database):
     migrations, which run before know_tables()."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__(conn)
+        # No sqlite-utils plugins: looking for them reads the metadata of every installed package, a seventh
+        # of a second at each start of a command; and the archive must not depend on what else is installed.
+        super().__init__(conn, execute_plugins=False)
         self._known: dict[str, _KnownTable] = {}
 
     def know_tables(self) -> None:
