@@ -89,6 +89,17 @@ def test_a_bounded_ranking_says_so_on_stderr(archive):
     )
     # Under the default, the mirror's few matches are all ranked, in silence.
     assert zwcrawl("search", "--archive", archive, "Syria").stderr == ""
+    # A word in most articles: the newest are shown, and stderr says why.
+    (articles,) = [r["n"] for r in rows(archive, "select count(*) as n from articles")]
+    common = search(archive, "the")
+    assert 2 * len(common) > articles
+    result = zwcrawl("search", "--archive", archive, "--json", "--rank-among", 2, "the")
+    newest = [json.loads(line)["published"] for line in result.stdout.splitlines()]
+    assert newest == sorted((hit["published"] for hit in common), reverse=True)[:20]
+    assert result.stderr.strip() == (
+        f"{len(common)} of {articles} articles match, more than half: relevance hardly ranks so common"
+        " a word, so the newest are shown (--rank-among 0 ranks them all)"
+    )
     (option,) = [p for p in cli.search.params if p.name == "rank_among"]
     assert option.default == search_plan.RANK_AMONG
 

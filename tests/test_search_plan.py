@@ -186,21 +186,32 @@ def _plain_among_newest(
 
 
 @pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
-def test_over_rank_among_matches_the_best_of_the_newest_are_shown(store, chosen):
+def test_over_rank_among_matches_a_shortcut_says_what_it_shows(store, chosen):
     filters = ArticleFilter.parse(**chosen)
+    (articles,) = store.db.execute("SELECT count(*) FROM articles").fetchone()
+    paths = set()
     for query in QUERIES:
+        everywhere = len(_plain(store, query, ArticleFilter(), "relevance", 1000))
         matches = len(_plain(store, query, filters, "relevance", 1000))
         for among in (1, 9, 40):
             for limit in (1, 7, 20):
                 hits = store.search(query, limit, filters=filters, rank_among=among)
                 shown = [(hit["edition"], hit["article_id"], hit["snippet"]) for hit in hits]
-                if matches > among:
-                    # Exactly what a full sort of those newest matches gives, and the hits say so.
-                    assert shown == _plain_among_newest(store, query, filters, limit, among), (query, among)
-                    assert (hits.ranked, hits.matches) == (among, matches)
-                else:
+                if matches <= among:
+                    paths.add("all")
                     assert shown == _plain(store, query, filters, "relevance", limit), (query, among)
-                    assert hits.ranked is hits.matches is None
+                    assert hits.ranked is hits.matches is None and not hits.newest
+                elif 2 * everywhere > articles:
+                    # In more than half the articles: the newest matches, and the hits say so.
+                    paths.add("newest")
+                    assert shown == _plain(store, query, filters, "newest", limit), (query, among)
+                    assert hits.newest and (hits.matches, hits.articles) == (everywhere, articles)
+                else:
+                    # Exactly what a full sort of the newest `among` matches gives, and the hits say so.
+                    paths.add("ranked")
+                    assert shown == _plain_among_newest(store, query, filters, limit, among), (query, among)
+                    assert (hits.ranked, hits.matches) == (among, matches) and not hits.newest
+    assert paths == {"all", "newest", "ranked"} or chosen
 
 
 def test_rank_among_none_or_zero_ranks_every_match(store):
@@ -213,9 +224,13 @@ def test_rank_among_none_or_zero_ranks_every_match(store):
     assert store.search("the", 20, order="newest", rank_among=3).ranked is None
 
 
-def test_the_bounded_ranking_walks_the_newest_index(store):
-    match = search_query("the")
-    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=5)
-    assert "articles_newest" in first
-    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=10_000)
-    assert "articles_newest" not in first
+def test_the_shortcuts_walk_the_newest_index(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "WALK_FROM", 3)
+    for query in ("Idlib", "the"):  # in fewer than half the articles, then in more
+        match = search_query(query)
+        first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=5)
+        assert "articles_newest" in first, query
+        first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=10_000)
+        assert "articles_newest" not in first, query
+    assert store.search("Idlib", 3, rank_among=5).ranked == 5
+    assert store.search("the", 3, rank_among=5).newest

@@ -297,8 +297,14 @@ def search(
             hits = store.search(query, limit, filters=chosen, order=order, rank_among=rank_among)
         except SearchQueryError as exc:
             raise click.UsageError(str(exc)) from None
-    if hits.ranked:
-        # On stderr: the hits on stdout stay the hits, for a pipe or --json.
+    # On stderr: the hits on stdout stay the hits, for a pipe or --json.
+    if hits.newest:
+        click.echo(
+            f"{hits.matches:,} of {hits.articles:,} articles match, more than half: relevance hardly ranks so"
+            " common a word, so the newest are shown (--rank-among 0 ranks them all)",
+            err=True,
+        )
+    elif hits.ranked:
         click.echo(
             f"ranked the newest {hits.ranked:,} of {hits.matches:,} matches by relevance"
             " (--since/--until for another period, --rank-among 0 for all)",

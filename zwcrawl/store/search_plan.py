@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import NamedTuple
 
 from zwcrawl.store.filters import ArticleFilter
 
@@ -39,10 +40,25 @@ _ROWS_SQL = (
 
 
 class Hits(list):
-    """A search's hits; where only the newest `ranked` of its `matches` were ranked, both numbers."""
+    """A search's hits, and the shortcut it took by relevance, if any (else the numbers are None).
+
+    `ranked` of its `matches` were ranked (the newest); or, with `newest` set, its matches were more than half
+    of the `articles` and are shown newest first.
+    """
 
     ranked: int | None = None
     matches: int | None = None
+    articles: int | None = None
+    newest: bool = False
+
+
+class _Plan(NamedTuple):
+    """How a search runs: its order, the newest matches it ranks among (None: all), and what it counted."""
+
+    order: str
+    among: int | None = None
+    matches: int | None = None
+    articles: int | None = None
 
 
 def search_rows(
@@ -56,28 +72,49 @@ def search_rows(
 ) -> Hits:
     """The hits of FTS5 query `match` among the articles `filters` admits, in `order`; OperationalError.
 
-    By relevance with more than `rank_among` matches, the hits are the best of the newest `rank_among`
-    matches (newest by published, then edition and id), and the Hits say so; None or 0 ranks every match.
+    By relevance with more than `rank_among` matches, either (matches in more than half the articles) the
+    newest hits, or the best of the newest `rank_among` matches (newest by published, then edition and id),
+    and the Hits say which; None or 0 ranks every match.
     """
-    bounded = order == "relevance" and bool(rank_among) and _more_than(conn, match, filters, rank_among)
-    ranked = _ranked_ids(conn, match, filters, order, limit, rank_among if bounded else None)
+    plan = _plan(conn, match, filters, order, rank_among)
+    ranked = _ranked_ids(conn, match, filters, plan.order, limit, plan.among)
     cursor = conn.execute(_ROWS_SQL.format(authors=authors), (json.dumps(ranked), limit, match))
     names = [column[0] for column in cursor.description]
     hits = Hits(dict(zip(names, row, strict=True)) for row in cursor)
-    if bounded:
+    if plan.order != order:
+        hits.newest, hits.matches, hits.articles = True, plan.matches, plan.articles
+    elif plan.among:
         # Counted only here, where the count is worth its reading of every match: for the one line saying so.
-        matches = _count(conn, match, filters)
-        if matches > rank_among:
-            hits.ranked, hits.matches = rank_among, matches
+        matches = plan.matches if filters.where("a")[0] == "1" else _count(conn, match, filters)
+        if matches > plan.among:
+            hits.ranked, hits.matches = plan.among, matches
     return hits
+
+
+def _plan(
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_among: int | None
+) -> _Plan:
+    """The search's plan: by relevance over more than `rank_among` matches, a shortcut (README: why)."""
+    if order != "relevance" or not rank_among or not _more_than(conn, match, filters, rank_among):
+        return _Plan(order)
+    matches = _count(conn, match, ArticleFilter())
+    (articles,) = conn.execute("SELECT count(*) FROM articles").fetchone()
+    if 2 * matches > articles:
+        # Every word (or phrase) of such a query is in more than half the articles, and FTS5's bm25 gives a
+        # word that common an idf of a millionth: its ranking weighs next to nothing, so show the newest;
+        # unless a filter leaves few enough to rank them all.
+        unfiltered = filters.where("a")[0] == "1"
+        if not unfiltered and _count(conn, match, filters) <= rank_among:
+            return _Plan(order)
+        return _Plan("newest", None, matches, articles)
+    return _Plan(order, rank_among, matches, articles)
 
 
 def explain(
     conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_among: int | None = None
 ) -> list[str]:
     """SQLite's plan (EXPLAIN QUERY PLAN) for each of the two statements search_rows runs."""
-    bounded = order == "relevance" and bool(rank_among) and _more_than(conn, match, filters, rank_among)
-    among = rank_among if bounded else None
+    order, among, *_ = _plan(conn, match, filters, order, rank_among)
     ranked = _ranked_ids(conn, match, filters, order, 20, among)
     steps = [
         _first_step(conn, match, filters, order, 20, among),
