@@ -206,6 +206,10 @@ def test_over_rank_among_matches_a_shortcut_says_what_it_shows(store, chosen):
                     paths.add("newest")
                     assert shown == _plain(store, query, filters, "newest", limit), (query, among)
                     assert hits.newest and (hits.matches, hits.articles) == (everywhere, articles)
+                elif matches <= search_plan.WALK_PAYS * among:
+                    paths.add("all")  # ranking them all is cheaper than walking to the newest
+                    assert shown == _plain(store, query, filters, "relevance", limit), (query, among)
+                    assert hits.ranked is hits.matches is None and not hits.newest
                 else:
                     # Exactly what a full sort of the newest `among` matches gives, and the hits say so.
                     paths.add("ranked")
