@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ZWSITE, site_flags, zwcrawl
 
-from zwcrawl import cli
 from zwcrawl.mirror import MirrorServer
-from zwcrawl.store import search_plan
 
 LISTS = ["authors", "translators", "images", "comments"]
 
@@ -78,30 +76,21 @@ def test_search_json_fields_and_filters(archive):
     assert oldest == sorted(oldest)
 
 
-def test_a_bounded_ranking_says_so_on_stderr(archive):
-    everything = search(archive, "Syria")
-    result = zwcrawl("search", "--archive", archive, "--json", "--rank-among", 2, "Syria")
-    assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 2
-    assert result.stderr.strip() == (
-        f"ranked the newest 2 of {len(everything)} matches by relevance"
-        " (--since/--until for another period, --rank-among 0 for all)"
-    )
-    # Under the default, the mirror's few matches are all ranked, in silence.
-    assert zwcrawl("search", "--archive", archive, "Syria").stderr == ""
-    # A word in most articles: the newest are shown, and stderr says why.
+def test_a_word_in_most_articles_shows_the_newest_and_says_so_on_stderr(archive):
     (articles,) = [r["n"] for r in rows(archive, "select count(*) as n from articles")]
-    common = search(archive, "the")
-    assert 2 * len(common) > articles
-    result = zwcrawl("search", "--archive", archive, "--json", "--rank-among", 2, "the")
-    newest = [json.loads(line)["published"] for line in result.stdout.splitlines()]
-    assert newest == sorted((hit["published"] for hit in common), reverse=True)[:20]
+    ranked = search(archive, "the", "--rank-all")
+    assert 2 * len(ranked) > articles
+    result = zwcrawl("search", "--archive", archive, "--json", "--limit", 100, "the")
+    assert result.returncode == 0, result.stderr
+    newest = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [h["published"] for h in newest] == sorted((h["published"] for h in ranked), reverse=True)
+    assert {h["article_id"] for h in newest} == {h["article_id"] for h in ranked}
     assert result.stderr.strip() == (
-        f"{len(common)} of {articles} articles match, more than half: relevance hardly ranks so common"
-        " a word, so the newest are shown (--rank-among 0 ranks them all)"
+        f"{len(ranked)} of {articles} articles match, more than half: relevance hardly ranks so common"
+        " a word, so the newest are shown (--rank-all ranks them all)"
     )
-    (option,) = [p for p in cli.search.params if p.name == "rank_among"]
-    assert option.default == search_plan.RANK_AMONG
+    # A word in fewer: ranked, in silence.
+    assert zwcrawl("search", "--archive", archive, "Syria").stderr == ""
 
 
 def test_digits_and_stems_from_the_command_line(archive):
@@ -118,7 +107,6 @@ def test_digits_and_stems_from_the_command_line(archive):
         (['"'], "nothing to search for in '\"'"),
         ([" ".join(["حلب"] * 3000)], "the query has 3,000 words"),
         (["Syria", "--order", "random"], "Invalid value for '--order'"),
-        (["Syria", "--rank-among", "-1"], "Invalid value for '--rank-among'"),
     ],
 )
 def test_search_refusals(archive, args, message):

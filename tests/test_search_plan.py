@@ -22,6 +22,7 @@ ITEMS = [
     if item.get("is_article")
 ]
 T1 = "2018-04-20T10:00:00Z"
+_MATCHES_SQL = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 ORDERS = {
     "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC, a.edition, a.article_id",
     "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
@@ -85,7 +86,8 @@ def _plain(store: Store, query: str, filters: ArticleFilter, order: str, limit: 
 def _searched(store: Store, query: str, filters: ArticleFilter, order: str, limit: int) -> list[tuple]:
     return [
         (hit["edition"], hit["article_id"], hit["snippet"])
-        for hit in store.search(query, limit, filters=filters, order=order)
+        # rank_all: the exact ranking even of a word in most articles (their newest: further below)
+        for hit in store.search(query, limit, filters=filters, order=order, rank_all=True)
     ]
 
 
@@ -120,7 +122,7 @@ def test_equal_scores_across_the_cut_are_ordered_by_date(store):
 
 
 def _plans(store: Store, query: str, order: str, **chosen: str) -> list[str]:
-    return search_plan.explain(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order)
+    return search_plan.explain(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order, True)
 
 
 def test_best_matches_are_chosen_inside_the_index(store):
@@ -167,74 +169,57 @@ def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
             assert _searched(store, "Idlib", ArticleFilter(), order, 20)
 
 
-def _plain_among_newest(
-    store: Store, query: str, filters: ArticleFilter, limit: int, among: int
-) -> list[tuple]:
-    """The best matches by a full sort, among the newest `among` matches the filters admit only."""
+def _counts(store: Store, query: str, filters: ArticleFilter) -> tuple[int, int, int]:
+    """(articles the query matches, of how many, how many the filters admit)."""
     where, params = filters.where("a")
-    newest = (
-        "SELECT a.rowid FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-        f" WHERE articles_fts MATCH ? AND {where} ORDER BY {ORDERS['newest']} LIMIT ?"
-    )
-    sql = (
-        "SELECT a.edition, a.article_id, snippet(articles_fts, -1, '[', ']', '…', 16)"
-        " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-        f" WHERE articles_fts MATCH ? AND a.rowid IN ({newest}) ORDER BY {ORDERS['relevance']} LIMIT ?"
-    )
-    match = search_query(query)
-    return store.db.execute(sql, (match, match, *params, among, limit)).fetchall()
+    (admitted,) = store.db.execute(f"SELECT count(*) FROM articles a WHERE {where}", params).fetchone()
+    (articles,) = store.db.execute("SELECT count(*) FROM articles").fetchone()
+    return len(_plain(store, query, ArticleFilter(), "relevance", 1000)), articles, admitted
 
 
 @pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
-def test_over_rank_among_matches_a_shortcut_says_what_it_shows(store, chosen):
+def test_a_query_in_most_articles_shows_the_newest_and_says_so(store, monkeypatch, chosen):
+    # 300 articles, under SAMPLE: every one is in the sample. A filter of 60 articles or fewer ranks them all.
+    monkeypatch.setattr(search_plan, "RANK_WITHIN", 60)
     filters = ArticleFilter.parse(**chosen)
-    (articles,) = store.db.execute("SELECT count(*) FROM articles").fetchone()
-    paths = set()
+    shortcuts = 0
     for query in QUERIES:
-        everywhere = len(_plain(store, query, ArticleFilter(), "relevance", 1000))
-        matches = len(_plain(store, query, filters, "relevance", 1000))
-        for among in (1, 9, 40):
-            for limit in (1, 7, 20):
-                hits = store.search(query, limit, filters=filters, rank_among=among)
-                shown = [(hit["edition"], hit["article_id"], hit["snippet"]) for hit in hits]
-                if matches <= among:
-                    paths.add("all")
-                    assert shown == _plain(store, query, filters, "relevance", limit), (query, among)
-                    assert hits.ranked is hits.matches is None and not hits.newest
-                elif 2 * everywhere > articles:
-                    # In more than half the articles: the newest matches, and the hits say so.
-                    paths.add("newest")
-                    assert shown == _plain(store, query, filters, "newest", limit), (query, among)
-                    assert hits.newest and (hits.matches, hits.articles) == (everywhere, articles)
-                elif matches <= search_plan.WALK_PAYS * among:
-                    paths.add("all")  # ranking them all is cheaper than walking to the newest
-                    assert shown == _plain(store, query, filters, "relevance", limit), (query, among)
-                    assert hits.ranked is hits.matches is None and not hits.newest
-                else:
-                    # Exactly what a full sort of the newest `among` matches gives, and the hits say so.
-                    paths.add("ranked")
-                    assert shown == _plain_among_newest(store, query, filters, limit, among), (query, among)
-                    assert (hits.ranked, hits.matches) == (among, matches) and not hits.newest
-    assert paths == {"all", "newest", "ranked"} or chosen
+        matches, articles, admitted = _counts(store, query, filters)
+        for limit in (1, 7, 20):
+            hits = store.search(query, limit, filters=filters)
+            shown = [(hit["edition"], hit["article_id"], hit["snippet"]) for hit in hits]
+            if 2 * matches > articles and (not chosen or admitted > 60):
+                shortcuts += 1
+                assert shown == _plain(store, query, filters, "newest", limit), (query, limit)
+                assert hits.newest and (hits.matches, hits.articles) == (matches, articles)
+            else:
+                assert shown == _plain(store, query, filters, "relevance", limit), (query, limit)
+                assert not hits.newest and hits.matches is None
+            ranked = store.search(query, limit, filters=filters, rank_all=True)
+            assert not ranked.newest
+            assert [(h["edition"], h["article_id"], h["snippet"]) for h in ranked] == _plain(
+                store, query, filters, "relevance", limit
+            )
+    assert shortcuts or chosen  # "the" is in most articles, and no filter
 
 
-def test_rank_among_none_or_zero_ranks_every_match(store):
-    everything = _plain(store, "the", ArticleFilter(), "relevance", 20)
-    for among in (None, 0):
-        hits = store.search("the", 20, rank_among=among)
-        assert [(h["edition"], h["article_id"], h["snippet"]) for h in hits] == everything
-        assert hits.ranked is None
-    # Other orders are never bounded: their walk stops at the limit anyway.
-    assert store.search("the", 20, order="newest", rank_among=3).ranked is None
+def test_the_sample_spares_a_rarer_query_the_count(store, monkeypatch):
+    # Under a third of the first SAMPLE articles matching: ranked in full, without counting every match.
+    matches, articles, _ = _counts(store, "the", ArticleFilter())
+    assert 2 * matches > articles and store.search("the", 5).newest
+    first = [row[0] for row in store.db.execute("SELECT rowid FROM articles ORDER BY rowid LIMIT 30")]
+    in_sample = sum(
+        1 for (rowid,) in store.db.execute(_MATCHES_SQL, [search_query("the")]) if rowid in set(first)
+    )
+    monkeypatch.setattr(search_plan, "SAMPLE", 30)
+    assert store.search("the", 5).newest is (3 * in_sample >= 30)
+    assert not store.search("Idlib", 5).newest
 
 
-def test_the_shortcuts_walk_the_newest_index(store, monkeypatch):
+def test_the_newest_instead_walks_the_date_index(store, monkeypatch):
     monkeypatch.setattr(search_plan, "WALK_FROM", 3)
-    for query in ("Idlib", "the"):  # in fewer than half the articles, then in more
-        match = search_query(query)
-        first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=5)
-        assert "articles_newest" in first, query
-        first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_among=10_000)
-        assert "articles_newest" not in first, query
-    assert store.search("Idlib", 3, rank_among=5).ranked == 5
-    assert store.search("the", 3, rank_among=5).newest
+    match = search_query("the")
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance")
+    assert "articles_newest" in first
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_all=True)
+    assert first.startswith("SCAN articles_fts") and "articles_newest" not in first

@@ -277,15 +277,13 @@ def _need_archive(archive: Path) -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option(
-    "--rank-among",
-    type=click.IntRange(0),
-    default=10_000,  # search_plan.RANK_AMONG (not imported: the store's imports would slow every command)
-    show_default=True,
-    help="With more matches, rank only the newest this many by relevance (0: rank them all, slower).",
+    "--rank-all",
+    is_flag=True,
+    help="Rank by relevance even words in most articles (else their newest are shown; slower).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(
-    archive: Path, query: str, order: str, limit: int, rank_among: int, as_json: bool, **filters
+    archive: Path, query: str, order: str, limit: int, rank_all: bool, as_json: bool, **filters
 ) -> None:
     """Full-text search of headlines and bodies, English or Arabic, best matches first."""
     from zwcrawl.store import SearchQueryError, Store
@@ -294,20 +292,13 @@ def search(
     _need_archive(archive)
     with Store(archive / "zwcrawl.db", read_only=True) as store:  # a search never writes, even mid-crawl
         try:
-            hits = store.search(query, limit, filters=chosen, order=order, rank_among=rank_among)
+            hits = store.search(query, limit, filters=chosen, order=order, rank_all=rank_all)
         except SearchQueryError as exc:
             raise click.UsageError(str(exc)) from None
-    # On stderr: the hits on stdout stay the hits, for a pipe or --json.
-    if hits.newest:
+    if hits.newest:  # on stderr: the hits on stdout stay the hits, for a pipe or --json
         click.echo(
             f"{hits.matches:,} of {hits.articles:,} articles match, more than half: relevance hardly ranks so"
-            " common a word, so the newest are shown (--rank-among 0 ranks them all)",
-            err=True,
-        )
-    elif hits.ranked:
-        click.echo(
-            f"ranked the newest {hits.ranked:,} of {hits.matches:,} matches by relevance"
-            " (--since/--until for another period, --rank-among 0 for all)",
+            " common a word, so the newest are shown (--rank-all ranks them all)",
             err=True,
         )
     for hit in hits:

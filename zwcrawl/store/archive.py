@@ -26,7 +26,7 @@ from zwcrawl.site import classify
 from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.query import SearchQueryError, search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, foreign_objects, search_index_rows_sql
-from zwcrawl.store.search_plan import ORDERS, RANK_AMONG, Hits, search_rows
+from zwcrawl.store.search_plan import ORDERS, Hits, search_rows
 from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
@@ -603,12 +603,12 @@ class Store:
         edition: str | None = None,
         filters: ArticleFilter | None = None,
         order: str = "relevance",
-        rank_among: int | None = RANK_AMONG,
+        rank_all: bool = False,
     ) -> Hits:
         """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query.
 
-        By relevance, more than `rank_among` matches are ranked among their newest `rank_among` only, and the
-        hits' `ranked` and `matches` say so (None or 0: rank every match, however many).
+        By relevance, a query matching more than half the articles gets its newest hits, and the hits say so
+        (`newest`); `rank_all` ranks them all the same (search_rows says when).
         """
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
@@ -621,7 +621,7 @@ class Store:
         authors = _NAMES_SQL.format(role="author")
 
         def hits(match: str) -> Hits:
-            return search_rows(self.db.conn, match, filters, order, limit, authors, rank_among)
+            return search_rows(self.db.conn, match, filters, order, limit, authors, rank_all)
 
         with self._lock:
             try:

@@ -13,11 +13,10 @@ ORDERS = ("relevance", "newest", "oldest")
 # A hit in the headline weighs more than one in the body.
 _BM25 = "bm25(articles_fts, 5.0, 1.0)"
 _MATCHES = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-# A best-match search over more than WALK_PAYS times this many matches ranks the newest this many only
-# (README, researcher tour: FTS5 computes bm25 for every match and cannot stop early, about 1.4 us each).
-RANK_AMONG = 10_000
-# Below it, ranking every match costs less than walking the date index to the newest RANK_AMONG.
-WALK_PAYS = 4
+# A filter admitting at most this many articles has all its matches ranked, however common the words.
+RANK_WITHIN = 10_000
+# The first this many articles archived (by rowid): a query in most articles is in a good share of these.
+SAMPLE = 2000
 # With this many matches or more, walking the articles newest first finds the page's hits within a few
 # thousand rows; with fewer, sorting the matches themselves is cheaper (and the walk could go to the end).
 WALK_FROM = 2000
@@ -42,23 +41,17 @@ _ROWS_SQL = (
 
 
 class Hits(list):
-    """A search's hits, and the shortcut it took by relevance, if any (else the numbers are None).
+    """A search's hits; `newest` set where they are the newest of its `matches`, most of the `articles`."""
 
-    `ranked` of its `matches` were ranked (the newest); or, with `newest` set, its matches were more than half
-    of the `articles` and are shown newest first.
-    """
-
-    ranked: int | None = None
+    newest: bool = False
     matches: int | None = None
     articles: int | None = None
-    newest: bool = False
 
 
 class _Plan(NamedTuple):
-    """How a search runs: its order, the newest matches it ranks among (None: all), and what it counted."""
+    """How a search runs: its order, and for the newest shown instead of the best, what was counted."""
 
     order: str
-    among: int | None = None
     matches: int | None = None
     articles: int | None = None
 
@@ -70,56 +63,31 @@ def search_rows(
     order: str,
     limit: int,
     authors: str,
-    rank_among: int | None = RANK_AMONG,
+    rank_all: bool = False,
 ) -> Hits:
     """The hits of FTS5 query `match` among the articles `filters` admits, in `order`; OperationalError.
 
-    By relevance with more than `rank_among` matches, either (matches in more than half the articles) the
-    newest hits, or (more than WALK_PAYS times `rank_among`) the best of the newest `rank_among` matches
-    (newest by published, then edition and id), and the Hits say which; None or 0 ranks every match.
+    By relevance, a query matching more than half the articles gets the newest of its hits (Hits.newest),
+    unless `rank_all` or a filter admitting at most RANK_WITHIN articles.
     """
-    plan = _plan(conn, match, filters, order, rank_among)
-    ranked = _ranked_ids(conn, match, filters, plan.order, limit, plan.among)
+    plan = _plan(conn, match, filters, order, rank_all)
+    ranked = _ranked_ids(conn, match, filters, plan.order, limit)
     cursor = conn.execute(_ROWS_SQL.format(authors=authors), (json.dumps(ranked), limit, match))
     names = [column[0] for column in cursor.description]
     hits = Hits(dict(zip(names, row, strict=True)) for row in cursor)
     if plan.order != order:
         hits.newest, hits.matches, hits.articles = True, plan.matches, plan.articles
-    elif plan.among:
-        hits.ranked, hits.matches = plan.among, plan.matches
     return hits
 
 
-def _plan(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_among: int | None
-) -> _Plan:
-    """The search's plan: by relevance over more than `rank_among` matches, a shortcut (README: why)."""
-    if order != "relevance" or not rank_among or not _more_than(conn, match, filters, rank_among):
-        return _Plan(order)
-    # Counting reads the matches' ids inside the index only: a few ms for 150,000, beside 200 ms for bm25.
-    everywhere = _count(conn, match, ArticleFilter())
-    (articles,) = conn.execute("SELECT count(*) FROM articles").fetchone()
-    matches = everywhere if filters.where("a")[0] == "1" else _count(conn, match, filters)
-    if matches <= rank_among:
-        return _Plan(order)
-    if 2 * everywhere > articles:
-        # Every word (or phrase) of such a query is in more than half the articles, and FTS5's bm25 gives a
-        # word that common an idf of a millionth: its ranking weighs next to nothing, so show the newest.
-        return _Plan("newest", None, everywhere, articles)
-    if matches <= WALK_PAYS * rank_among:
-        # So few that ranking them all costs less than finding the newest rank_among of them.
-        return _Plan(order)
-    return _Plan(order, rank_among, matches, articles)
-
-
 def explain(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_among: int | None = None
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_all: bool = False
 ) -> list[str]:
     """SQLite's plan (EXPLAIN QUERY PLAN) for each of the two statements search_rows runs."""
-    order, among, *_ = _plan(conn, match, filters, order, rank_among)
-    ranked = _ranked_ids(conn, match, filters, order, 20, among)
+    order = _plan(conn, match, filters, order, rank_all).order
+    ranked = _ranked_ids(conn, match, filters, order, 20)
     steps = [
-        _first_step(conn, match, filters, order, 20, among),
+        _first_step(conn, match, filters, order, 20),
         (_ROWS_SQL.format(authors="NULL"), [json.dumps(ranked), 20, match]),
     ]
     return [
@@ -128,28 +96,48 @@ def explain(
     ]
 
 
+def _plan(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, rank_all: bool) -> _Plan:
+    """By relevance, the newest instead where the query matches more than half the articles (README: why)."""
+    if order != "relevance" or rank_all or not _may_match_most(conn, match):
+        return _Plan(order)
+    where, params = filters.where("a")
+    if where != "1":
+        admitted = f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)"
+        if conn.execute(admitted, [*params, RANK_WITHIN + 1]).fetchone()[0] <= RANK_WITHIN:
+            return _Plan(order)  # few enough to rank every match, at a few ms
+    # Counting reads the matches' ids inside the index only: a few ms for 150,000, beside 200 ms of bm25.
+    (matches,) = conn.execute(f"SELECT count(*) FROM ({_MATCHES})", [match]).fetchone()
+    (articles,) = conn.execute("SELECT count(*) FROM articles").fetchone()
+    if 2 * matches <= articles:
+        return _Plan(order)
+    # Without OR, each word or phrase of such a query is in more than half the articles, and FTS5's bm25 gives
+    # a word that common an idf of a millionth: its ranking would weigh next to nothing, at 1.4 us a match.
+    # (With OR, as among a bare Arabic word's forms, one may be rarer: the newest are shown all the same.)
+    return _Plan("newest", matches, articles)
+
+
+def _may_match_most(conn: sqlite3.Connection, match: str) -> bool:
+    """Whether the query matches at least a third of the first SAMPLE articles archived: a sign, needed
+    before counting every match, asked of a slice of the index so that a rare phrase is not read twice."""
+    sql = (
+        "WITH sample AS (SELECT rowid FROM articles ORDER BY rowid LIMIT ?)"
+        " SELECT (SELECT count(*) FROM sample),"
+        f" (SELECT count(*) FROM ({_MATCHES} AND rowid <= (SELECT max(rowid) FROM sample)))"
+    )
+    sampled, matched = conn.execute(sql, [SAMPLE, match]).fetchone()
+    return 3 * matched >= sampled > 0
+
+
 def _first_step(
-    conn: sqlite3.Connection,
-    match: str,
-    filters: ArticleFilter,
-    order: str,
-    limit: int,
-    among: int | None = None,
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
 ) -> tuple[str, list]:
-    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them; by
-    relevance with `among`, the best of the newest `among` matches only."""
+    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them."""
     where, params = filters.where("a")
     if order == "relevance":
         # Inside the index alone: no article row is read until the few shown are known. The filter becomes a
         # list of rowids that the index's scan tests (+ keeps SQLite from probing the index per article
         # instead: each probe is a fresh query of the index, and of bm25's statistics).
         within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
-        if among:
-            # The newest `among` matches, walked down articles_newest as --order newest walks it; bm25 is
-            # then computed for those only (its statistics are still the whole index's, so each score is
-            # the one a full ranking gives).
-            within = f" AND +rowid IN ({_newest_sql(where)})"
-            params = [*params, match, among]
         sql = f"SELECT rowid, {_BM25} FROM articles_fts WHERE articles_fts MATCH ?{within} ORDER BY 2 LIMIT ?"
         return sql, [match, *params, limit + 1]
     # A source, section or author filter would fetch each walked article's row: there the planner's own
@@ -170,24 +158,11 @@ def _first_step(
     return sql, [*params, match, limit + 1]
 
 
-def _newest_sql(where: str) -> str:
-    """The rowids of the newest `?` matches `where` admits (parameters: where's, the match, the count)."""
-    return (
-        f"SELECT a.rowid FROM articles a INDEXED BY articles_newest WHERE {where} AND a.rowid IN ({_MATCHES})"
-        f" ORDER BY {_BY_DATE['newest']} LIMIT ?"
-    )
-
-
 def _ranked_ids(
-    conn: sqlite3.Connection,
-    match: str,
-    filters: ArticleFilter,
-    order: str,
-    limit: int,
-    among: int | None = None,
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
 ) -> list[tuple[int, int]]:
     """(rowid, rank) of at least the `limit` hits to show, best rank first; equal ranks go by date."""
-    sql, params = _first_step(conn, match, filters, order, limit, among)
+    sql, params = _first_step(conn, match, filters, order, limit)
     rows = conn.execute(sql, params).fetchall()
     if order != "relevance":
         return [(rowid, position) for position, (rowid, _) in enumerate(rows)]
@@ -198,25 +173,6 @@ def _ranked_ids(
     # Scores become ranks (equal scores, equal ranks) so no float makes the trip through JSON.
     ranks: dict[float, int] = {}
     return [(rowid, ranks.setdefault(score, len(ranks))) for rowid, score in sorted(rows, key=lambda r: r[1])]
-
-
-def _more_than(conn: sqlite3.Connection, match: str, filters: ArticleFilter, n: int) -> bool:
-    """Whether more than n articles might both match and pass the filters: each side counted to n + 1 at
-    most, so the answer costs a few thousand index steps, never a reading of every match."""
-    where, params = filters.where("a")
-    if where != "1":
-        admitted = f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)"
-        if conn.execute(admitted, [*params, n + 1]).fetchone()[0] <= n:
-            return False
-    matching = f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)"
-    return conn.execute(matching, (match, n + 1)).fetchone()[0] > n
-
-
-def _count(conn: sqlite3.Connection, match: str, filters: ArticleFilter) -> int:
-    """How many articles match and pass the filters."""
-    where, params = filters.where("a")
-    within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
-    return conn.execute(f"SELECT count(*) FROM ({_MATCHES}{within})", [match, *params]).fetchone()[0]
 
 
 def _many_matches(conn: sqlite3.Connection, match: str) -> bool:
