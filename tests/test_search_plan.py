@@ -91,12 +91,15 @@ def _searched(store: Store, query: str, filters: ArticleFilter, order: str, limi
     ]
 
 
-@pytest.mark.parametrize("walk_from", [search_plan.WALK_FROM, 3], ids=["sorted", "walked"])
+@pytest.mark.parametrize("plan", ["sorted", "walked", "probed"])
 @pytest.mark.parametrize("order", list(ORDERS))
 @pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
-def test_the_same_hits_in_the_same_order(store, monkeypatch, walk_from, order, chosen):
-    # walk_from 3: even a handful of matches takes the walk down the newest-first index.
-    monkeypatch.setattr(search_plan, "WALK_FROM", walk_from)
+def test_the_same_hits_in_the_same_order(store, monkeypatch, plan, order, chosen):
+    # walked: even a handful of matches takes the walk down the newest-first index, testing a list of them.
+    # probed: the walk asks the index about each of the newest 40 articles (2 in 100 matching is enough).
+    monkeypatch.setattr(search_plan, "WALK_FROM", 3 if plan == "walked" else search_plan.WALK_FROM)
+    monkeypatch.setattr(search_plan, "PROBE_FROM", 0.02 if plan == "probed" else 2)
+    monkeypatch.setattr(search_plan, "SAMPLE", 40)
     filters = ArticleFilter.parse(**chosen)
     for query in QUERIES:
         for limit in (1, 7, 20, 1000):
@@ -135,6 +138,7 @@ def test_best_matches_are_chosen_inside_the_index(store):
 
 
 def test_newest_walks_the_index_when_matches_are_many(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "PROBE_FROM", 2)  # never: the walk testing the list of every match
     monkeypatch.setattr(search_plan, "WALK_FROM", 3)
     first, _ = _plans(store, "the", "newest")
     assert "articles_newest" in first and "TEMP B-TREE" not in first
@@ -214,6 +218,19 @@ def test_the_sample_spares_a_rarer_query_the_count(store, monkeypatch):
     monkeypatch.setattr(search_plan, "SAMPLE", 30)
     assert store.search("the", 5).newest is (3 * in_sample >= 30)
     assert not store.search("Idlib", 5).newest
+
+
+def test_newest_asks_the_index_of_each_article_when_matches_are_dense(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "SAMPLE", 40)
+    first, _ = _plans(store, "the", "newest")
+    assert "articles_newest" in first and "CORRELATED" in first and "TEMP B-TREE" not in first
+    # A rare word, or too few of the newest articles matching: the list of every match, as before.
+    first, _ = _plans(store, "Xylophonist", "newest")
+    assert "CORRELATED" not in first
+    monkeypatch.setattr(search_plan, "SAMPLE", 1)
+    assert [h["article_id"] for h in store.search("Idlib", 5, order="newest")] == [
+        row[1] for row in _plain(store, "Idlib", ArticleFilter(), "newest", 5)
+    ]
 
 
 def test_the_newest_instead_walks_the_date_index(store, monkeypatch):

@@ -17,6 +17,9 @@ _MATCHES = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 RANK_WITHIN = 10_000
 # The first this many articles archived (by rowid): a query in most articles is in a good share of these.
 SAMPLE = 2000
+# Newest first, a query matching at least this share of the sampled articles has its first hits within a
+# few hundred articles of the date index.
+PROBE_FROM = 0.05
 # With this many matches or more, walking the articles newest first finds the page's hits within a few
 # thousand rows; with fewer, sorting the matches themselves is cheaper (and the walk could go to the end).
 WALK_FROM = 2000
@@ -87,7 +90,7 @@ def explain(
     order = _plan(conn, match, filters, order, rank_all).order
     ranked = _ranked_ids(conn, match, filters, order, 20)
     steps = [
-        _first_step(conn, match, filters, order, 20),
+        _first_step(conn, match, filters, order, 20, _probing_walk(conn, match, filters, order)),
         (_ROWS_SQL.format(authors="NULL"), [json.dumps(ranked), 20, match]),
     ]
     return [
@@ -117,22 +120,57 @@ def _plan(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: s
 
 
 def _may_match_most(conn: sqlite3.Connection, match: str) -> bool:
-    """Whether the query matches at least a third of the first SAMPLE articles archived: a sign, needed
-    before counting every match, asked of a slice of the index so that a rare phrase is not read twice."""
-    sql = (
-        "WITH sample AS (SELECT rowid FROM articles ORDER BY rowid LIMIT ?)"
-        " SELECT (SELECT count(*) FROM sample),"
-        f" (SELECT count(*) FROM ({_MATCHES} AND rowid <= (SELECT max(rowid) FROM sample)))"
-    )
-    sampled, matched = conn.execute(sql, [SAMPLE, match]).fetchone()
-    return 3 * matched >= sampled > 0
+    """Whether the query matches at least a third of the sampled articles: a sign, needed before counting
+    every match, so that a rarer phrase is not read twice."""
+    return 3 * _sampled_share(conn, match) >= 1
+
+
+def _sampled_share(conn: sqlite3.Connection, match: str) -> float:
+    """The share of the first SAMPLE rowids (the first articles archived) that the query matches, asked of
+    that slice of the index only (FTS5 seeks a rowid range); a rowid no longer used counts as no match."""
+    # Two subqueries: min() and max() in one SELECT would scan the table instead of seeking both ends.
+    ends = "SELECT (SELECT min(rowid) FROM articles), (SELECT max(rowid) FROM articles)"
+    first, last = conn.execute(ends).fetchone()
+    if first is None:
+        return 0.0
+    sampled = min(SAMPLE, last - first + 1)
+    sql = f"SELECT count(*) FROM ({_MATCHES} AND rowid BETWEEN ? AND ?)"
+    return conn.execute(sql, [match, first, first + sampled - 1]).fetchone()[0] / sampled
+
+
+def _probing_walk(conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str) -> bool:
+    """Whether the newest hits are best found by asking the index about each article of the date index in
+    turn (no list of every match made): newest first, no filter reading article rows, and matches dense."""
+    return _walkable(order, filters) and _sampled_share(conn, match) >= PROBE_FROM
+
+
+def _walkable(order: str, filters: ArticleFilter) -> bool:
+    """Whether the date index can be walked: newest first, and no filter that reads each walked article."""
+    # A source, section or author filter would fetch each walked article's row: there the planner's own
+    # choice (that filter's index, then a sort) is cheaper than the walk.
+    return order == "newest" and filters.source is None and filters.section is None and filters.author is None
 
 
 def _first_step(
-    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
+    conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int, probe: bool = False
 ) -> tuple[str, list]:
-    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them."""
+    """The statement choosing the ids to show: (rowid, score) rows, best first, `limit` + 1 of them; with
+    `probe`, among the newest SAMPLE articles only (fewer rows then: see _ranked_ids)."""
     where, params = filters.where("a")
+    if probe:
+        # Each of the newest articles asked of the index by rowid, a seek of a few microseconds, in the date
+        # index's order (no sort: the walk stops at the limit); no further than the SAMPLE-th newest article's
+        # date, as the matches could all be older (then the list of every match, below, is made after all).
+        bound = (
+            f"SELECT a.published FROM articles a INDEXED BY articles_newest WHERE {where}"
+            f" ORDER BY {_BY_DATE['newest']} LIMIT 1 OFFSET ?"
+        )
+        matches = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND articles_fts.rowid = a.rowid"
+        sql = (
+            f"SELECT a.rowid, 0 FROM articles a INDEXED BY articles_newest WHERE {where}"
+            f" AND a.published >= ({bound}) AND EXISTS ({matches}) ORDER BY {_BY_DATE['newest']} LIMIT ?"
+        )
+        return sql, [*params, *params, SAMPLE - 1, match, limit + 1]
     if order == "relevance":
         # Inside the index alone: no article row is read until the few shown are known. The filter becomes a
         # list of rowids that the index's scan tests (+ keeps SQLite from probing the index per article
@@ -140,15 +178,7 @@ def _first_step(
         within = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {where})" if where != "1" else ""
         sql = f"SELECT rowid, {_BM25} FROM articles_fts WHERE articles_fts MATCH ?{within} ORDER BY 2 LIMIT ?"
         return sql, [match, *params, limit + 1]
-    # A source, section or author filter would fetch each walked article's row: there the planner's own
-    # choice (that filter's index, then a sort) is cheaper than the walk.
-    walk = (
-        order == "newest"
-        and filters.source is None
-        and filters.section is None
-        and filters.author is None
-        and _many_matches(conn, match)
-    )
+    walk = _walkable(order, filters) and _many_matches(conn, match)
     # Walking the index newest first stops at the limit; each article is tested against the matches' list.
     hint = "INDEXED BY articles_newest" if walk else ""
     sql = (
@@ -162,6 +192,10 @@ def _ranked_ids(
     conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str, limit: int
 ) -> list[tuple[int, int]]:
     """(rowid, rank) of at least the `limit` hits to show, best rank first; equal ranks go by date."""
+    if _probing_walk(conn, match, filters, order):
+        rows = conn.execute(*_first_step(conn, match, filters, order, limit, probe=True)).fetchall()
+        if len(rows) > limit:
+            return [(rowid, position) for position, (rowid, _) in enumerate(rows)]
     sql, params = _first_step(conn, match, filters, order, limit)
     rows = conn.execute(sql, params).fetchall()
     if order != "relevance":
