@@ -52,6 +52,7 @@ _RULES = (
     ("Scrapy, Twisted, asyncio, Python", lambda leaf, stack: True),
 )
 DEFAULT_SETTINGS = ["CONCURRENT_REQUESTS=16"]
+_WORKER_LINE = re.compile(r"extraction worker: .*its CPU ([\d.]+) s, peak RSS ([\d.]+) MB")
 
 
 @dataclass
@@ -63,6 +64,8 @@ class _Measure:
     seconds: float
     cpu: float
     peak_rss_kb: int
+    worker_cpu: float = 0.0  # zwcrawl's extraction worker, a process of its own (in `cpu` too)
+    worker_rss_kb: int = 0
 
     @property
     def rate(self) -> float:
@@ -111,6 +114,10 @@ def _crawl(
     command += [arg for name in counts for arg in ("--edition", name)]
     command += [arg for setting in settings for arg in ("-s", setting)]
     measure, _out, _err = _run("zwcrawl", command, work, timeout)
+    for log in (archive / "logs").glob("crawl-*.log"):
+        worker = _WORKER_LINE.search(log.read_text("utf-8", errors="replace"))
+        if worker:
+            measure.worker_cpu, measure.worker_rss_kb = float(worker[1]), round(float(worker[2]) * 1024)
     with sqlite3.connect(f"file:{archive / 'zwcrawl.db'}?mode=ro", uri=True) as conn:
         held = dict(conn.execute("select edition, count(*) from articles group by edition").fetchall())
         pages = conn.execute("select count(*) from captures where record_type = 'response'").fetchone()[0]
@@ -122,15 +129,19 @@ def _crawl(
 
 
 def _row(m: _Measure) -> str:
+    worker = ""
+    if m.worker_rss_kb:
+        worker = f"   worker: {m.worker_cpu:.1f} CPU s, {m.worker_rss_kb / 1024:.1f} MB"
     return (
         f"{m.side:<8} {m.pages:>6} {m.seconds:>8.1f} {m.rate:>8.1f} {m.cpu:>8.1f} "
-        f"{1000 * m.cpu / m.pages:>11.2f} {m.peak_rss_kb / 1024:>11.1f}"
+        f"{1000 * m.cpu / m.pages:>11.2f} {1000 * (m.cpu - m.worker_cpu) / m.pages:>11.2f} "
+        f"{m.peak_rss_kb / 1024:>11.1f}{worker}"
     )
 
 
 def _header() -> str:
     names = (("side", "<8"), ("pages", ">6"), ("seconds", ">8"), ("pages/s", ">8"), ("CPU s", ">8"))
-    names += (("CPU ms/page", ">11"), ("peak RSS MB", ">11"))
+    names += (("CPU ms/page", ">11"), ("(main proc)", ">11"), ("peak RSS MB", ">11"))
     return " ".join(f"{name:{align}}" for name, align in names)
 
 
@@ -177,8 +188,17 @@ def _side_by_side(
         f"median CPU per page: walk {1000 * cpu['walk']:.2f} ms, zwcrawl {1000 * cpu['zwcrawl']:.2f} ms; "
         f"walk/zwcrawl = {cpu['walk'] / cpu['zwcrawl']:.2f}"
     )
+    main = statistics.median((m.cpu - m.worker_cpu) / m.pages for m in runs["zwcrawl"])
+    print(
+        f"median CPU per page in zwcrawl's own process (its extraction worker aside): {1000 * main:.2f} ms; "
+        f"walk/that = {cpu['walk'] / main:.2f}"
+    )
     peaks = {side: max(m.peak_rss_kb for m in ms) / 1024 for side, ms in runs.items()}
-    print(f"peak RSS: walk {peaks['walk']:.0f} MB, zwcrawl {peaks['zwcrawl']:.0f} MB; load average {_load()}")
+    worker = max(m.worker_rss_kb for m in runs["zwcrawl"]) / 1024
+    print(
+        f"peak RSS: walk {peaks['walk']:.0f} MB, zwcrawl {peaks['zwcrawl']:.0f} MB "
+        f"(+ {worker:.0f} MB its extraction worker); load average {_load()}"
+    )
 
 
 def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
