@@ -13,7 +13,8 @@ CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a
 to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
 under `py-spy record --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any flame graph
 tool) and each thread's CPU time is printed by where it goes; `--idle` counts the time threads wait too
-(network, disk syncs). Exit 1 when a crawl fails or archives less than the copy holds.
+(network, disk syncs), `--gil` only the thread holding the GIL (the process's Python work, whichever
+thread). Exit 1 when a crawl fails or archives less than the copy holds.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
 
 
 def _profile(
-    work: Path, counts: dict[str, int], settings: list[str], out: Path, idle: bool, timeout: float
+    work: Path, counts: dict[str, int], settings: list[str], out: Path, idle: bool, gil: bool, timeout: float
 ) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
@@ -227,6 +228,7 @@ def _profile(
     archive = work / "archive"
     command = [py_spy, "record", "--threads", "--format", "raw", "--rate", "100", "-o", str(out)]
     command += ["--idle"] if idle else []
+    command += ["--gil"] if gil else []
     command += ["--", sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive)]
     command += [arg for spec in mirror.site_args() for arg in ("--site", spec)]
     command += [arg for name in counts for arg in ("--edition", name)]
@@ -266,6 +268,9 @@ def main() -> int:
     parser.add_argument("--grow", type=int, default=10000, help="also crawl a copy this large (0: not)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
     parser.add_argument("--idle", action="store_true", help="with --profile: count waiting time too")
+    parser.add_argument(
+        "--gil", action="store_true", help="with --profile: sample only the thread holding the GIL"
+    )
     parser.add_argument("--dir", type=Path, help="make the temporary directory here")
     add_child_options(parser, "a Scrapy setting for both sides (default: CONCURRENT_REQUESTS=16)")
     args = parser.parse_args()
@@ -274,7 +279,15 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_walk-", dir=args.dir))
     try:
         if args.profile:
-            _profile(work, _counts(args.articles), settings, args.profile.resolve(), args.idle, args.timeout)
+            _profile(
+                work,
+                _counts(args.articles),
+                settings,
+                args.profile.resolve(),
+                args.idle,
+                args.gil,
+                args.timeout,
+            )
             return 0
         _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
         if args.grow:

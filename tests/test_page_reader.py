@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from zwcrawl.page_reader import PageReader, read_article
+from zwcrawl.page_reader import PageReader, read_article, read_listing
 from zwcrawl.site import article_url
 
 ZWSITE = Path(__file__).resolve().parent / "fixtures" / "zwsite"
@@ -41,7 +41,7 @@ def test_every_fixture_page_reads_the_same_in_the_worker():
     async def read_all():
         reader = PageReader(after=0)
         try:
-            return [await reader.read(*asked) for asked in PAGES], reader.read_there
+            return [await reader.read(read_article, *asked) for asked in PAGES], reader.read_there
         finally:
             reader.close()
 
@@ -52,12 +52,30 @@ def test_every_fixture_page_reads_the_same_in_the_worker():
         _same(read, read_article(*asked))
 
 
+def test_every_listing_page_reads_the_same_in_the_worker():
+    asked = [
+        (url, content_type, body) for _c, url, _e, _i, content_type, body, _f in PAGES if "/articles/" in url
+    ]
+
+    async def read_all():
+        reader = PageReader(after=0)
+        try:
+            return [await reader.read(read_listing, *args) for args in asked], reader.read_there
+        finally:
+            reader.close()
+
+    reads, there = asyncio.run(read_all())
+    assert there == len(asked)
+    assert any(whole and listing["articles"] for whole, listing in reads)
+    assert reads == [read_listing(*args) for args in asked]
+
+
 def test_the_first_pages_are_read_in_process():
     async def read_some():
         reader = PageReader(after=3)
         try:
             for asked in PAGES[:5]:
-                await reader.read(*asked)
+                await reader.read(read_article, *asked)
             return reader.read_here, reader.read_there
         finally:
             reader.close()
@@ -69,9 +87,9 @@ def test_a_worker_killed_mid_crawl_leaves_the_pages_to_the_crawl(caplog):
     async def read_with_a_kill():
         reader = PageReader(after=0)
         try:
-            first = await reader.read(*PAGES[0])
+            first = await reader.read(read_article, *PAGES[0])
             os.kill(reader.worker_pid, signal.SIGKILL)
-            rest = await asyncio.gather(*(reader.read(*asked) for asked in PAGES[1:4]))
+            rest = await asyncio.gather(*(reader.read(read_article, *asked) for asked in PAGES[1:4]))
             return [first, *rest], reader
         finally:
             reader.close()
@@ -88,7 +106,7 @@ def test_a_worker_killed_mid_crawl_leaves_the_pages_to_the_crawl(caplog):
 def test_a_worker_that_cannot_start_leaves_the_pages_to_the_crawl(caplog, tmp_path):
     async def read_some():
         reader = PageReader(after=0, python=str(tmp_path / "no-such-python"))
-        return [await reader.read(*asked) for asked in PAGES[:2]], reader
+        return [await reader.read(read_article, *asked) for asked in PAGES[:2]], reader
 
     with caplog.at_level(logging.WARNING, logger="zwcrawl.page_reader"):
         reads, reader = asyncio.run(read_some())
@@ -102,10 +120,10 @@ def test_the_worker_ends_with_a_crawl_killed():
     script = (
         "import asyncio, sys\n"
         "from test_page_reader import PAGES\n"
-        "from zwcrawl.page_reader import PageReader\n"
+        "from zwcrawl.page_reader import PageReader, read_article\n"
         "async def main():\n"
         "    reader = PageReader(after=0)\n"
-        "    await reader.read(*PAGES[0])\n"
+        "    await reader.read(read_article, *PAGES[0])\n"
         "    print(reader.worker_pid, flush=True)\n"
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
@@ -139,9 +157,9 @@ def test_the_worker_leaves_interrupts_to_the_crawl(signum):
     async def read_after_a_signal():
         reader = PageReader(after=0)
         try:
-            await reader.read(*PAGES[0])
+            await reader.read(read_article, *PAGES[0])
             os.killpg(os.getpgid(reader.worker_pid), signum)  # its own session: a Ctrl-C never reaches it
-            return await reader.read(*PAGES[1]), reader.read_there
+            return await reader.read(read_article, *PAGES[1]), reader.read_there
         finally:
             reader.close()
 

@@ -1,4 +1,4 @@
-"""Article pages read on the machine's second core: one worker process beside the crawl, else in-process."""
+"""Article and listing pages read on the second core: one worker process beside the crawl, else in-process."""
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ import struct
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from zwcrawl.article import Article
-from zwcrawl.extract import ArticlePage, decode_html
+from zwcrawl.extract import ArticlePage, ListingPage, decode_html, ends_whole
 from zwcrawl.health import Reading
 from zwcrawl.site import SiteUrl, classify
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,23 @@ def read_article(
     return ArticleRead(article, page.whole, reading, links)
 
 
+def read_listing(real_url: str, content_type: str, body: bytes) -> tuple[bool, dict | None]:
+    """Read a section listing page: whether it came whole, and if so its entries (ListingPage's item)."""
+    html = decoded(content_type, body)
+    if not ends_whole(html):
+        return False, None
+    return True, ListingPage(real_url, html).to_item()
+
+
 class WorkerGone(Exception):
     """The worker process ended (killed, or it could not start): its pages are read in-process instead."""
 
 
 class PageReader:
-    """Reads a crawl's article pages in one worker process, so extraction runs beside Scrapy rather than on
-    the reactor's thread (the GIL lets one process use one core). The first `after` pages are read
-    in-process (a small crawl never pays for a second interpreter); once the worker cannot start or dies,
-    the rest are too. Either way a page reads the same: the same function runs."""
+    """Reads a crawl's article and listing pages in one worker process, so extraction runs beside Scrapy
+    rather than on the reactor's thread (the GIL lets one process use one core). The first `after` pages
+    are read in-process (a small crawl never pays for a second interpreter); once the worker cannot start or
+    dies, the rest are too. Either way a page reads the same: the same function runs."""
 
     def __init__(self, enabled: bool = True, after: int = 0, python: str = sys.executable):
         self.enabled = enabled
@@ -75,21 +87,22 @@ class PageReader:
         self.read_there = 0  # pages read by the worker
         self._worker: asyncio.Future[_Worker] | None = None
 
-    async def read(self, *args) -> ArticleRead:
-        """read_article(*args), in the worker while one runs."""
+    async def read(self, function: Callable[..., T], *args) -> T:
+        """function(*args) (a reader of this module: read_article, read_listing), in the worker while one
+        runs."""
         if self.enabled and self._worker is None and self.read_here >= self.after:
             self._worker = asyncio.ensure_future(_Worker.start(self.python))
         if self._worker is not None:
             try:
                 worker = await self._worker
-                read = await worker.read(args)
+                read = await worker.read(function, args)
             except WorkerGone as exc:
                 self._give_up(str(exc))
             else:
                 self.read_there += 1
                 return read
         self.read_here += 1
-        return read_article(*args)
+        return function(*args)
 
     @property
     def worker_pid(self) -> int | None:
@@ -162,10 +175,10 @@ class _Worker:
             raise WorkerGone(f"the extraction worker cannot start ({exc.strerror or exc})") from None
         return cls(process, ours, reader, writer)
 
-    async def read(self, args: tuple) -> ArticleRead:
+    async def read(self, function: Callable[..., T], args: tuple) -> T:
         if self.gone:
             raise WorkerGone(self.gone)
-        blob = pickle.dumps(args, pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.waiting.append(answer)
         self.writer.write(_SIZE.pack(len(blob)) + blob)
@@ -238,9 +251,9 @@ def serve(fd: int) -> None:
             head = asked.read(_SIZE.size)
             if len(head) < _SIZE.size:
                 return  # the crawl has ended (or was killed)
-            args = pickle.loads(asked.read(_SIZE.unpack(head)[0]))
+            function, args = pickle.loads(asked.read(_SIZE.unpack(head)[0]))
             try:
-                answer = pickle.dumps(("read", read_article(*args)), pickle.HIGHEST_PROTOCOL)
+                answer = pickle.dumps(("read", function(*args)), pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # noqa: BLE001 - the crawl raises it on the reactor, as in-process
                 answer = _error(exc)
             try:

@@ -13,11 +13,11 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.archive import Archive, utc_now
-from zwcrawl.extract import FeedPage, ListingPage, ends_whole, page_links
+from zwcrawl.extract import FeedPage, page_links
 from zwcrawl.health import Reading
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
-from zwcrawl.page_reader import PageReader, decoded
+from zwcrawl.page_reader import PageReader, decoded, read_article, read_listing
 from zwcrawl.refresh_policy import RefreshPolicy
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, SiteUrl, article_url, classify, feed_url, listing_url
 
@@ -223,10 +223,12 @@ class ZamanSpider(scrapy.Spider):
                 if request:
                     yield request
 
-    def parse_listing(self, response):
+    async def parse_listing(self, response):
         edition, section_id, page = (response.meta[k] for k in ("zw_edition", "zw_section", "zw_page"))
-        html = self._html(response)
-        if not ends_whole(html):
+        whole, listing = await self.reader.read(
+            read_listing, self._real(response), _content_type(response), response.body
+        )
+        if not whole:
             # A listing cut short could look like the section's end; fetch it again or report it.
             again = self._fetch_again(response)
             if again:
@@ -234,7 +236,6 @@ class ZamanSpider(scrapy.Spider):
             else:
                 yield self._cut_short(response)
             return
-        listing = ListingPage(self._real(response), html).to_item()
         ids = [entry["article_id"] for entry in listing["articles"] if entry.get("article_id")]
         for article_id in ids:
             request = self._article(edition, article_id)
@@ -277,8 +278,9 @@ class ZamanSpider(scrapy.Spider):
         edition, article_id = response.meta["zw_edition"], response.meta["zw_article_id"]
         # Parsed once (on the worker process while one runs), for its fields, health reading and links.
         read = await self.reader.read(
-            canonical, self._real(response), edition, article_id, content_type, body, self.ids is None
-        )
+            read_article, canonical, self._real(response), edition, article_id, content_type, body,
+            self.ids is None,
+        )  # fmt: skip
         article = read.article
         if not read.whole:
             # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
