@@ -37,15 +37,21 @@ def _same(got, want) -> None:
     assert got.article.not_found == want.article.not_found  # a field equality leaves out
 
 
-def test_every_fixture_page_reads_the_same_in_the_worker():
+def _in_worker(function, asked: list[tuple]) -> tuple[list, int]:
+    """What function gave for each of `asked` in a worker, and how many the worker read."""
+
     async def read_all():
         reader = PageReader(after=0)
         try:
-            return [await reader.read(read_article, *asked) for asked in PAGES], reader.read_there
+            return [await reader.read(function, *args) for args in asked], reader.read_there
         finally:
             reader.close()
 
-    reads, there = asyncio.run(read_all())
+    return asyncio.run(read_all())
+
+
+def test_every_fixture_page_reads_the_same_in_the_worker():
+    reads, there = _in_worker(read_article, PAGES)
     assert there == len(PAGES) > 20
     assert any(read.article.is_article and read.links for read in reads)
     for asked, read in zip(PAGES, reads, strict=True):
@@ -56,15 +62,7 @@ def test_every_listing_page_reads_the_same_in_the_worker():
     asked = [
         (url, content_type, body) for _c, url, _e, _i, content_type, body, _f in PAGES if "/articles/" in url
     ]
-
-    async def read_all():
-        reader = PageReader(after=0)
-        try:
-            return [await reader.read(read_listing, *args) for args in asked], reader.read_there
-        finally:
-            reader.close()
-
-    reads, there = asyncio.run(read_all())
+    reads, there = _in_worker(read_listing, asked)
     assert there == len(asked)
     assert any(whole and listing["articles"] for whole, listing in reads)
     assert reads == [read_listing(*args) for args in asked]

@@ -213,9 +213,9 @@ class _Worker:
             self.sock.shutdown(socket.SHUT_RDWR)
         self.writer.transport.abort()
         self.answers.cancel()
-        try:
+        with suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        if self.process.poll() is None:  # still in a page after 10 s: not worth waiting for
             self.process.kill()
             self.process.wait()
 
