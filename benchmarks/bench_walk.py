@@ -7,8 +7,10 @@ on 127.0.0.1 by MirrorServer in this process. Each round runs, as child processe
 the bare walk (benchmarks/walk_spider.py under `scrapy runspider`: the same start pages and links, nothing
 kept) and `python -m zwcrawl crawl` into a fresh archive, both with the same `-s` settings
 (CONCURRENT_REQUESTS=16 unless given; delays are off for both: Scrapy's default, and zwcrawl's for a copy on
-loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own),
-peak RSS (VmHWM). Then the median of each side, zwcrawl's pages per second as a share of the walk's, and its
+loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own and
+its extraction worker's), the same per page without the worker's ("main proc": the process whose reactor
+thread sets the pace), peak RSS (VmHWM; the worker's CPU and peak RSS beside, from the crawl's log). Then
+the median of each side, zwcrawl's pages per second as a share of the walk's, and its
 CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a copy of N articles once,
 to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
 under `py-spy record --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any flame graph
