@@ -30,6 +30,22 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=60
 settings.register_profile("long", max_examples=3000, **_FUZZ)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The suite runs on two workers (pytest-xdist, `-n 2 --dist loadfile` in pyproject.toml: a module's tests
+# on one worker, so its module fixtures are made once). The longest modules are handed out first, so that
+# neither worker is left running one of them alone at the end; the rest keep their order.
+LONGEST_FIRST = ("test_soak.py", "test_readers.py", "test_conditional.py", "test_disk_full.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest modules first (a stable sort: the same order on every worker, as xdist requires)."""
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 # URL kinds that are never pages of the archive: a GET on a vote link casts a vote, the rest are forms.
 _FORBIDDEN_KINDS = frozenset({"vote", "print", "comment", "captcha", "search"})
 

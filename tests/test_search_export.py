@@ -76,6 +76,23 @@ def test_search_json_fields_and_filters(archive):
     assert oldest == sorted(oldest)
 
 
+def test_a_word_in_most_articles_shows_the_newest_and_says_so_on_stderr(archive):
+    (articles,) = [r["n"] for r in rows(archive, "select count(*) as n from articles")]
+    ranked = search(archive, "the", "--rank-all")
+    assert 2 * len(ranked) > articles
+    result = zwcrawl("search", "--archive", archive, "--json", "--limit", 100, "the")
+    assert result.returncode == 0, result.stderr
+    newest = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [h["published"] for h in newest] == sorted((h["published"] for h in ranked), reverse=True)
+    assert {h["article_id"] for h in newest} == {h["article_id"] for h in ranked}
+    assert result.stderr.strip() == (
+        f"{len(ranked)} of {articles} articles match, more than half: relevance hardly ranks so common"
+        " a word, so the newest are shown (--rank-all ranks them all)"
+    )
+    # A word in fewer: ranked, in silence.
+    assert zwcrawl("search", "--archive", archive, "Syria").stderr == ""
+
+
 def test_digits_and_stems_from_the_command_line(archive):
     western = {h["article_id"] for h in search(archive, "2011")}
     assert western and {h["article_id"] for h in search(archive, "٢٠١١")} == western

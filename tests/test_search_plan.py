@@ -22,6 +22,7 @@ ITEMS = [
     if item.get("is_article")
 ]
 T1 = "2018-04-20T10:00:00Z"
+_MATCHES_SQL = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 ORDERS = {
     "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC, a.edition, a.article_id",
     "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
@@ -85,16 +86,20 @@ def _plain(store: Store, query: str, filters: ArticleFilter, order: str, limit: 
 def _searched(store: Store, query: str, filters: ArticleFilter, order: str, limit: int) -> list[tuple]:
     return [
         (hit["edition"], hit["article_id"], hit["snippet"])
-        for hit in store.search(query, limit, filters=filters, order=order)
+        # rank_all: the exact ranking even of a word in most articles (their newest: further below)
+        for hit in store.search(query, limit, filters=filters, order=order, rank_all=True)
     ]
 
 
-@pytest.mark.parametrize("walk_from", [search_plan.WALK_FROM, 3], ids=["sorted", "walked"])
+@pytest.mark.parametrize("plan", ["sorted", "walked", "probed"])
 @pytest.mark.parametrize("order", list(ORDERS))
 @pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
-def test_the_same_hits_in_the_same_order(store, monkeypatch, walk_from, order, chosen):
-    # walk_from 3: even a handful of matches takes the walk down the newest-first index.
-    monkeypatch.setattr(search_plan, "WALK_FROM", walk_from)
+def test_the_same_hits_in_the_same_order(store, monkeypatch, plan, order, chosen):
+    # walked: even a handful of matches takes the walk down the newest-first index, testing a list of them.
+    # probed: the walk asks the index about each of the newest 40 articles (2 in 100 matching is enough).
+    monkeypatch.setattr(search_plan, "WALK_FROM", 3 if plan == "walked" else search_plan.WALK_FROM)
+    monkeypatch.setattr(search_plan, "PROBE_FROM", 0.02 if plan == "probed" else 2)
+    monkeypatch.setattr(search_plan, "SAMPLE", 40)
     filters = ArticleFilter.parse(**chosen)
     for query in QUERIES:
         for limit in (1, 7, 20, 1000):
@@ -120,7 +125,7 @@ def test_equal_scores_across_the_cut_are_ordered_by_date(store):
 
 
 def _plans(store: Store, query: str, order: str, **chosen: str) -> list[str]:
-    return search_plan.explain(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order)
+    return search_plan.explain(store.db.conn, search_query(query), ArticleFilter.parse(**chosen), order, True)
 
 
 def test_best_matches_are_chosen_inside_the_index(store):
@@ -133,6 +138,7 @@ def test_best_matches_are_chosen_inside_the_index(store):
 
 
 def test_newest_walks_the_index_when_matches_are_many(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "PROBE_FROM", 2)  # never: the walk testing the list of every match
     monkeypatch.setattr(search_plan, "WALK_FROM", 3)
     first, _ = _plans(store, "the", "newest")
     assert "articles_newest" in first and "TEMP B-TREE" not in first
@@ -165,3 +171,72 @@ def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
                 store, "Idlib", ArticleFilter(), order, 20
             )
             assert _searched(store, "Idlib", ArticleFilter(), order, 20)
+
+
+def _counts(store: Store, query: str, filters: ArticleFilter) -> tuple[int, int, int]:
+    """(articles the query matches, of how many, how many the filters admit)."""
+    where, params = filters.where("a")
+    (admitted,) = store.db.execute(f"SELECT count(*) FROM articles a WHERE {where}", params).fetchone()
+    (articles,) = store.db.execute("SELECT count(*) FROM articles").fetchone()
+    return len(_plain(store, query, ArticleFilter(), "relevance", 1000)), articles, admitted
+
+
+@pytest.mark.parametrize("chosen", FILTERS, ids=[json.dumps(f) for f in FILTERS])
+def test_a_query_in_most_articles_shows_the_newest_and_says_so(store, monkeypatch, chosen):
+    # 300 articles, under SAMPLE: every one is in the sample. A filter of 60 articles or fewer ranks them all.
+    monkeypatch.setattr(search_plan, "RANK_WITHIN", 60)
+    filters = ArticleFilter.parse(**chosen)
+    shortcuts = 0
+    for query in QUERIES:
+        matches, articles, admitted = _counts(store, query, filters)
+        for limit in (1, 7, 20):
+            hits = store.search(query, limit, filters=filters)
+            shown = [(hit["edition"], hit["article_id"], hit["snippet"]) for hit in hits]
+            if 2 * matches > articles and (not chosen or admitted > 60):
+                shortcuts += 1
+                assert shown == _plain(store, query, filters, "newest", limit), (query, limit)
+                assert hits.newest and (hits.matches, hits.articles) == (matches, articles)
+            else:
+                assert shown == _plain(store, query, filters, "relevance", limit), (query, limit)
+                assert not hits.newest and hits.matches is None
+            ranked = store.search(query, limit, filters=filters, rank_all=True)
+            assert not ranked.newest
+            assert [(h["edition"], h["article_id"], h["snippet"]) for h in ranked] == _plain(
+                store, query, filters, "relevance", limit
+            )
+    assert shortcuts or chosen  # "the" is in most articles, and no filter
+
+
+def test_the_sample_spares_a_rarer_query_the_count(store, monkeypatch):
+    # Under a third of the first SAMPLE articles matching: ranked in full, without counting every match.
+    matches, articles, _ = _counts(store, "the", ArticleFilter())
+    assert 2 * matches > articles and store.search("the", 5).newest
+    first = [row[0] for row in store.db.execute("SELECT rowid FROM articles ORDER BY rowid LIMIT 30")]
+    in_sample = sum(
+        1 for (rowid,) in store.db.execute(_MATCHES_SQL, [search_query("the")]) if rowid in set(first)
+    )
+    monkeypatch.setattr(search_plan, "SAMPLE", 30)
+    assert store.search("the", 5).newest is (3 * in_sample >= 30)
+    assert not store.search("Idlib", 5).newest
+
+
+def test_newest_asks_the_index_of_each_article_when_matches_are_dense(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "SAMPLE", 40)
+    first, _ = _plans(store, "the", "newest")
+    assert "articles_newest" in first and "CORRELATED" in first and "TEMP B-TREE" not in first
+    # A rare word, or too few of the newest articles matching: the list of every match, as before.
+    first, _ = _plans(store, "Xylophonist", "newest")
+    assert "CORRELATED" not in first
+    monkeypatch.setattr(search_plan, "SAMPLE", 1)
+    assert [h["article_id"] for h in store.search("Idlib", 5, order="newest")] == [
+        row[1] for row in _plain(store, "Idlib", ArticleFilter(), "newest", 5)
+    ]
+
+
+def test_the_newest_instead_walks_the_date_index(store, monkeypatch):
+    monkeypatch.setattr(search_plan, "WALK_FROM", 3)
+    match = search_query("the")
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance")
+    assert "articles_newest" in first
+    first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_all=True)
+    assert first.startswith("SCAN articles_fts") and "articles_newest" not in first

@@ -276,8 +276,15 @@ def _need_archive(archive: Path) -> None:
     "--order", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option(
+    "--rank-all",
+    is_flag=True,
+    help="Rank by relevance even words in most articles (else their newest are shown; slower).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search(archive: Path, query: str, order: str, limit: int, as_json: bool, **filters) -> None:
+def search(
+    archive: Path, query: str, order: str, limit: int, rank_all: bool, as_json: bool, **filters
+) -> None:
     """Full-text search of headlines and bodies, English or Arabic, best matches first."""
     from zwcrawl.store import SearchQueryError, Store
 
@@ -285,9 +292,15 @@ def search(archive: Path, query: str, order: str, limit: int, as_json: bool, **f
     _need_archive(archive)
     with Store(archive / "zwcrawl.db", read_only=True) as store:  # a search never writes, even mid-crawl
         try:
-            hits = store.search(query, limit, filters=chosen, order=order)
+            hits = store.search(query, limit, filters=chosen, order=order, rank_all=rank_all)
         except SearchQueryError as exc:
             raise click.UsageError(str(exc)) from None
+    if hits.newest:  # on stderr: the hits on stdout stay the hits, for a pipe or --json
+        click.echo(
+            f"{hits.matches:,} of {hits.articles:,} articles match, more than half: relevance hardly ranks so"
+            " common a word, so the newest are shown (--rank-all ranks them all)",
+            err=True,
+        )
     for hit in hits:
         if as_json:
             click.echo(json.dumps(hit, ensure_ascii=False))

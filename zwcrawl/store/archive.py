@@ -26,7 +26,7 @@ from zwcrawl.site import classify
 from zwcrawl.store.filters import ArticleFilter
 from zwcrawl.store.query import SearchQueryError, search_query
 from zwcrawl.store.schema import MIGRATIONS, fold_search_text, foreign_objects, search_index_rows_sql
-from zwcrawl.store.search_plan import ORDERS, search_rows
+from zwcrawl.store.search_plan import ORDERS, Hits, search_rows
 from zwcrawl.warc.paths import inside_archive
 
 SaveResult = Literal["new", "updated", "unchanged"]
@@ -603,20 +603,25 @@ class Store:
         edition: str | None = None,
         filters: ArticleFilter | None = None,
         order: str = "relevance",
-    ) -> list[dict]:
-        """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query."""
+        rank_all: bool = False,
+    ) -> Hits:
+        """Full-text search of headlines and bodies, with snippets; SearchQueryError for an unfit query.
+
+        By relevance, a query matching more than half the articles gets its newest hits, and the hits say so
+        (`newest`); `rank_all` ranks them all the same (search_rows says when).
+        """
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         expanded = search_query(query)
         if not expanded:
-            return []
+            return Hits()
         filters = filters or ArticleFilter()
         if edition is not None:
             filters = replace(filters, edition=edition)
         authors = _NAMES_SQL.format(role="author")
 
-        def hits(match: str) -> list[dict]:
-            return search_rows(self.db.conn, match, filters, order, limit, authors)
+        def hits(match: str) -> Hits:
+            return search_rows(self.db.conn, match, filters, order, limit, authors, rank_all)
 
         with self._lock:
             try:
@@ -900,7 +905,9 @@ class _ArchiveDatabase(Database):
     migrations, which run before know_tables()."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__(conn)
+        # No sqlite-utils plugins: looking for them reads the metadata of every installed package, a seventh
+        # of a second at each start of a command; and the archive must not depend on what else is installed.
+        super().__init__(conn, execute_plugins=False)
         self._known: dict[str, _KnownTable] = {}
 
     def know_tables(self) -> None:

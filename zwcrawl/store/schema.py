@@ -445,7 +445,7 @@ def _search_indexes(db: Database) -> None:
 @functools.cache
 def _made_by_migrations() -> frozenset[tuple[str, str, str]]:
     """Every trigger and view some migration makes (as it stands after each step): all zwcrawl trusts."""
-    db = Database(memory=True)
+    db = Database(memory=True, execute_plugins=False)  # as the archive's own: no plugins
     names = [migration.name for migration in MIGRATIONS._migrations]
     made = set()
     for next_name in [*names[1:], None]:
