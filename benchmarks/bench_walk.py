@@ -7,13 +7,16 @@ on 127.0.0.1 by MirrorServer in this process. Each round runs, as child processe
 the bare walk (benchmarks/walk_spider.py under `scrapy runspider`: the same start pages and links, nothing
 kept) and `python -m zwcrawl crawl` into a fresh archive, both with the same `-s` settings
 (CONCURRENT_REQUESTS=16 unless given; delays are off for both: Scrapy's default, and zwcrawl's for a copy on
-loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own),
-peak RSS (VmHWM). Then the median of each side, zwcrawl's pages per second as a share of the walk's, and its
+loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own and
+its extraction worker's), the same per page without the worker's ("main proc": the process whose reactor
+thread sets the pace), peak RSS (VmHWM; the worker's CPU and peak RSS beside, from the crawl's log). Then
+the median of each side, zwcrawl's pages per second as a share of the walk's, and its
 CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a copy of N articles once,
 to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
 under `py-spy record --threads` (the `bench` extra), its stacks go to FILE (collapsed, for any flame graph
 tool) and each thread's CPU time is printed by where it goes; `--idle` counts the time threads wait too
-(network, disk syncs). Exit 1 when a crawl fails or archives less than the copy holds.
+(network, disk syncs), `--gil` only the thread holding the GIL (the process's Python work, whichever
+thread). Exit 1 when a crawl fails or archives less than the copy holds.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ _RULES = (
     ("Scrapy, Twisted, asyncio, Python", lambda leaf, stack: True),
 )
 DEFAULT_SETTINGS = ["CONCURRENT_REQUESTS=16"]
+_WORKER_LINE = re.compile(r"extraction worker: .*its CPU ([\d.]+) s, peak RSS ([\d.]+) MB")
 
 
 @dataclass
@@ -63,6 +67,8 @@ class _Measure:
     seconds: float
     cpu: float
     peak_rss_kb: int
+    worker_cpu: float = 0.0  # zwcrawl's extraction worker, a process of its own (in `cpu` too)
+    worker_rss_kb: int = 0
 
     @property
     def rate(self) -> float:
@@ -111,6 +117,10 @@ def _crawl(
     command += [arg for name in counts for arg in ("--edition", name)]
     command += [arg for setting in settings for arg in ("-s", setting)]
     measure, _out, _err = _run("zwcrawl", command, work, timeout)
+    for log in (archive / "logs").glob("crawl-*.log"):
+        worker = _WORKER_LINE.search(log.read_text("utf-8", errors="replace"))
+        if worker:
+            measure.worker_cpu, measure.worker_rss_kb = float(worker[1]), round(float(worker[2]) * 1024)
     with sqlite3.connect(f"file:{archive / 'zwcrawl.db'}?mode=ro", uri=True) as conn:
         held = dict(conn.execute("select edition, count(*) from articles group by edition").fetchall())
         pages = conn.execute("select count(*) from captures where record_type = 'response'").fetchone()[0]
@@ -122,15 +132,19 @@ def _crawl(
 
 
 def _row(m: _Measure) -> str:
+    worker = ""
+    if m.worker_rss_kb:
+        worker = f"   worker: {m.worker_cpu:.1f} CPU s, {m.worker_rss_kb / 1024:.1f} MB"
     return (
         f"{m.side:<8} {m.pages:>6} {m.seconds:>8.1f} {m.rate:>8.1f} {m.cpu:>8.1f} "
-        f"{1000 * m.cpu / m.pages:>11.2f} {m.peak_rss_kb / 1024:>11.1f}"
+        f"{1000 * m.cpu / m.pages:>11.2f} {1000 * (m.cpu - m.worker_cpu) / m.pages:>11.2f} "
+        f"{m.peak_rss_kb / 1024:>11.1f}{worker}"
     )
 
 
 def _header() -> str:
     names = (("side", "<8"), ("pages", ">6"), ("seconds", ">8"), ("pages/s", ">8"), ("CPU s", ">8"))
-    names += (("CPU ms/page", ">11"), ("peak RSS MB", ">11"))
+    names += (("CPU ms/page", ">11"), ("(main proc)", ">11"), ("peak RSS MB", ">11"))
     return " ".join(f"{name:{align}}" for name, align in names)
 
 
@@ -177,8 +191,17 @@ def _side_by_side(
         f"median CPU per page: walk {1000 * cpu['walk']:.2f} ms, zwcrawl {1000 * cpu['zwcrawl']:.2f} ms; "
         f"walk/zwcrawl = {cpu['walk'] / cpu['zwcrawl']:.2f}"
     )
+    main = statistics.median((m.cpu - m.worker_cpu) / m.pages for m in runs["zwcrawl"])
+    print(
+        f"median CPU per page in zwcrawl's own process (its extraction worker aside): {1000 * main:.2f} ms; "
+        f"walk/that = {cpu['walk'] / main:.2f}"
+    )
     peaks = {side: max(m.peak_rss_kb for m in ms) / 1024 for side, ms in runs.items()}
-    print(f"peak RSS: walk {peaks['walk']:.0f} MB, zwcrawl {peaks['zwcrawl']:.0f} MB; load average {_load()}")
+    worker = max(m.worker_rss_kb for m in runs["zwcrawl"]) / 1024
+    print(
+        f"peak RSS: walk {peaks['walk']:.0f} MB, zwcrawl {peaks['zwcrawl']:.0f} MB "
+        f"(+ {worker:.0f} MB its extraction worker); load average {_load()}"
+    )
 
 
 def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
@@ -197,7 +220,7 @@ def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
 
 
 def _profile(
-    work: Path, counts: dict[str, int], settings: list[str], out: Path, idle: bool, timeout: float
+    work: Path, counts: dict[str, int], settings: list[str], out: Path, idle: bool, gil: bool, timeout: float
 ) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
@@ -207,6 +230,7 @@ def _profile(
     archive = work / "archive"
     command = [py_spy, "record", "--threads", "--format", "raw", "--rate", "100", "-o", str(out)]
     command += ["--idle"] if idle else []
+    command += ["--gil"] if gil else []
     command += ["--", sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive)]
     command += [arg for spec in mirror.site_args() for arg in ("--site", spec)]
     command += [arg for name in counts for arg in ("--edition", name)]
@@ -246,6 +270,9 @@ def main() -> int:
     parser.add_argument("--grow", type=int, default=10000, help="also crawl a copy this large (0: not)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
     parser.add_argument("--idle", action="store_true", help="with --profile: count waiting time too")
+    parser.add_argument(
+        "--gil", action="store_true", help="with --profile: sample only the thread holding the GIL"
+    )
     parser.add_argument("--dir", type=Path, help="make the temporary directory here")
     add_child_options(parser, "a Scrapy setting for both sides (default: CONCURRENT_REQUESTS=16)")
     args = parser.parse_args()
@@ -254,7 +281,15 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_walk-", dir=args.dir))
     try:
         if args.profile:
-            _profile(work, _counts(args.articles), settings, args.profile.resolve(), args.idle, args.timeout)
+            _profile(
+                work,
+                _counts(args.articles),
+                settings,
+                args.profile.resolve(),
+                args.idle,
+                args.gil,
+                args.timeout,
+            )
             return 0
         _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
         if args.grow:

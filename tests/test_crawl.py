@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -56,7 +57,9 @@ def crawled(tmp_path_factory):
     server = MirrorServer(site, faults={"en": {"*": {"gzip": True}}}, log_path=tmp / "mirror.jsonl").start()
     archive = tmp / "archive"
     sites = site_flags(server)
-    first = zwcrawl("crawl", "--archive", archive, *sites)
+    # The first two crawls read every article page in the extraction worker, the third all in-process.
+    worker = ["-s", "ZW_EXTRACT_WORKER_AFTER=0"]
+    first = zwcrawl("crawl", "--archive", archive, *sites, *worker)
     after_first = len(server.requests)
     db = archive / "zwcrawl.db"
     first_rows = {(r["edition"], r["article_id"]): r for r in rows(db, "select * from articles")}
@@ -66,7 +69,7 @@ def crawled(tmp_path_factory):
             '<span class="like-count">(55)</span>', '<span class="like-count">(56)</span>'
         )
     )
-    second = zwcrawl("crawl", "--archive", archive, "--refresh", *sites)
+    second = zwcrawl("crawl", "--archive", archive, "--refresh", *sites, *worker)
     after_second = len(server.requests)
     full = zwcrawl("crawl", "--archive", archive, "--full", "--edition", "en", *sites)
     yield SimpleNamespace(
@@ -82,6 +85,14 @@ def test_crawls_run_to_their_end(crawled):
         assert "finished" in run.stdout
     statuses = [r["status"] for r in rows(crawled.db, "select status from crawls order by id")]
     assert statuses == ["finished", "finished", "finished"]
+
+
+def test_the_first_crawls_read_their_article_pages_in_the_extraction_worker(crawled):
+    logs = [p.read_text() for p in sorted((crawled.archive / "logs").glob("crawl-*.log"))]
+    assert len(logs) == 3
+    for log in logs[:2]:
+        assert re.search(r"extraction worker: [1-9]\d* article pages read there, 0 here", log)
+    assert "extraction worker" not in logs[2]
 
 
 def test_every_article_is_archived_once_with_its_fields(crawled):

@@ -245,6 +245,8 @@ BAD_INPUTS = [
      "-s ZW_WARC_MAX_SIZE='abc': expected a whole number", 2),
     (["crawl", "-s", "ROBOTSTXT_OBEY=maybe", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
      "expected True or False", 2),
+    (["crawl", "-s", "ZW_EXTRACT_WORKER_AFTER=some", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
+     "-s ZW_EXTRACT_WORKER_AFTER='some': expected a whole number", 2),
     (["crawl", "--archive", "{symlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],
      "is a symbolic link, not a zwcrawl lock file; remove it", 1),
     (["crawl", "--archive", "{foreignlock}", "--site", "en=http://127.0.0.1:9", "--edition", "en"],

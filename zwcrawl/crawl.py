@@ -87,6 +87,7 @@ def crawl_settings(
             default_settings.CONCURRENT_REQUESTS_PER_DOMAIN,
             priority="project",
         )
+        settings.set("ZW_EXTRACT_WORKER", True, priority="project")  # extraction on the second core
     for name, value in parse_overrides(overrides).items():
         settings.set(name, value, priority="cmdline")
     return settings

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from scrapy.settings import BaseSettings
+if TYPE_CHECKING:  # only a type here: the extraction worker reads pages without loading Scrapy
+    from scrapy.settings import BaseSettings
 
 CORE_FIELDS = ("headline", "published", "body", "source")
 LAST_RESORT = "landmark"  # the strategy that reads any layout, and the least sure of what it reads

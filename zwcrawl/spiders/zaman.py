@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import scrapy
@@ -12,12 +13,13 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from zwcrawl.archive import Archive, utc_now
-from zwcrawl.extract import ArticlePage, FeedPage, ListingPage, decode_html, ends_whole, page_links
+from zwcrawl.extract import FeedPage, page_links
 from zwcrawl.health import Reading
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
+from zwcrawl.page_reader import PageReader, decoded, read_article, read_listing
 from zwcrawl.refresh_policy import RefreshPolicy
-from zwcrawl.site import EDITIONS, ORIGINS, Sites, article_url, classify, feed_url, listing_url
+from zwcrawl.site import EDITIONS, ORIGINS, Sites, SiteUrl, article_url, classify, feed_url, listing_url
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class ZamanSpider(scrapy.Spider):
         self.scheduled: set[tuple[str, int]] = set()
         self.walks: dict[tuple[str, int], set[int]] = {}
         self.redirected: dict[tuple[str, int], str] = {}  # article -> where it redirected, in this crawl
+        self.reader = PageReader(
+            enabled=False
+        )  # article pages read in-process, unless a crawler says otherwise
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -84,6 +89,11 @@ class ZamanSpider(scrapy.Spider):
             if spider.site_specs
             else Sites(dict(crawler.settings.getdict("ZW_SITES")))
         )
+        settings = crawler.settings
+        spider.reader = PageReader(
+            settings.getbool("ZW_EXTRACT_WORKER"), settings.getint("ZW_EXTRACT_WORKER_AFTER")
+        )
+        crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
 
     @property
@@ -174,9 +184,12 @@ class ZamanSpider(scrapy.Spider):
 
     def _follow(self, links: list[str]):
         """Requests for the articles, first listing pages and feeds among a page's links."""
-        for link in links:
-            site_url = classify(link)
-            if site_url is None or site_url.edition not in self.editions:
+        return self._follow_site(site_url for site_url in map(classify, links) if site_url is not None)
+
+    def _follow_site(self, site_urls: Iterable[SiteUrl]):
+        """Requests for the articles, first listing pages and feeds among a page's links on the site."""
+        for site_url in site_urls:
+            if site_url.edition not in self.editions:
                 continue
             if site_url.kind == "article":
                 request = self._article(site_url.edition, site_url.article_id)
@@ -194,7 +207,7 @@ class ZamanSpider(scrapy.Spider):
         return self.sites.to_real(response.url) or response.url
 
     def _html(self, response) -> str:
-        return _decoded(response.headers.get(b"Content-Type", b"").decode("latin-1"), response.body)
+        return decoded(_content_type(response), response.body)
 
     # -- callbacks -------------------------------------------------------------------------------
 
@@ -210,10 +223,12 @@ class ZamanSpider(scrapy.Spider):
                 if request:
                     yield request
 
-    def parse_listing(self, response):
+    async def parse_listing(self, response):
         edition, section_id, page = (response.meta[k] for k in ("zw_edition", "zw_section", "zw_page"))
-        html = self._html(response)
-        if not ends_whole(html):
+        whole, listing = await self.reader.read(
+            read_listing, self._real(response), _content_type(response), response.body
+        )
+        if not whole:
             # A listing cut short could look like the section's end; fetch it again or report it.
             again = self._fetch_again(response)
             if again:
@@ -221,7 +236,6 @@ class ZamanSpider(scrapy.Spider):
             else:
                 yield self._cut_short(response)
             return
-        listing = ListingPage(self._real(response), html).to_item()
         ids = [entry["article_id"] for entry in listing["articles"] if entry.get("article_id")]
         for article_id in ids:
             request = self._article(edition, article_id)
@@ -250,7 +264,7 @@ class ZamanSpider(scrapy.Spider):
             return
         yield self._listing(edition, section_id, page + 1)
 
-    def parse_article(self, response):
+    async def parse_article(self, response):
         canonical = response.meta["zw_canonical"]
         if response.status == 304:
             # Not Modified: the page is the one the revisit refers to, read back from the WARC files.
@@ -258,12 +272,17 @@ class ZamanSpider(scrapy.Spider):
             if kept is None:
                 yield FetchFailed(response.url, "HTTP 304 with no archived page it refers to", status=304)
                 return
-            html = _decoded(*kept)
+            content_type, body = kept
         else:
-            html = self._html(response)
-        page = ArticlePage(canonical, html)  # parsed once, for its fields and its links
-        article = page.to_item()
-        if not page.whole:
+            content_type, body = _content_type(response), response.body
+        edition, article_id = response.meta["zw_edition"], response.meta["zw_article_id"]
+        # Parsed once (on the worker process while one runs), for its fields, health reading and links.
+        read = await self.reader.read(
+            read_article, canonical, self._real(response), edition, article_id, content_type, body,
+            self.ids is None,
+        )  # fmt: skip
+        article = read.article
+        if not read.whole:
             # Cut short where no Content-Length could tell: never take it for a soft 404 unseen.
             again = self._fetch_again(response)
             if again:
@@ -272,9 +291,7 @@ class ZamanSpider(scrapy.Spider):
             if not article.is_article:
                 yield self._cut_short(response)
                 return
-        # Every article page but the site's not-found page counts towards extraction health.
-        edition, article_id = response.meta["zw_edition"], response.meta["zw_article_id"]
-        reading = None if article.not_found else Reading.of(page, edition, article_id)
+        reading = read.reading  # every article page but the site's not-found page counts towards health
         if not article.is_article and not article.not_found:
             # Neither an article nor the site's "not found" page (drift): never recorded as missing, so a
             # later crawl asks again, and `rebuild` reads the capture once zwcrawl can.
@@ -291,7 +308,8 @@ class ZamanSpider(scrapy.Spider):
             reading=reading,
         )
         if article.is_article and self.ids is None:
-            yield from self._follow(page.links(self._real(response)))
+            for request in self._follow_site(read.links):
+                yield request
 
     def _fetch_again(self, response) -> scrapy.Request | None:
         """The request again, for a page cut short; None once it has had its tries."""
@@ -365,13 +383,8 @@ class ZamanSpider(scrapy.Spider):
         yield FetchFailed(request.url, reason, request.meta.get("retry_times", 0) + 1, status)
 
 
-def _decoded(content_type: str | None, body: bytes) -> str:
-    """A page's text, in the charset its Content-Type names (else what decode_html finds)."""
-    charset = None
-    lowered = (content_type or "").lower()
-    if "charset=" in lowered:
-        charset = lowered.split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    return decode_html(body, charset)
+def _content_type(response) -> str:
+    return response.headers.get(b"Content-Type", b"").decode("latin-1")
 
 
 def _unreadable(response, reason: str, reading: Reading | None = None) -> FetchFailed:
