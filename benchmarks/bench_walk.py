@@ -266,7 +266,7 @@ def _profile(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000, help="two thirds English, one third Arabic")
-    parser.add_argument("--rounds", type=int, default=3, help="walk and crawl this many times each")
+    parser.add_argument("--rounds", type=int, default=3, help="walk and crawl this many times each (0: not)")
     parser.add_argument("--grow", type=int, default=10000, help="also crawl a copy this large (0: not)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="profile one crawl with py-spy instead")
     parser.add_argument("--idle", action="store_true", help="with --profile: count waiting time too")
@@ -291,7 +291,8 @@ def main() -> int:
                 args.timeout,
             )
             return 0
-        _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
+        if args.rounds:  # 0: only the grown copy's crawl, for its memory
+            _side_by_side(work, _counts(args.articles), args.rounds, settings, args.timeout)
         if args.grow:
             _grown(work, args.grow, settings, args.timeout)
     finally:
