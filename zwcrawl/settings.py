@@ -80,11 +80,11 @@ ZW_PROGRESS = False  # live progress on stderr (the CLI turns it on for a termin
 # A refresh asks conditionally (If-None-Match, If-Modified-Since) where the page's last 200 had validators;
 # a 304 is archived as a server-not-modified revisit. False: every refresh is a full GET.
 ZW_CONDITIONAL = True
-# Article pages read (extraction, links) by one worker process beside the crawl, on another core: off for
-# the live site, whose pace is its politeness, on for a copy on loopback (zwcrawl/crawl.py), where the CPU
-# sets the pace. The first pages are read in-process, so a small crawl never starts a worker.
+# Article and listing pages read (extraction, links) by one worker process beside the crawl, on another
+# core: off for the live site, whose pace is its politeness, on for a copy on loopback (zwcrawl/crawl.py),
+# where the CPU sets the pace. The first pages are read in-process, so a small crawl never starts a worker.
 ZW_EXTRACT_WORKER = False
-ZW_EXTRACT_WORKER_AFTER = 20  # article pages read in-process before the worker starts
+ZW_EXTRACT_WORKER_AFTER = 20  # pages read in-process before the worker starts
 
 # Extraction health (zwcrawl/health.py): when a crawl's article pages read worse than the archive's
 # history, the crawl warns, one line per edition and field, and exits with status 4.

@@ -76,9 +76,8 @@ class ZamanSpider(scrapy.Spider):
         self.scheduled: set[tuple[str, int]] = set()
         self.walks: dict[tuple[str, int], set[int]] = {}
         self.redirected: dict[tuple[str, int], str] = {}  # article -> where it redirected, in this crawl
-        self.reader = PageReader(
-            enabled=False
-        )  # article pages read in-process, unless a crawler says otherwise
+        # Pages read in-process, unless from_crawler's settings start a worker.
+        self.reader = PageReader(enabled=False)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
