@@ -133,7 +133,7 @@ _CONTROL_BYTES = tuple(bytes([b]) for b in [*range(0x00, 0x09), 0x0B, *range(0x0
 
 def parse_html(html: bytes | str | None) -> Selector | None:
     """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
-    return _parsed(html, lambda text: Selector(text=text, type="html"))
+    return _parsed(html, lambda text, _encoded: Selector(text=text, type="html"))
 
 
 def parse_page(html: bytes | str | None) -> Selector | None:
@@ -142,13 +142,7 @@ def parse_page(html: bytes | str | None) -> Selector | None:
     lxml.html's element classes (get_element_by_id, text_content ...) are looked up in Python for every
     element the code touches: a fifth of the time of reading a live-size page, for methods it never calls.
     """
-    found = _markup(html)
-    if found is None:
-        return None
-    try:
-        return Selector(root=_html_root(*found), type="html")
-    except (etree.LxmlError, ValueError):
-        return None
+    return _parsed(html, lambda text, encoded: Selector(root=_html_root(text, encoded), type="html"))
 
 
 def _html_root(text: str, encoded: bytes | None):
@@ -167,11 +161,12 @@ def _html_root(text: str, encoded: bytes | None):
 
 
 def _parsed(html: bytes | str | None, parse) -> Selector | None:
-    text = markup_text(html)
-    if text is None:
+    """parse(text, its UTF-8 bytes or None) of the page's markup; None where there is none or lxml fails."""
+    found = _markup(html)
+    if found is None:
         return None
     try:
-        return parse(text)
+        return parse(*found)
     except (etree.LxmlError, ValueError):
         return None
 
