@@ -91,6 +91,8 @@ class Archive:
         settings = crawler.settings
         self.crawler = crawler
         self.directory = Path(settings.get("ZW_ARCHIVE"))
+        # Named in every write's full-disk message: made once, not for each write.
+        self.db_path, self.warc_dir = self.directory / DB_NAME, self.directory / "warc"
         self.warc_max_size = settings.getint("ZW_WARC_MAX_SIZE")
         self.fsync = settings.getbool("ZW_WARC_FSYNC")
         self.crawl_id: int | None = None
@@ -194,9 +196,9 @@ class Archive:
         """A group of writes: one transaction; every record synced before it commits; its counts after."""
         self._group_counts = []
         with (
-            self.writing("the database", self.directory / DB_NAME),
+            self.writing("the database", self.db_path),
             self.store.batch(),
-            self.writing("a WARC record", self.directory / "warc"),
+            self.writing("a WARC record", self.warc_dir),
             self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
         ):
             yield
@@ -369,12 +371,12 @@ class Archive:
             if previous
             else None
         )
-        with self.writing("a WARC record", self.directory / "warc"):
+        with self.writing("a WARC record", self.warc_dir):
             _request, response = self.writer.write_exchange(exchange, original)
         record = WarcRecord.written(
             response, status=exchange.status, **response_facts(exchange.response_headers)
         )
-        with self.writing("the database", self.directory / DB_NAME):
+        with self.writing("the database", self.db_path):
             capture_id = self.store.add_capture(capture_row(record, self.crawl_id))
         self.count("pages")
         self.count(f"records/{response.record_type}")
@@ -397,10 +399,10 @@ class Archive:
 
     def write_metadata(self, url: str, concurrent_to: str, fields: dict) -> int:
         """Write extracted fields as a metadata record beside their response, and its capture row."""
-        with self.writing("a WARC record", self.directory / "warc"):
+        with self.writing("a WARC record", self.warc_dir):
             location = self.writer.write_metadata(url, concurrent_to, fields)
         row = capture_row(WarcRecord.written(location, content_type="application/json"), self.crawl_id)
-        with self.writing("the database", self.directory / DB_NAME):
+        with self.writing("the database", self.db_path):
             return self.store.add_capture(row)
 
     def record_failure(
@@ -432,7 +434,7 @@ class Archive:
         if parse_error:
             self.count("parse_errors")
         logger.warning("failed after %d attempt(s): %s (%s)", attempts, url, reason)
-        with self.writing("the database", self.directory / DB_NAME):
+        with self.writing("the database", self.db_path):
             self.store.add_failure(
                 self.crawl_id, url, reason, attempts, status, utc_now(), capture_id=capture_id
             )

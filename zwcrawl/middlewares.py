@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Self
+from typing import NamedTuple, Self
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -18,7 +18,7 @@ from twisted.internet.task import deferLater
 from zwcrawl.archive import Archive
 from zwcrawl.items import FetchFailed
 from zwcrawl.robots import is_robots_request
-from zwcrawl.site import FETCHABLE_KINDS, Sites
+from zwcrawl.site import FETCHABLE_KINDS, Sites, SiteUrl, classify
 from zwcrawl.warc import Exchange
 from zwcrawl.wire import reason_phrase
 
@@ -52,47 +52,58 @@ class ScopeGuardMiddleware(_CrawlerComponent):
         )
 
     def process_request(self, request):
-        moved = self.onto_copy(request)
+        where = self._where(request.url)
+        moved = self.onto_copy(request, where)
         if moved is not None:
             return moved
-        reason = self.refusal(request)
+        reason = self.refusal(request, where)
         if reason:
             self.crawler.stats.inc_value("zwcrawl/refused")  # policy (scope), not a fault of the site
             logger.warning("refused %s: %s", request.url, reason)
             raise RefusedRequest(f"zwcrawl refused {request.url}: {reason}")
         return None
 
-    def onto_copy(self, request):
-        """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
+    def _where(self, url: str) -> _Where:
+        """A URL read once for both checks: its real-origin URL, what it is there, and the URL to fetch."""
         sites = self.sites
-        site_url = sites.classify(request.url)
-        if site_url is None or site_url.edition not in sites.bases:
-            return None
-        fetch = sites.to_fetch(sites.to_real(request.url))
-        # A redirect's Location may name the real origin; following it there would leave the copy.
-        return request.replace(url=fetch) if _origin(fetch) != _origin(request.url) else None
+        real = sites.to_real(url)
+        site_url = classify(real) if real else None
+        return _Where(real, site_url, sites.to_fetch(real) if site_url is not None else None)
 
-    def refusal(self, request) -> str | None:
+    def onto_copy(self, request, where: _Where | None = None):
+        """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
+        where = where or self._where(request.url)
+        if where.site_url is None or where.site_url.edition not in self.sites.bases:
+            return None
+        # A redirect's Location may name the real origin; following it there would leave the copy.
+        return request.replace(url=where.fetch) if _origin(where.fetch) != _origin(request.url) else None
+
+    def refusal(self, request, where: _Where | None = None) -> str | None:
         """Why a request must not go out, or None when it may."""
         if request.method not in ("GET", "HEAD") or request.body:
             return "only plain GET requests are sent (never a form submission)"
         if is_robots_request(request) and request.meta.get("redirect_urls"):
             # RFC 9309 2.3.1.2: a robots.txt's redirects are followed, to other hosts too (five at most).
             return None
-        sites = self.sites
-        real = sites.to_real(request.url)
-        site_url = sites.classify(request.url)
-        if real is None or site_url is None:
+        where = where or self._where(request.url)
+        site_url = where.site_url
+        if where.real is None or site_url is None:
             return "outside the editions' hosts"
         if site_url.kind not in FETCHABLE_KINDS:
             return f"a {site_url.kind} link is never fetched"
         editions = getattr(self.crawler.spider, "editions", None)
         if editions is not None and site_url.edition not in editions:
             return f"edition {site_url.edition} is not being crawled"
-        fetch_origin = _origin(sites.to_fetch(real))
+        fetch_origin = _origin(where.fetch)
         if _origin(request.url) != fetch_origin:
             return f"edition {site_url.edition} is fetched from {fetch_origin}"
         return None
+
+
+class _Where(NamedTuple):
+    real: str | None  # the URL on the real origin; None outside the editions' hosts
+    site_url: SiteUrl | None  # what the real URL is on the site
+    fetch: str | None  # the URL to request for it (a copy's, where one stands in)
 
 
 def _origin(url: str) -> str:

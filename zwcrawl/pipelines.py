@@ -12,7 +12,6 @@ from zwcrawl.diskfull import DiskFull
 from zwcrawl.health import CORE_FIELDS, Health, Reading, Thresholds, summary_lines
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.site import classify
-from zwcrawl.store import DB_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class ArchivePipeline:
 
     def _store(self, item: Item) -> None:
         try:
-            with self.archive.writing("the database", self.archive.directory / DB_NAME):
+            with self.archive.writing("the database", self.archive.db_path):
                 self._persist(item)
         except DiskFull:
             raise

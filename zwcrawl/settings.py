@@ -60,12 +60,35 @@ DOWNLOADER_MIDDLEWARES = {
     "zwcrawl.conditional.ConditionalRefreshMiddleware": 900,
     # Last before the network, so it sees the bytes as they came off the wire (before decompression).
     "zwcrawl.middlewares.CaptureMiddleware": 950,
+    # Scrapy defaults with nothing to do here, each a call per request or response: the scope guard keeps
+    # every request on the editions' hosts, nothing sends credentials, and zwcrawl counts its own figures.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
 }
-# Nearest the spider, so an exception in any callback becomes a failure row (a parse error) first.
-SPIDER_MIDDLEWARES = {"zwcrawl.middlewares.ParseErrorMiddleware": 950}
+SPIDER_MIDDLEWARES = {
+    # Nearest the spider, so an exception in any callback becomes a failure row (a parse error) first.
+    "zwcrawl.middlewares.ParseErrorMiddleware": 950,
+    # Scrapy defaults that each wrap every request the spider yields, for nothing zwcrawl needs: the spider
+    # builds its URLs itself (never over-long), never limits or prioritises by depth, and copies no meta.
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+# A page yields one item at most (its article, a section walked, a failure) and requests, which Scrapy
+# schedules at once: its default of 100 starts 100 asyncio tasks per response for them, which cost more
+# CPU than the page's own requests.
+CONCURRENT_ITEMS = 1
 ITEM_PIPELINES = {"zwcrawl.pipelines.ArchivePipeline": 300}
 # The archive (lock, WARC writer, store, crawl row) opens on spider_opened and closes on spider_closed.
-EXTENSIONS = {"zwcrawl.archive.Archive": 100, "zwcrawl.progress.Progress": 500}
+EXTENSIONS = {
+    "zwcrawl.archive.Archive": 100,
+    "zwcrawl.progress.Progress": 500,
+    # Off above, and left out so their modules are never imported (the remote control's aiohttp took about
+    # 0.2 s of each crawl's start).
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
 
 # Articles first, so a crawl cut short has archived what it found rather than only listings.
 DEPTH_PRIORITY = 0

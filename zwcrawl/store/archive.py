@@ -290,12 +290,9 @@ class Store:
         """Record where a WARC record was written; return its captures.id (the old id if already recorded)."""
         row = _capture_row(row)
         with self._write():
-            captures = self.db.table("captures")
-            known = next(
-                captures.rows_where(
-                    "warc_record_id = ?", [row["warc_record_id"]], select="id, warc_file, warc_offset"
-                ),
-                None,
+            known = self._one(
+                "SELECT id, warc_file, warc_offset FROM captures WHERE warc_record_id = ?",
+                (row["warc_record_id"],),
             )
             if known is not None:
                 # Recovery may index a WARC tail twice; the same record at the same place is the same capture.
@@ -348,33 +345,25 @@ class Store:
 
     def last_original(self, url: str) -> dict | None:
         """The original response behind the latest response or revisit of `url`, or None if never captured."""
-        captures = self.db.table("captures")
         with self._lock:
-            latest = _first(
-                captures.rows_where(
-                    "url = ? AND record_type IN ('response', 'revisit')",
-                    [url],
-                    order_by="fetched_at DESC, id DESC",
-                    limit=1,
-                )
+            latest = self._one(
+                "SELECT * FROM captures WHERE url = ? AND record_type IN ('response', 'revisit')"
+                " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+                (url,),
             )
             if latest is None or latest["record_type"] == "response":
                 return _original(latest)
             original = None
             if latest["refers_to_record_id"]:
-                original = _first(
-                    captures.rows_where(
-                        "warc_record_id = ? AND record_type = 'response'", [latest["refers_to_record_id"]]
-                    )
+                original = self._one(
+                    "SELECT * FROM captures WHERE warc_record_id = ? AND record_type = 'response'",
+                    (latest["refers_to_record_id"],),
                 )
             if original is None and latest["refers_to_url"]:
-                original = _first(
-                    captures.rows_where(
-                        "url = ? AND fetched_at = ? AND payload_digest IS ? AND record_type = 'response'",
-                        [latest["refers_to_url"], latest["refers_to_date"], latest["payload_digest"]],
-                        order_by="id DESC",
-                        limit=1,
-                    )
+                original = self._one(
+                    "SELECT * FROM captures WHERE url = ? AND fetched_at = ? AND payload_digest IS ?"
+                    " AND record_type = 'response' ORDER BY id DESC LIMIT 1",
+                    (latest["refers_to_url"], latest["refers_to_date"], latest["payload_digest"]),
                 )
             if original is not None:
                 return _original(original)
@@ -769,10 +758,7 @@ class Store:
             return {row[column] for row in self.db.table(table).rows_where(where, [edition], select=column)}
 
     def _article_row(self, key: tuple[str, int]) -> dict | None:
-        try:
-            return self.db.table("articles").get(key)
-        except NotFoundError:
-            return None
+        return self._one("SELECT * FROM articles WHERE edition = ? AND article_id = ?", key)
 
     def _write_article_row(
         self, parts: _ArticleParts, old: dict | None, result: SaveResult, fetch: _Fetch
@@ -809,36 +795,45 @@ class Store:
         return [(row["role"], row["name"]) for row in rows]
 
     def _images(self, key: tuple[str, int]) -> list[tuple[str, str | None]]:
-        rows = self.db.table("images").rows_where(
-            "edition = ? AND article_id = ?", key, select="url, caption", order_by="position"
+        rows = self._execute(
+            "SELECT url, caption FROM images WHERE edition = ? AND article_id = ? ORDER BY position", key
         )
-        return [(row["url"], row["caption"]) for row in rows]
+        return [tuple(row) for row in rows]
 
     def _replace_people(self, key: tuple[str, int], people: list[tuple[str, str]]) -> None:
-        self.db.table("article_people").delete_where("edition = ? AND article_id = ?", key)
+        self._execute("DELETE FROM article_people WHERE edition = ? AND article_id = ?", key)
         positions: dict[str, int] = defaultdict(int)
         rows = []
         for role, name in people:
             positions[role] += 1
-            person_id = self.db.table("people").lookup({"name": name})
-            rows.append(
-                {"edition": key[0], "article_id": key[1], "role": role, "position": positions[role],
-                 "person_id": person_id}
-            )  # fmt: skip
-        self.db.table("article_people").insert_all(rows)
+            rows.append((*key, role, positions[role], self._person_id(name)))
+        self._insert_all("article_people", ("edition", "article_id", "role", "position", "person_id"), rows)
+
+    def _person_id(self, name: str) -> int:
+        """The id of a person's row by name, the row added when new (what sqlite-utils' lookup did)."""
+        found = self._execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+        return found[0] if found else self._put("people", {"name": name})
 
     def _replace_images(self, key: tuple[str, int], images: list[tuple[str, str | None]]) -> None:
-        self.db.table("images").delete_where("edition = ? AND article_id = ?", key)
-        self.db.table("images").insert_all(
-            {"edition": key[0], "article_id": key[1], "position": position, "url": url, "caption": caption}
-            for position, (url, caption) in enumerate(images, 1)
+        self._execute("DELETE FROM images WHERE edition = ? AND article_id = ?", key)
+        self._insert_all(
+            "images",
+            ("edition", "article_id", "position", "url", "caption"),
+            [(*key, position, url, caption) for position, (url, caption) in enumerate(images, 1)],
         )
+
+    def _insert_all(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Rows of the same columns into a table: plain statements, without sqlite-utils' per-call checks."""
+        if rows:
+            marks = ", ".join("?" * len(columns))
+            self.db.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _merge_comments(self, key: tuple[str, int], comments: list[Comment], observed_at: str) -> None:
         """Mark comments seen again, add new ones, and keep those that vanished from the page."""
-        table = self.db.table("comments")
         known: dict[tuple, deque[dict]] = defaultdict(deque)
-        for row in table.rows_where("edition = ? AND article_id = ?", key, order_by="id"):
+        for row in self.db.query(
+            "SELECT * FROM comments WHERE edition = ? AND article_id = ? ORDER BY id", key
+        ):
             known[(row["author"], row["posted"], row["text"])].append(row)
         new = []
         for position, comment in enumerate(comments, 1):
@@ -852,12 +847,12 @@ class Store:
                     (position, first, last, old["id"]),
                 )
             else:
-                author, posted, text = identity
-                new.append(
-                    {"edition": key[0], "article_id": key[1], "position": position, "author": author,
-                     "posted": posted, "text": text, "first_seen": observed_at, "last_seen": observed_at}
-                )  # fmt: skip
-        table.insert_all(new)
+                new.append((*key, position, *identity, observed_at, observed_at))
+        self._insert_all(
+            "comments",
+            ("edition", "article_id", "position", "author", "posted", "text", "first_seen", "last_seen"),
+            new,
+        )
 
     def _observe(self, parts: _ArticleParts, fetch: _Fetch) -> None:
         """One row of the counters' time series."""
