@@ -68,7 +68,7 @@ class ScopeGuardMiddleware(_CrawlerComponent):
         sites = self.sites
         real = sites.to_real(url)
         site_url = classify(real) if real else None
-        return _Where(real, site_url, sites.to_fetch(real) if site_url is not None else None)
+        return _Where(real, site_url, sites.to_fetch(real, site_url) if site_url is not None else None)
 
     def onto_copy(self, request, where: _Where | None = None):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""

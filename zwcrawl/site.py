@@ -199,9 +199,10 @@ class Sites:
         """The origin this edition is fetched from."""
         return self.bases.get(edition, ORIGINS[edition])
 
-    def to_fetch(self, real_url: str) -> str:
-        """The URL to request for a URL on the real origin (unchanged when no copy stands in for it)."""
-        site_url = classify(real_url)
+    def to_fetch(self, real_url: str, site_url: SiteUrl | None = None) -> str:
+        """The URL to request for a URL on the real origin (unchanged when no copy stands in for it);
+        `site_url` is what classify() made of it, when the caller has it already."""
+        site_url = site_url or classify(real_url)
         if site_url is None or site_url.edition not in self.bases:
             return real_url
         parts = urlsplit(real_url)

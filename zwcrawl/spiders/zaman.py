@@ -76,6 +76,9 @@ class ZamanSpider(scrapy.Spider):
         self.scheduled: set[tuple[str, int]] = set()
         self.walks: dict[tuple[str, int], set[int]] = {}
         self.redirected: dict[tuple[str, int], str] = {}  # article -> where it redirected, in this crawl
+        # Feeds asked for: every article page links its edition's feed, and a request yielded only for
+        # Scrapy's duplicate filter to drop costs about as much as one that goes out.
+        self.feeds: set[str] = set()
         # Pages read in-process, unless from_crawler's settings start a worker.
         self.reader = PageReader(enabled=False)
 
@@ -121,9 +124,7 @@ class ZamanSpider(scrapy.Spider):
                 home = self.sites.to_fetch(ORIGINS[edition] + "/")
                 yield self._request("home", home, self.parse_home)
                 for feed_id in KNOWN_FEEDS[edition]:
-                    yield self._request(
-                        "feed", self.sites.to_fetch(feed_url(edition, feed_id)), self.parse_feed
-                    )
+                    yield self._feed(feed_url(edition, feed_id))
         for edition in self.editions:
             skip = known.missing[edition] if self.ids is not None and not self.refresh else set()
             ids = (i for i in self.ids if i not in skip) if self.ids is not None else ()
@@ -181,6 +182,10 @@ class ZamanSpider(scrapy.Spider):
             "listing", url, self.parse_listing, zw_edition=edition, zw_section=section_id, zw_page=page
         )
 
+    def _feed(self, canonical: str) -> scrapy.Request:
+        self.feeds.add(canonical)
+        return self._request("feed", self.sites.to_fetch(canonical), self.parse_feed)
+
     def _follow(self, links: list[str]):
         """Requests for the articles, first listing pages and feeds among a page's links."""
         return self._follow_site(site_url for site_url in map(classify, links) if site_url is not None)
@@ -199,8 +204,8 @@ class ZamanSpider(scrapy.Spider):
                 if key not in self.walks:
                     self.walks[key] = set()
                     yield self._listing(site_url.edition, site_url.section_id, 1)
-            elif site_url.kind == "feed":
-                yield self._request("feed", self.sites.to_fetch(site_url.canonical), self.parse_feed)
+            elif site_url.kind == "feed" and site_url.canonical not in self.feeds:
+                yield self._feed(site_url.canonical)
 
     def _real(self, response) -> str:
         return self.sites.to_real(response.url) or response.url
