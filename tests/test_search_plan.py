@@ -24,7 +24,7 @@ ITEMS = [
 T1 = "2018-04-20T10:00:00Z"
 _MATCHES_SQL = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 ORDERS = {
-    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC, a.edition, a.article_id",
+    "relevance": "bm25(articles_fts, 5.0, 1.0, 0.0), a.published DESC, a.edition, a.article_id",
     "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
     "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
 }
@@ -35,13 +35,24 @@ FILTERS = [
     {"source": "afp"},
     {"since": "2013-01-01", "source": "AFP"},
     {"section": "News"},
+    # Facets: a year, months in one year, an open start, moments, names of several words and odd characters.
+    {"since": "2016-01-01", "until": "2016-12-31", "source": "AFP"},
+    {"since": "2016-02-15", "until": "2016-05-03"},
+    {"until": "2013-06-30", "edition": "ar"},
+    {"since": "2012-03-04T05:06:07Z", "until": "2019-08-09T10:11:12Z", "source": " zaman al-wasl (ZAW) "},
+    {"source": "وكالة سانا"},
+    {"source": "Zaman Al Wasl", "since": "2011-01-01", "until": "2026-12-31"},
 ]
+# Sources of odd spelling, undated articles, and dates as strftime would not write them (the facets' yx, mx).
+ODD_SOURCES = ["Zaman al-Wasl (ZAW)", "وكالة سانا", None, ""]
+ODD_DATES = ["2016-03-01 10:00:00", "2016-04-05T10:00Z", "2016-02-30T10:00:00Z", "2013"]
 QUERIES = ["the", "Idlib", "regime camps", '"قوات النظام"', "مخيم", "Xylophonist"]
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """300 articles; every tenth a copy of an earlier body (equal scores), some undated, some AFP."""
+    """300 articles; every tenth a copy of an earlier body (equal scores), some undated or oddly dated, some
+    AFP, some of a source with several words or none."""
     rng = random.Random(7)
     words = {e: [w for i in ITEMS if i["edition"] == e for w in i["body"].split()] for e in ("en", "ar")}
     with Store(tmp_path_factory.mktemp("plan") / "zwcrawl.db") as opened:
@@ -59,6 +70,9 @@ def store(tmp_path_factory):
             published = (
                 None if n % 37 == 0 else f"{2011 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z"
             )
+            published = ODD_DATES[n // 23 % 4] if n % 23 == 11 else published
+            source = "AFP" if n % 4 == 0 else item["source"]
+            source = ODD_SOURCES[n // 5 % 4] if n % 5 == 3 else source
             article = {
                 **item,
                 "article_id": 200_000 + n,
@@ -66,7 +80,7 @@ def store(tmp_path_factory):
                 "headline": headline,
                 "body": body,
                 "published": published,
-                "source": "AFP" if n % 4 == 0 else item["source"],
+                "source": source,
             }
             opened.save_article(article, crawl_id=crawl, capture_id=None, observed_at=T1)
         yield opened
