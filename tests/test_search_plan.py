@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from zwcrawl.store import ArticleFilter, Store, search_plan
+from zwcrawl.store import ArticleFilter, Store, search_facets, search_plan
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS
 from zwcrawl.store.search_plan import search_rows
@@ -254,3 +254,76 @@ def test_the_newest_instead_walks_the_date_index(store, monkeypatch):
     assert "articles_newest" in first
     first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_all=True)
     assert first.startswith("SCAN articles_fts") and "articles_newest" not in first
+
+
+def test_no_query_matches_the_facets_nor_quotes_them(store):
+    # The facets hold a token of AFP, of 2016 and of March 2016; words typed, even the tokens themselves
+    # (the mark dropped), find only what the text holds, and no snippet quotes the facets.
+    (facets,) = next(iter(store.db.execute("SELECT facets FROM articles WHERE source = 'AFP' LIMIT 1")))
+    for query in [*facets.split(), facets, "y2016", f"facets: {facets.split()[1]}"]:
+        assert store.search(query, 1000, rank_all=True) == []
+    for hit in store.search("Idlib", 1000, rank_all=True):
+        assert search_facets.FACET_MARK not in hit["snippet"]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "terms"),
+    [
+        ({"since": "2016-01-01", "until": "2016-12-31"}, "(y2016 OR yx)"),
+        ({"since": "2016-11-15", "until": "2017-01-31"}, "(m201611 OR m201612 OR m201701 OR mx)"),
+        ({"since": "2014-05-01", "until": "2015-12-31T23:59:59Z"}, "(y2014 OR y2015 OR yx)"),
+        ({"since": "2001-01-01", "until": "2016-12-31"}, None),  # too wide to narrow
+        ({"since": "2017-01-01", "until": "2016-12-31"}, None),  # nothing to narrow to
+        ({"edition": "en", "section": "News"}, None),
+    ],
+)  # fmt: skip
+def test_facet_terms_ask_months_or_years(store, chosen, terms):
+    assert _terms(store.db.conn, **chosen) == (terms and f"facets : ({terms})")
+
+
+def _terms(conn: sqlite3.Connection, **chosen: str) -> str | None:
+    """The facet terms of a filter, the mark and quotes left out."""
+    found = search_facets.facet_terms(conn, ArticleFilter.parse(**chosen))
+    return found and found.replace(search_facets.FACET_MARK, "").replace('"', "")
+
+
+def test_an_open_date_range_stops_at_the_archives_dates(tmp_path):
+    db = Database(tmp_path / "dated.db")
+    MIGRATIONS.apply(db)
+    for article_id, published in ((1, "2019-05-01T10:00:00Z"), (2, "2022-05-01T10:00:00Z")):
+        db["articles"].insert({"edition": "en", "article_id": article_id, "url": "u", "published": published,
+                               "first_seen": T1, "last_seen": T1, "last_changed": T1})  # fmt: skip
+    assert _terms(db.conn, since="2021-01-01") == "facets : ((y2021 OR y2022 OR yx))"
+    assert _terms(db.conn, until="2019-07-31") == "facets : ((m201905 OR m201906 OR m201907 OR mx))"
+    # The latest date as strftime would not write it: no end to count to, so no terms.
+    db["articles"].insert({"edition": "en", "article_id": 3, "url": "u", "published": "2031-01-01",
+                           "first_seen": T1, "last_seen": T1, "last_changed": T1})  # fmt: skip
+    assert _terms(db.conn, since="2021-01-01") is None
+
+
+def _index(db: Database) -> list[tuple]:
+    """Every token the search index holds, where: (term, rowid, column, offset)."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokens USING fts5vocab(main, articles_fts, instance)")
+    return db.execute("SELECT term, doc, col, offset FROM temp.tokens ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def test_an_archive_made_before_0050_gains_the_facets_as_a_rebuild_makes_them(tmp_path):
+    path = tmp_path / "zwcrawl.db"
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="0050_search_facets")
+    fields = ("edition", "article_id", "url", "headline", "body", "published", "source")
+    for item in ITEMS:
+        db["articles"].insert({**{name: item[name] for name in fields}, "first_seen": T1, "last_seen": T1,
+                               "last_changed": T1})  # fmt: skip
+    db.close()
+    with Store(path) as store:
+        migrated = _index(store.db)
+        assert {"facets"} <= {term[2] for term in migrated}
+        store.rebuild_search()
+        assert _index(store.db) == migrated
+        for chosen in ({"source": "afp"}, {"since": "2018-01-01", "until": "2018-12-31"}):
+            filters = ArticleFilter.parse(**chosen)
+            assert _searched(store, "Syria", filters, "relevance", 20) == _plain(
+                store, "Syria", filters, "relevance", 20
+            )
+            assert _searched(store, "Syria", filters, "relevance", 20)
