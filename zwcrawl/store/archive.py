@@ -666,6 +666,7 @@ class Store:
             names = [column[0] for column in cursor.description]
             for row in cursor:
                 article = dict(zip(names, row, strict=True))
+                article.pop("facets", None)  # the search index's tokens (0050), not part of the article
                 for name in ("authors", "translators", "images", "comments"):
                     article[name] = json.loads(article[name])
                 yield article
