@@ -171,16 +171,20 @@ def test_search_rows_raises_on_a_query_fts5_cannot_read(store):
         search_rows(store.db.conn, '"unbalanced', ArticleFilter(), "relevance", 20, "NULL")
 
 
-def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
-    path = tmp_path / "zwcrawl.db"
+def _archive_before(path: Path, migration: str) -> Path:
+    """An archive of the fixture articles as it stood before `migration`."""
     db = Database(path)
-    MIGRATIONS.apply(db, stop_before="0045_search_indexes")
+    MIGRATIONS.apply(db, stop_before=migration)
     fields = ("edition", "article_id", "url", "headline", "body", "published", "source")
     for item in ITEMS:
         db["articles"].insert({**{name: item[name] for name in fields}, "first_seen": T1, "last_seen": T1,
                                "last_changed": T1})  # fmt: skip
     db.close()
-    with Store(path) as store:
+    return path
+
+
+def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
+    with Store(_archive_before(tmp_path / "zwcrawl.db", "0045_search_indexes")) as store:
         indexes = {
             row["name"] for row in store.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
@@ -313,15 +317,7 @@ def _index(db: Database) -> list[tuple]:
 
 
 def test_an_archive_made_before_0050_gains_the_facets_as_a_rebuild_makes_them(tmp_path):
-    path = tmp_path / "zwcrawl.db"
-    db = Database(path)
-    MIGRATIONS.apply(db, stop_before="0050_search_facets")
-    fields = ("edition", "article_id", "url", "headline", "body", "published", "source")
-    for item in ITEMS:
-        db["articles"].insert({**{name: item[name] for name in fields}, "first_seen": T1, "last_seen": T1,
-                               "last_changed": T1})  # fmt: skip
-    db.close()
-    with Store(path) as store:
+    with Store(_archive_before(tmp_path / "zwcrawl.db", "0050_search_facets")) as store:
         migrated = _index(store.db)
         assert {"facets"} <= {term[2] for term in migrated}
         store.rebuild_search()
