@@ -308,7 +308,8 @@ def _create_search_index(db: Database, tokenize: str, folded: bool, facets: bool
     insert_new = f"INSERT INTO articles_fts ({names}) {new_rows};"
     db.execute(f"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert_new} END")
     db.execute(f"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete_old} END")
-    # Only a changed headline or body touches the index: refreshing counters must not re-index every body.
+    # Only a changed headline or body (or, from 0050, source or date) touches the index: refreshing counters
+    # must not re-index every body.
     update = f"AFTER UPDATE ON articles WHEN {changed} BEGIN {delete_old} {insert_new} END"
     db.execute(f"CREATE TRIGGER articles_au {update}")
     db.execute(f"INSERT INTO articles_fts ({names}) {rows_sql}")
