@@ -328,3 +328,21 @@ def test_an_archive_made_before_0050_gains_the_facets_as_a_rebuild_makes_them(tm
                 store, "Syria", filters, "relevance", 20
             )
             assert _searched(store, "Syria", filters, "relevance", 20)
+
+
+def test_a_new_source_or_date_moves_the_articles_facets(tmp_path):
+    with Store(tmp_path / "zwcrawl.db") as store:
+        crawl = store.start_crawl({}, T1)
+        item = {**ITEMS[0], "source": "AFP", "published": "2016-03-01T10:00:00Z"}
+        store.save_article(item, crawl_id=crawl, capture_id=None, observed_at=T1)
+        word = item["headline"].split()[0]
+        in_2016 = {"since": "2016-01-01", "until": "2016-12-31"}
+        assert _searched(store, word, ArticleFilter.parse(source="AFP", **in_2016), "relevance", 5)
+        store.save_article({**item, "source": "Reuters", "published": "2019-03-01T10:00:00Z"},
+                           crawl_id=crawl, capture_id=None, observed_at=T1)  # fmt: skip
+        assert not _searched(store, word, ArticleFilter.parse(source="AFP"), "relevance", 5)
+        assert not _searched(store, word, ArticleFilter.parse(**in_2016), "relevance", 5)
+        assert _searched(
+            store, word, ArticleFilter.parse(source="reuters", since="2019-01-01"), "relevance", 5
+        )
+        store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
