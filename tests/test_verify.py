@@ -515,7 +515,7 @@ def test_metadata_records_of_both_forms_pass(archive):
 
 
 def test_a_record_too_damaged_to_name_itself_leaves_what_names_it_a_note(archive):
-    # Its id unreadable, the request naming it cannot be told from one naming nothing: the damage is the problem.
+    # Its id unreadable, the request naming it is not told from one naming nothing: the damage is the problem.
     loc, request = archive.records["response2"], archive.records["request2"]
     path = archive.warc("response2")
     data = bytearray(path.read_bytes())

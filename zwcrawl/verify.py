@@ -402,7 +402,9 @@ class _Verifier:
         """Every WARC-Concurrent-To names a record; where its file holds a record too damaged to name itself,
         that record may be the one named: a note then, as the damage is already a problem of its own."""
         query = """SELECT r.file, r.offset, r.id, r.type, r.concurrent_to,
-                   (SELECT min(d.offset) FROM records d WHERE d.file = r.file AND d.id IS NULL AND NOT d.sound) FROM records r
+                   (SELECT min(d.offset) FROM records d
+                    WHERE d.file = r.file AND d.id IS NULL AND NOT d.sound)
+                   FROM records r
                    WHERE r.concurrent_to IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM records o WHERE o.id = r.concurrent_to)
                    ORDER BY r.file, r.offset"""
