@@ -65,7 +65,14 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {"zwcrawl.middlewares.ParseErrorMiddleware": 950}
 ITEM_PIPELINES = {"zwcrawl.pipelines.ArchivePipeline": 300}
 # The archive (lock, WARC writer, store, crawl row) opens on spider_opened and closes on spider_closed.
-EXTENSIONS = {"zwcrawl.archive.Archive": 100, "zwcrawl.progress.Progress": 500}
+# The two back doors above are not even loaded: Scrapy imports an extension before asking whether it is on,
+# and the remote-control server's aiohttp alone is 9 MB of the crawl's memory.
+EXTENSIONS = {
+    "zwcrawl.archive.Archive": 100,
+    "zwcrawl.progress.Progress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
 
 # Articles first, so a crawl cut short has archived what it found rather than only listings.
 DEPTH_PRIORITY = 0
