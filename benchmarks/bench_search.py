@@ -37,7 +37,8 @@ from bench_store import EXPECTED, T0, _capture
 
 from zwcrawl.store import ArticleFilter, Store
 from zwcrawl.store.query import search_query
-from zwcrawl.store.search_plan import explain
+from zwcrawl.store.schema import FACET_MARK
+from zwcrawl.store.search_plan import explain, narrowed
 
 PARAGRAPHS = 5000  # per edition
 TAIL_WORDS = 50_000  # made-up names per edition, drawn by Zipf's law
@@ -224,8 +225,11 @@ def plans(archive: Path) -> None:
     with Store(archive / "zwcrawl.db", read_only=True) as store:
         for label, query, filters, order in QUERIES:
             chosen = ArticleFilter.parse(**filters)
-            first, rows = explain(store.db.conn, search_query(query), chosen, order)
-            print(f"  {label}:\n    ids:  {first}\n    rows: {rows}")
+            match = search_query(query)
+            first, rows = explain(store.db.conn, match, chosen, order)
+            # The MATCH of the first step: the filter's facet terms, if any, ANDed to the query.
+            shown = narrowed(store.db.conn, match, chosen).replace(FACET_MARK, "<U+E000>")
+            print(f"  {label}:\n    match: {shown}\n    ids:  {first}\n    rows: {rows}")
 
 
 def load() -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from zwcrawl.store import ArticleFilter, Store, search_plan
+from zwcrawl.store import ArticleFilter, Store, search_facets, search_plan
 from zwcrawl.store.query import search_query
 from zwcrawl.store.schema import MIGRATIONS
 from zwcrawl.store.search_plan import search_rows
@@ -24,7 +24,7 @@ ITEMS = [
 T1 = "2018-04-20T10:00:00Z"
 _MATCHES_SQL = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 ORDERS = {
-    "relevance": "bm25(articles_fts, 5.0, 1.0), a.published DESC, a.edition, a.article_id",
+    "relevance": "bm25(articles_fts, 5.0, 1.0, 0.0), a.published DESC, a.edition, a.article_id",
     "newest": "a.published IS NULL, a.published DESC, a.edition, a.article_id",
     "oldest": "a.published IS NULL, a.published, a.edition, a.article_id",
 }
@@ -35,13 +35,24 @@ FILTERS = [
     {"source": "afp"},
     {"since": "2013-01-01", "source": "AFP"},
     {"section": "News"},
+    # Facets: a year, months in one year, an open start, moments, names of several words and odd characters.
+    {"since": "2016-01-01", "until": "2016-12-31", "source": "AFP"},
+    {"since": "2016-02-15", "until": "2016-05-03"},
+    {"until": "2013-06-30", "edition": "ar"},
+    {"since": "2012-03-04T05:06:07Z", "until": "2019-08-09T10:11:12Z", "source": " zaman al-wasl (ZAW) "},
+    {"source": "وكالة سانا"},
+    {"source": "Zaman Al Wasl", "since": "2011-01-01", "until": "2026-12-31"},
 ]
+# Sources of odd spelling, undated articles, and dates as strftime would not write them (the facets' yx, mx).
+ODD_SOURCES = ["Zaman al-Wasl (ZAW)", "وكالة سانا", None, ""]
+ODD_DATES = ["2016-03-01 10:00:00", "2016-04-05T10:00Z", "2016-02-30T10:00:00Z", "2013"]
 QUERIES = ["the", "Idlib", "regime camps", '"قوات النظام"', "مخيم", "Xylophonist"]
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """300 articles; every tenth a copy of an earlier body (equal scores), some undated, some AFP."""
+    """300 articles; every tenth a copy of an earlier body (equal scores), some undated or oddly dated, some
+    AFP, some of a source with several words or none."""
     rng = random.Random(7)
     words = {e: [w for i in ITEMS if i["edition"] == e for w in i["body"].split()] for e in ("en", "ar")}
     with Store(tmp_path_factory.mktemp("plan") / "zwcrawl.db") as opened:
@@ -59,6 +70,9 @@ def store(tmp_path_factory):
             published = (
                 None if n % 37 == 0 else f"{2011 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z"
             )
+            published = ODD_DATES[n // 23 % 4] if n % 23 == 11 else published
+            source = "AFP" if n % 4 == 0 else item["source"]
+            source = ODD_SOURCES[n // 5 % 4] if n % 5 == 3 else source
             article = {
                 **item,
                 "article_id": 200_000 + n,
@@ -66,7 +80,7 @@ def store(tmp_path_factory):
                 "headline": headline,
                 "body": body,
                 "published": published,
-                "source": "AFP" if n % 4 == 0 else item["source"],
+                "source": source,
             }
             opened.save_article(article, crawl_id=crawl, capture_id=None, observed_at=T1)
         yield opened
@@ -135,6 +149,11 @@ def test_best_matches_are_chosen_inside_the_index(store):
     assert rows.index("SCAN shown") < rows.index("articles_fts")
     first, _ = _plans(store, "the", "relevance", since="2014-01-01", source="AFP")
     assert "LIST SUBQUERY" in first and "articles_source" in first
+    # FTS5 is asked for the articles of that source and those years only: the filter then tests a few.
+    filters = ArticleFilter.parse(since="2020-01-01", source="AFP")  # to the last year archived, 2025
+    match = search_plan.narrowed(store.db.conn, "the", filters)
+    assert match == f"(the) AND {search_facets.facet_terms(store.db.conn, filters)}"
+    assert "s616670" in match and "y2020" in match and "y2025" in match
 
 
 def test_newest_walks_the_index_when_matches_are_many(store, monkeypatch):
@@ -152,16 +171,20 @@ def test_search_rows_raises_on_a_query_fts5_cannot_read(store):
         search_rows(store.db.conn, '"unbalanced', ArticleFilter(), "relevance", 20, "NULL")
 
 
-def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
-    path = tmp_path / "zwcrawl.db"
+def _archive_before(path: Path, migration: str) -> Path:
+    """An archive of the fixture articles as it stood before `migration`."""
     db = Database(path)
-    MIGRATIONS.apply(db, stop_before="0045_search_indexes")
+    MIGRATIONS.apply(db, stop_before=migration)
     fields = ("edition", "article_id", "url", "headline", "body", "published", "source")
     for item in ITEMS:
         db["articles"].insert({**{name: item[name] for name in fields}, "first_seen": T1, "last_seen": T1,
                                "last_changed": T1})  # fmt: skip
     db.close()
-    with Store(path) as store:
+    return path
+
+
+def test_an_archive_made_before_0045_gains_the_indexes(tmp_path):
+    with Store(_archive_before(tmp_path / "zwcrawl.db", "0045_search_indexes")) as store:
         indexes = {
             row["name"] for row in store.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
@@ -240,3 +263,86 @@ def test_the_newest_instead_walks_the_date_index(store, monkeypatch):
     assert "articles_newest" in first
     first, _ = search_plan.explain(store.db.conn, match, ArticleFilter(), "relevance", rank_all=True)
     assert first.startswith("SCAN articles_fts") and "articles_newest" not in first
+
+
+def test_no_query_matches_the_facets_nor_quotes_them(store):
+    # The facets hold a token of AFP, of 2016 and of March 2016; words typed, even the tokens themselves
+    # (the mark dropped), find only what the text holds, and no snippet quotes the facets.
+    (facets,) = next(iter(store.db.execute("SELECT facets FROM articles WHERE source = 'AFP' LIMIT 1")))
+    for query in [*facets.split(), facets, "y2016", f"facets: {facets.split()[1]}"]:
+        assert store.search(query, 1000, rank_all=True) == []
+    for hit in store.search("Idlib", 1000, rank_all=True):
+        assert search_facets.FACET_MARK not in hit["snippet"]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "terms"),
+    [
+        ({"since": "2016-01-01", "until": "2016-12-31"}, "(y2016 OR yx)"),
+        ({"since": "2016-11-15", "until": "2017-01-31"}, "(m201611 OR m201612 OR m201701 OR mx)"),
+        ({"since": "2014-05-01", "until": "2015-12-31T23:59:59Z"}, "(y2014 OR y2015 OR yx)"),
+        ({"since": "2001-01-01", "until": "2016-12-31"}, None),  # too wide to narrow
+        ({"since": "2017-01-01", "until": "2016-12-31"}, None),  # nothing to narrow to
+        ({"edition": "en", "section": "News"}, None),
+    ],
+)  # fmt: skip
+def test_facet_terms_ask_months_or_years(store, chosen, terms):
+    assert _terms(store.db.conn, **chosen) == (terms and f"facets : ({terms})")
+
+
+def _terms(conn: sqlite3.Connection, **chosen: str) -> str | None:
+    """The facet terms of a filter, the mark and quotes left out."""
+    found = search_facets.facet_terms(conn, ArticleFilter.parse(**chosen))
+    return found and found.replace(search_facets.FACET_MARK, "").replace('"', "")
+
+
+def test_an_open_date_range_stops_at_the_archives_dates(tmp_path):
+    db = Database(tmp_path / "dated.db")
+    MIGRATIONS.apply(db)
+    for article_id, published in ((1, "2019-05-01T10:00:00Z"), (2, "2022-05-01T10:00:00Z")):
+        db["articles"].insert({"edition": "en", "article_id": article_id, "url": "u", "published": published,
+                               "first_seen": T1, "last_seen": T1, "last_changed": T1})  # fmt: skip
+    assert _terms(db.conn, since="2021-01-01") == "facets : ((y2021 OR y2022 OR yx))"
+    assert _terms(db.conn, until="2019-07-31") == "facets : ((m201905 OR m201906 OR m201907 OR mx))"
+    # The latest date as strftime would not write it: no end to count to, so no terms.
+    db["articles"].insert({"edition": "en", "article_id": 3, "url": "u", "published": "2031-01-01",
+                           "first_seen": T1, "last_seen": T1, "last_changed": T1})  # fmt: skip
+    assert _terms(db.conn, since="2021-01-01") is None
+
+
+def _index(db: Database) -> list[tuple]:
+    """Every token the search index holds, where: (term, rowid, column, offset)."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokens USING fts5vocab(main, articles_fts, instance)")
+    return db.execute("SELECT term, doc, col, offset FROM temp.tokens ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def test_an_archive_made_before_0050_gains_the_facets_as_a_rebuild_makes_them(tmp_path):
+    with Store(_archive_before(tmp_path / "zwcrawl.db", "0050_search_facets")) as store:
+        migrated = _index(store.db)
+        assert {"facets"} <= {term[2] for term in migrated}
+        store.rebuild_search()
+        assert _index(store.db) == migrated
+        for chosen in ({"source": "afp"}, {"since": "2018-01-01", "until": "2018-12-31"}):
+            filters = ArticleFilter.parse(**chosen)
+            assert _searched(store, "Syria", filters, "relevance", 20) == _plain(
+                store, "Syria", filters, "relevance", 20
+            )
+            assert _searched(store, "Syria", filters, "relevance", 20)
+
+
+def test_a_new_source_or_date_moves_the_articles_facets(tmp_path):
+    with Store(tmp_path / "zwcrawl.db") as store:
+        crawl = store.start_crawl({}, T1)
+        item = {**ITEMS[0], "source": "AFP", "published": "2016-03-01T10:00:00Z"}
+        store.save_article(item, crawl_id=crawl, capture_id=None, observed_at=T1)
+        word = item["headline"].split()[0]
+        in_2016 = {"since": "2016-01-01", "until": "2016-12-31"}
+        assert _searched(store, word, ArticleFilter.parse(source="AFP", **in_2016), "relevance", 5)
+        store.save_article({**item, "source": "Reuters", "published": "2019-03-01T10:00:00Z"},
+                           crawl_id=crawl, capture_id=None, observed_at=T1)  # fmt: skip
+        assert not _searched(store, word, ArticleFilter.parse(source="AFP"), "relevance", 5)
+        assert not _searched(store, word, ArticleFilter.parse(**in_2016), "relevance", 5)
+        assert _searched(
+            store, word, ArticleFilter.parse(source="reuters", since="2019-01-01"), "relevance", 5
+        )
+        store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")

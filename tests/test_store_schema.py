@@ -24,7 +24,7 @@ T1 = "2018-04-20T10:00:00Z"
 MIGRATION_NAMES = [
     "0001_core", "0002_search", "0003_people_views", "0004_failure_captures", "0025_search_stems_and_digits",
     "0026_schedules", "0030_imported_records", "0035_redirects", "0036_removals", "0040_capture_validators",
-    "0045_search_indexes",
+    "0045_search_indexes", "0050_search_facets",
 ]  # fmt: skip
 
 # A writer in another process: one crawl, then per article a capture and a save, as the crawler does.

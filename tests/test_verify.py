@@ -512,3 +512,19 @@ def test_metadata_records_of_both_forms_pass(archive):
     report = verify_archive(archive.root)
     assert report.ok, [str(p) for p in report.problems]
     assert report.captures == len(archive.rows) + 2
+
+
+def test_a_record_too_damaged_to_name_itself_leaves_what_names_it_a_note(archive):
+    # Its id unreadable, the request naming it is not told from one naming nothing: the damage is the problem.
+    loc, request = archive.records["response2"], archive.records["request2"]
+    path = archive.warc("response2")
+    data = bytearray(path.read_bytes())
+    data[loc.offset + 12] ^= 0xFF  # the first bytes of its deflate stream, past the gzip header
+    path.write_bytes(bytes(data))
+    report = verify_archive(archive.root)
+    assert any(p.where.startswith(f"{loc.warc_file} offset {loc.offset}") for p in report.problems)
+    assert not [str(p) for p in report.problems if request.record_id in p.where]
+    (note,) = [n for n in report.notes if request.record_id in n.where]
+    assert note.message.endswith(
+        f"names no record in the archive: perhaps the damaged record at offset {loc.offset}"
+    )

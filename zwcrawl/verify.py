@@ -399,15 +399,22 @@ class _Verifier:
                 )
 
     def check_concurrent(self) -> None:
-        query = """SELECT r.file, r.offset, r.id, r.type, r.concurrent_to FROM records r
+        """Every WARC-Concurrent-To names a record; where its file holds a record too damaged to name itself,
+        that record may be the one named: a note then, as the damage is already a problem of its own."""
+        query = """SELECT r.file, r.offset, r.id, r.type, r.concurrent_to,
+                   (SELECT min(d.offset) FROM records d
+                    WHERE d.file = r.file AND d.id IS NULL AND NOT d.sound)
+                   FROM records r
                    WHERE r.concurrent_to IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM records o WHERE o.id = r.concurrent_to)
                    ORDER BY r.file, r.offset"""
-        for rel, offset, record_id, record_type, other in self._all(query):
-            self.problem(
-                f"{rel} offset {offset} {record_id}",
-                f"{record_type} record's WARC-Concurrent-To {other} names no record in the archive",
-            )
+        for rel, offset, record_id, record_type, other, nameless in self._all(query):
+            where = f"{rel} offset {offset} {record_id}"
+            message = f"{record_type} record's WARC-Concurrent-To {other} names no record in the archive"
+            if nameless is None:
+                self.problem(where, message)
+            else:
+                self.note(where, f"{message}: perhaps the damaged record at offset {nameless}")
 
     def check_captures(self) -> None:
         """Every capture row points at a sound record of its id, URL, type and digest, offset and length."""

@@ -33,7 +33,9 @@ def schema_notes(conn: sqlite3.Connection) -> list[TableNotes]:
     ).fetchall()
     notes = {}
     for kind, name, sql in rows:
-        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')]
+        # table_xinfo: generated columns too (articles.facets), as Datasette lists them; not a virtual table's
+        # hidden ones (hidden = 1).
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_xinfo("{name}")') if row[6] != 1]
         head = _HEAD_NOTE.match(sql)
         found = {m[0]: m[1] for m in _BLOCK_NOTE.findall(sql)} | {m[0]: m[1] for m in _LINE_NOTE.findall(sql)}
         notes[name] = TableNotes(

@@ -666,6 +666,7 @@ class Store:
             names = [column[0] for column in cursor.description]
             for row in cursor:
                 article = dict(zip(names, row, strict=True))
+                article.pop("facets", None)  # the search index's tokens (0050), not part of the article
                 for name in ("authors", "translators", "images", "comments"):
                     article[name] = json.loads(article[name])
                 yield article
@@ -676,7 +677,8 @@ class Store:
         """Rebuild the search index from the articles (sqlite-utils' rebuild-fts would not fold Arabic)."""
         with self._write():
             self._execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
-            self._execute(f"INSERT INTO articles_fts (rowid, headline, body) {search_index_rows_sql()}")
+            rows = search_index_rows_sql()
+            self._execute(f"INSERT INTO articles_fts (rowid, headline, body, facets) {rows}")
 
     def optimize_search(self) -> None:
         """Merge the search index into one segment: after a bulk load, each query then reads one b-tree."""

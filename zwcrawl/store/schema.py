@@ -209,7 +209,36 @@ def fold_search_text(text: str) -> str:
     """Fold Arabic spelling variants and Eastern digits the way the search index does, for a query."""
     for old, new in (*_DIGIT_FOLDS, *_ARABIC_FOLDS):
         text = text.replace(old, new)
-    return text
+    return text.replace(FACET_MARK, "")  # no query a user types can match a facet token
+
+
+# Facet tokens (0050): each begins with this private-use character, which the tokenizer keeps (category Co)
+# and fold_search_text drops from queries, so only search_facets' own terms ever match them.
+FACET_MARK = "\ue000"
+_MARK_SQL = f"char({ord(FACET_MARK)})"
+
+
+def source_facet_sql(source: str) -> str:
+    """SQL of the facet token of the source named by SQL expression `source` (NULL: as the empty name)."""
+    # One token whatever the name's words or characters: its bytes in hex. lower() folds ASCII only, exactly
+    # the case COLLATE NOCASE ignores, so `source = ? COLLATE NOCASE` implies equal tokens. 16 bytes at most:
+    # longer names sharing them share a token, which only widens the superset the exact filter then trims.
+    return f"{_MARK_SQL} || 's' || substr(hex(lower(coalesce({source}, ''))), 1, 32)"
+
+
+def _facets_sql(source: str, published: str) -> str:
+    """SQL of an article's three facet tokens: its source, its year and its month of publication."""
+    # Dates only as strftime writes them: those compare as moments do, so a range's years bound theirs. Any
+    # other text (NULL aside) gets the tokens yx and mx, which every date range's terms include.
+    canonical = f"strftime('%Y-%m-%dT%H:%M:%SZ', {published}) IS {published}"
+    year = f"substr({published}, 1, 4)"
+    dates = (
+        f"CASE WHEN {published} IS NULL THEN 'y0 ' || {_MARK_SQL} || 'm0'"
+        f" WHEN {canonical} THEN 'y' || {year} || ' ' || {_MARK_SQL} || 'm' || {year}"
+        f" || substr({published}, 6, 2)"
+        f" ELSE 'yx ' || {_MARK_SQL} || 'mx' END"
+    )
+    return f"{source_facet_sql(source)} || ' ' || {_MARK_SQL} || {dates}"
 
 
 def _replace_sql(expression: str, folds: tuple[tuple[str, str], ...]) -> str:
@@ -221,35 +250,51 @@ def _replace_sql(expression: str, folds: tuple[tuple[str, str], ...]) -> str:
     return expression
 
 
-def _folded_rows_sql(rowid: str, headline: str, body: str, *, prefix: str = "") -> str:
-    """SELECT of (prefix..., rowid, headline, body) folded like fold_search_text, in plain SQL."""
+def _folded_rows_sql(
+    rowid: str, headline: str, body: str, *, prefix: str = "", facets: str | None = None
+) -> str:
+    """SELECT of (prefix..., rowid, headline, body[, facets]) folded like fold_search_text, in plain SQL."""
     # Plain SQL (no Python function) so any writer, sqlite-utils or Datasette included, keeps the index right;
     # digits fold in a subquery, Arabic spellings around it, each layer under the parser's nesting limit.
+    outer, inner = (", f", f", {facets} AS f") if facets else ("", "")
     return (
-        f"SELECT {prefix}rowid, {_replace_sql('h', _ARABIC_FOLDS)}, {_replace_sql('b', _ARABIC_FOLDS)}"
+        f"SELECT {prefix}rowid, {_replace_sql('h', _ARABIC_FOLDS)}, {_replace_sql('b', _ARABIC_FOLDS)}{outer}"
         f" FROM (SELECT {rowid} AS rowid, {_replace_sql(headline, _DIGIT_FOLDS)} AS h,"
-        f" {_replace_sql(body, _DIGIT_FOLDS)} AS b"
+        f" {_replace_sql(body, _DIGIT_FOLDS)} AS b{inner}"
     )
 
 
-def search_index_rows_sql() -> str:
-    """SELECT of (rowid, headline, body) from articles, folded, to fill articles_fts."""
-    return _folded_rows_sql("rowid", "headline", "body") + " FROM articles)"
+def search_index_rows_sql(facets: bool = True) -> str:
+    """SELECT of (rowid, headline, body, facets) from articles, folded, to fill articles_fts; without
+    `facets`, as the index was before 0050: (rowid, headline, body)."""
+    return (
+        _folded_rows_sql("rowid", "headline", "body", facets="facets" if facets else None) + " FROM articles)"
+    )
 
 
-def _create_search_index(db: Database, tokenize: str, folded: bool) -> None:
-    """articles_fts over headline and body, kept in sync by triggers that fold the text it indexes."""
+def _create_search_index(db: Database, tokenize: str, folded: bool, facets: bool = False) -> None:
+    """articles_fts over headline and body (and from 0050 the facets), kept in sync by triggers that fold
+    the text it indexes."""
     # An external-content table laid out as sqlite-utils' enable_fts() makes it (so detect_fts() and
     # `sqlite-utils search` find it), but fed folded text by these triggers; enable_fts()'s do not fold.
     tokenize = tokenize.replace("'", "''")
+    columns = '"headline", "body", "facets"' if facets else '"headline", "body"'
     db.execute(
         'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 (\n'
-        f'    "headline", "body",\n    tokenize=\'{tokenize}\',\n    content="articles"\n)'
+        f"    {columns},\n    tokenize='{tokenize}',\n    content=\"articles\"\n)"
     )
-    if folded:
+    names = "rowid, headline, body, facets" if facets else "rowid, headline, body"
+    changed = "old.headline IS NOT new.headline OR old.body IS NOT new.body OR old.rowid IS NOT new.rowid"
+    if facets:
+        old = dict(prefix="'delete', ", facets="old.facets")
+        old_rows = _folded_rows_sql("old.rowid", "old.headline", "old.body", **old) + ")"
+        new_rows = _folded_rows_sql("new.rowid", "new.headline", "new.body", facets="new.facets") + ")"
+        rows_sql = search_index_rows_sql()
+        changed += " OR old.facets IS NOT new.facets"  # a source or date changed: the article's facets too
+    elif folded:
         old_rows = _folded_rows_sql("old.rowid", "old.headline", "old.body", prefix="'delete', ") + ")"
         new_rows = _folded_rows_sql("new.rowid", "new.headline", "new.body") + ")"
-        rows_sql = search_index_rows_sql()
+        rows_sql = search_index_rows_sql(facets=False)
     else:  # 0002 as it shipped: Arabic folds only, one layer
 
         def fold(table: str) -> str:
@@ -259,17 +304,15 @@ def _create_search_index(db: Database, tokenize: str, folded: bool) -> None:
         old_rows = f"SELECT 'delete', old.rowid, {fold('old.')}"
         new_rows = f"SELECT new.rowid, {fold('new.')}"
         rows_sql = f"SELECT rowid, {fold('')} FROM articles"
-    delete_old = f"INSERT INTO articles_fts (articles_fts, rowid, headline, body) {old_rows};"
-    insert_new = f"INSERT INTO articles_fts (rowid, headline, body) {new_rows};"
+    delete_old = f"INSERT INTO articles_fts (articles_fts, {names}) {old_rows};"
+    insert_new = f"INSERT INTO articles_fts ({names}) {new_rows};"
     db.execute(f"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert_new} END")
     db.execute(f"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete_old} END")
-    # Only a changed headline or body touches the index: refreshing counters must not re-index every body.
-    db.execute(
-        "CREATE TRIGGER articles_au AFTER UPDATE ON articles"
-        " WHEN old.headline IS NOT new.headline OR old.body IS NOT new.body OR old.rowid IS NOT new.rowid"
-        f" BEGIN {delete_old} {insert_new} END"
-    )
-    db.execute(f"INSERT INTO articles_fts (rowid, headline, body) {rows_sql}")
+    # Only a changed headline or body (or, from 0050, source or date) touches the index: refreshing counters
+    # must not re-index every body.
+    update = f"AFTER UPDATE ON articles WHEN {changed} BEGIN {delete_old} {insert_new} END"
+    db.execute(f"CREATE TRIGGER articles_au {update}")
+    db.execute(f"INSERT INTO articles_fts ({names}) {rows_sql}")
 
 
 @MIGRATIONS(name="0002_search")
@@ -437,6 +480,26 @@ def _search_indexes(db: Database) -> None:
     db.execute("CREATE INDEX articles_newest ON articles (published DESC, edition, article_id)")
     # --source compares without case (COLLATE NOCASE), so only an index in that collation serves it.
     db.execute("CREATE INDEX articles_source ON articles (source COLLATE NOCASE, published)")
+
+
+@MIGRATIONS(name="0050_search_facets")
+def _search_facets(db: Database) -> None:
+    """Index each article's source, year and month beside its text, so a filtered search is one FTS5 query."""
+    # A VIRTUAL column costs no space; FTS5 reads its content table's columns by name (snippet, highlight).
+    # A search with --source, --since or --until ANDs these tokens (search_facets) to its words, and FTS5 then
+    # skips through a common word's long list of articles instead of SQLite testing each against the filter.
+    # A block comment before the expression: ALTER TABLE puts the column on crawl_id's line (see 0040).
+    tokens = _facets_sql("source", "published")
+    db.execute(
+        "ALTER TABLE articles ADD COLUMN facets TEXT /* search tokens of the source and of the publication"
+        f" year and month, for filtered searches */ GENERATED ALWAYS AS ({tokens}) VIRTUAL"
+    )
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    _create_search_index(db, FTS_TOKENIZE, folded=True, facets=True)
+    # As `zwcrawl rebuild` leaves it: one segment, the fastest to read.
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
 
 
 # -- a database someone else prepared ---------------------------------------------------------------

@@ -7,11 +7,12 @@ import sqlite3
 from typing import NamedTuple
 
 from zwcrawl.store.filters import ArticleFilter
+from zwcrawl.store.search_facets import facet_terms
 
 # The orders a search offers; after the first keys, edition and id make every order total.
 ORDERS = ("relevance", "newest", "oldest")
-# A hit in the headline weighs more than one in the body.
-_BM25 = "bm25(articles_fts, 5.0, 1.0)"
+# A hit in the headline weighs more than one in the body; the facets, only there to narrow, weigh nothing.
+_BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 _MATCHES = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
 # A filter admitting at most this many articles has all its matches ranked, however common the words.
 RANK_WITHIN = 10_000
@@ -171,6 +172,7 @@ def _first_step(
             f" AND a.published >= ({bound}) AND EXISTS ({matches}) ORDER BY {_BY_DATE['newest']} LIMIT ?"
         )
         return sql, [*params, *params, SAMPLE - 1, match, limit + 1]
+    match = narrowed(conn, match, filters)
     if order == "relevance":
         # Inside the index alone: no article row is read until the few shown are known. The filter becomes a
         # list of rowids that the index's scan tests (+ keeps SQLite from probing the index per article
@@ -186,6 +188,16 @@ def _first_step(
         f" ORDER BY {_BY_DATE[order]} LIMIT ?"
     )
     return sql, [*params, match, limit + 1]
+
+
+def narrowed(conn: sqlite3.Connection, match: str, filters: ArticleFilter) -> str:
+    """The query with the filter's facet terms ANDed to it, as the first step hands it to FTS5."""
+    # FTS5 then skips through a common word's list to the articles with those tokens (the doclist index),
+    # instead of SQLite testing each match against the filter. Only a superset: the filter, in the first
+    # step, keeps exactly the articles it admits. bm25 is the same: a facet term scores nothing, and the
+    # facets' three tokens are in every article's length whatever the query.
+    facets = facet_terms(conn, filters)
+    return f"({match}) AND {facets}" if facets else match
 
 
 def _ranked_ids(
