@@ -32,7 +32,7 @@ def index_path(warc_path: Path) -> Path:
 def index_warc(warc_path: Path) -> Path:
     """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
     # Imported here, when a WARC file is complete: cdxj_indexer brings surt, tldextract, requests and pyamf
-    # (with pkg_resources), 11 MB a crawl would otherwise carry from its start, beside its extraction worker.
+    # (with pkg_resources), 9 MB a crawl would otherwise carry from its start, beside its extraction worker.
     from cdxj_indexer.main import CDXJIndexer
 
     warc_path = Path(warc_path)
