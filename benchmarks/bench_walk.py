@@ -9,7 +9,11 @@ kept) and `python -m zwcrawl crawl` into a fresh archive, both with the same `-s
 (CONCURRENT_REQUESTS=16 unless given; delays are off for both: Scrapy's default, and zwcrawl's for a copy on
 loopback). For each run: pages fetched, wall-clock seconds, CPU seconds (user + system, the child's own and
 its extraction worker's), the same per page without the worker's ("main proc": the process whose reactor
-thread sets the pace), peak RSS (VmHWM; the worker's CPU and peak RSS beside, from the crawl's log). Then
+thread sets the pace), peak RSS (VmHWM; the worker's CPU and peak RSS beside, from the crawl's log), and the
+peak PSS of the child and its own children together (zwcrawl's extraction worker), sampled every 0.15 s from
+/proc/PID/smaps_rollup. The two memory figures differ: the RSS of each process counts every shared library
+page it maps, so the crawl's and the worker's added up count the libraries both map twice; PSS divides each
+shared page among the processes mapping it, so the PSS of the two added up counts it once. Then
 the median of each side, zwcrawl's pages per second as a share of the walk's, and its
 CPU per page as a multiple of the walk's. With `--grow N`, zwcrawl also crawls a copy of N articles once,
 to show whether its peak memory grows with the site. With `--profile FILE`, instead, one zwcrawl crawl runs
@@ -31,6 +35,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +74,12 @@ class _Measure:
     peak_rss_kb: int
     worker_cpu: float = 0.0  # zwcrawl's extraction worker, a process of its own (in `cpu` too)
     worker_rss_kb: int = 0
+    peak_pss_kb: int = 0  # the child and its children (the worker), their PSS added up at one moment
+
+    @property
+    def rss_sum_kb(self) -> int:
+        """Each process's own peak RSS added up: shared libraries counted once per process mapping them."""
+        return self.peak_rss_kb + self.worker_rss_kb
 
     @property
     def rate(self) -> float:
@@ -85,14 +96,54 @@ def _cpu_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _pss_kb(pid: int) -> int:
+    """A process's proportional set size (/proc/PID/smaps_rollup), 0 once it is gone."""
+    try:
+        found = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.M)
+    except OSError:
+        return 0
+    return int(found.group(1)) if found else 0
+
+
+def _children(pid: int) -> list[int]:
+    """A process's children (every thread's), as /proc lists them; none once it is gone."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _watch_group_pss(done: threading.Event, peak: list[int]) -> None:
+    """Keep in peak[0] the highest PSS of this process's children and theirs (the crawl and its worker)
+    added up at one sample, every 0.15 s until done. The mirror runs in this process, so it is not counted."""
+    while not done.is_set():
+        group = [pid for child in _children(os.getpid()) for pid in (child, *_children(child))]
+        peak[0] = max(peak[0], sum(_pss_kb(pid) for pid in group))
+        done.wait(0.15)
+
+
 def _run(side: str, command: list[str], work: Path, timeout: float) -> tuple[_Measure, str, str]:
     """Run one child; its own CPU is the growth of this process's waited-for children's CPU."""
     before = _cpu_of_children()
-    run = run_child(command, work, side, timeout)
+    peak_pss, done = [0], threading.Event()
+    watcher = threading.Thread(target=_watch_group_pss, args=(done, peak_pss), daemon=True)
+    watcher.start()
+    try:
+        run = run_child(command, work, side, timeout)
+    finally:
+        done.set()
+        watcher.join()
     cpu = _cpu_of_children() - before
     if run.returncode != 0:
         raise SystemExit(f"{side} exited {run.returncode}: {run.stderr.strip()[-800:]}")
-    return _Measure(side, 0, run.seconds, cpu, run.peak_rss_kb), run.stdout, run.stderr
+    return (
+        _Measure(side, 0, run.seconds, cpu, run.peak_rss_kb, peak_pss_kb=peak_pss[0]),
+        run.stdout,
+        run.stderr,
+    )
 
 
 def _walk(mirror: MirrorServer, work: Path, settings: list[str], timeout: float) -> _Measure:
@@ -138,13 +189,14 @@ def _row(m: _Measure) -> str:
     return (
         f"{m.side:<8} {m.pages:>6} {m.seconds:>8.1f} {m.rate:>8.1f} {m.cpu:>8.1f} "
         f"{1000 * m.cpu / m.pages:>11.2f} {1000 * (m.cpu - m.worker_cpu) / m.pages:>11.2f} "
-        f"{m.peak_rss_kb / 1024:>11.1f}{worker}"
+        f"{m.peak_rss_kb / 1024:>11.1f} {m.peak_pss_kb / 1024:>13.1f}{worker}"
     )
 
 
 def _header() -> str:
     names = (("side", "<8"), ("pages", ">6"), ("seconds", ">8"), ("pages/s", ">8"), ("CPU s", ">8"))
     names += (("CPU ms/page", ">11"), ("(main proc)", ">11"), ("peak RSS MB", ">11"))
+    names += (("PSS+worker MB", ">13"),)
     return " ".join(f"{name:{align}}" for name, align in names)
 
 
@@ -202,6 +254,17 @@ def _side_by_side(
         f"peak RSS: walk {peaks['walk']:.0f} MB, zwcrawl {peaks['zwcrawl']:.0f} MB "
         f"(+ {worker:.0f} MB its extraction worker); load average {_load()}"
     )
+    print(_memory(runs["zwcrawl"]))
+
+
+def _memory(measures: list[_Measure]) -> str:
+    """zwcrawl's memory both ways: each process's peak RSS added up, and the peak of their PSS together."""
+    rss = max(m.rss_sum_kb for m in measures) / 1024
+    pss = max(m.peak_pss_kb for m in measures) / 1024
+    return (
+        f"zwcrawl's memory: peak RSS of the crawl's process + peak RSS of its worker = {rss:.1f} MB (shared "
+        f"libraries counted in both); peak PSS of the two together = {pss:.1f} MB (shared pages counted once)"
+    )
 
 
 def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
@@ -217,6 +280,7 @@ def _grown(work: Path, total: int, settings: list[str], timeout: float) -> None:
     print(
         f"\n{total} articles: {_header()}\n{' ' * (len(str(total)) + 11)}{_row(measure)}   (load {_load()})"
     )
+    print(_memory([measure]))
 
 
 def _profile(

@@ -290,7 +290,7 @@ def test_embedded_data_is_read_for_this_article_not_a_related_one():
 
 
 def _declared(html: str, article_id: int = 7):
-    return read_declared(parse_html(html).root, article_id)
+    return read_declared(parse_html(html), article_id)
 
 
 def test_json_ld_graph_lists_and_breadcrumbs():

@@ -529,7 +529,7 @@ def test_any_paragraphs_give_an_attribution(paras, byline):
 @given(st.lists(elements(), max_size=5))
 @within_budget
 def test_any_markup_gives_paragraphs_and_lines(parts):
-    sel = parse_html(f"<html><body><div id='t'>{''.join(parts)}</div></body></html>")
-    target = sel.root.get_element_by_id("t") if sel is not None else None
+    root = parse_html(f"<html><body><div id='t'>{''.join(parts)}</div></body></html>")
+    target = root.get_element_by_id("t") if root is not None else None
     if target is not None:
         assert all(text.strip() == text and text for text in [*paragraphs(target), *lines(target)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -66,6 +67,23 @@ def test_every_listing_page_reads_the_same_in_the_worker():
     assert there == len(asked)
     assert any(whole and listing["articles"] for whole, listing in reads)
     assert reads == [read_listing(*args) for args in asked]
+
+
+def test_the_worker_imports_only_what_reading_pages_needs():
+    # The worker's memory is mostly its imports: parsel (w3lib, urllib.request), asyncio and ssl, email and
+    # Scrapy are the crawl's, never needed to read an article or a listing page.
+    article = next(p for p in PAGES if "/articles/" not in p[1])
+    listing = next((url, kind, body) for _c, url, _e, _i, kind, body, _f in PAGES if "/articles/" in url)
+    code = (
+        "import pickle, sys; from zwcrawl.page_reader import read_article, read_listing; "
+        "article, listing = pickle.load(sys.stdin.buffer); read_article(*article); read_listing(*listing); "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    asked = pickle.dumps((article, listing))
+    run = subprocess.run([sys.executable, "-c", code], input=asked, capture_output=True, check=True)
+    loaded = set(run.stdout.decode().split())
+    assert "lxml" in loaded and "zwcrawl" in loaded
+    assert not loaded & {"parsel", "w3lib", "asyncio", "ssl", "email", "http", "scrapy", "twisted", "sqlite3"}
 
 
 def test_the_first_pages_are_read_in_process():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import pickle
@@ -17,12 +16,17 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from zwcrawl.article import Article
 from zwcrawl.extract import ArticlePage, ListingPage, decode_html, ends_whole
 from zwcrawl.health import Reading
 from zwcrawl.site import SiteUrl, classify
+
+if TYPE_CHECKING:
+    # Imported where used: the worker process imports this module for its readers and serve(), and asyncio
+    # (which brings ssl) would be 6 MB of its memory for nothing.
+    import asyncio
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +95,8 @@ class PageReader:
         """function(*args) (a reader of this module: read_article, read_listing), in the worker while one
         runs."""
         if self.enabled and self._worker is None and self.read_here >= self.after:
+            import asyncio
+
             self._worker = asyncio.ensure_future(_Worker.start(self.python))
         if self._worker is not None:
             try:
@@ -150,6 +156,8 @@ class _Worker:
         self.writer: asyncio.StreamWriter = writer
         self.waiting: deque[asyncio.Future[bytes]] = deque()
         self.gone: str | None = None
+        import asyncio
+
         self.answers = asyncio.ensure_future(self._answers())
 
     @classmethod
@@ -167,6 +175,8 @@ class _Worker:
             raise WorkerGone(f"the extraction worker cannot start ({exc.strerror or exc})") from None
         finally:
             theirs.close()
+        import asyncio
+
         try:
             reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**20)
         except OSError as exc:
@@ -178,6 +188,8 @@ class _Worker:
     async def read(self, function: Callable[..., T], args: tuple) -> T:
         if self.gone:
             raise WorkerGone(self.gone)
+        import asyncio
+
         blob = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.waiting.append(answer)
@@ -188,6 +200,8 @@ class _Worker:
         return value
 
     async def _answers(self) -> None:
+        import asyncio
+
         try:
             while True:
                 (size,) = _SIZE.unpack(await self.reader.readexactly(_SIZE.size))

@@ -1,5 +1,7 @@
 """Scrapy settings for zwcrawl: polite defaults for the live site (override any with `-s NAME=VALUE`)."""
 
+from scrapy.settings.default_settings import EXTENSIONS_BASE as _EXTENSIONS_BASE
+
 BOT_NAME = "zwcrawl"
 SPIDER_MODULES = ["zwcrawl.spiders"]
 NEWSPIDER_MODULE = "zwcrawl.spiders"
@@ -81,14 +83,13 @@ SPIDER_MIDDLEWARES = {
 CONCURRENT_ITEMS = 1
 ITEM_PIPELINES = {"zwcrawl.pipelines.ArchivePipeline": 300}
 # The archive (lock, WARC writer, store, crawl row) opens on spider_opened and closes on spider_closed.
-EXTENSIONS = {
-    "zwcrawl.archive.Archive": 100,
-    "zwcrawl.progress.Progress": 500,
-    # Off above, and left out so their modules are never imported (the remote control's aiohttp took about
-    # 0.2 s of each crawl's start).
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
-}
+EXTENSIONS = {"zwcrawl.archive.Archive": 100, "zwcrawl.progress.Progress": 500}
+# The two back doors above are not even loaded: Scrapy imports every extension it lists (None in EXTENSIONS
+# included) before asking whether it is on, and the remote-control server's aiohttp is 9 MB of the crawl's
+# memory. So they leave Scrapy's own list.
+_BACK_DOORS = {"scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl"}
+EXTENSIONS_BASE = {name: order for name, order in _EXTENSIONS_BASE.items() if name not in _BACK_DOORS}
+del _BACK_DOORS, _EXTENSIONS_BASE  # upper-case names: Scrapy would take them for settings
 
 # Articles first, so a crawl cut short has archived what it found rather than only listings.
 DEPTH_PRIORITY = 0

@@ -167,8 +167,7 @@ class ArticlePage:
         text = decode_html(html) if isinstance(html, bytes | bytearray | memoryview) else (html or "")
         # A page cut short (no closing tags) may hold half an article: only trusted if its text is closed.
         self._closed = ends_whole(text)
-        self._sel = parse_page(text)
-        self._root = self._sel.root if self._sel is not None else None
+        self._root = parse_page(text)
         self._index = PageIndex(self._root)
         self._chrome = Chrome(self._root, _CHROME)
         # Inside the article a footer or header is the article's own (its source line), not the site's.
@@ -195,7 +194,7 @@ class ArticlePage:
 
     def links(self, base_url: str) -> list[str]:
         """Every link of the page, made absolute against the URL it was fetched as (see page_links)."""
-        return links_in(self._sel, base_url)
+        return links_in(self._root, base_url)
 
     # -- helpers -------------------------------------------------------------------------------
 

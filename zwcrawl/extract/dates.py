@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,6 +174,9 @@ def parse_day(text: str | None) -> str | None:
 
 def parse_feed_date(text: str | None) -> str | None:
     """An RSS pubDate (RFC 822, usually GMT) as UTC ISO-8601; other spellings read as parse_published does."""
+    # Imported here: feeds are read in the crawl's process only, and the extraction worker is spared email.
+    from email.utils import parsedate_to_datetime
+
     text = clean_text(text)
     if not text:
         return None

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import TYPE_CHECKING
 
 from lxml import etree
-from parsel import Selector
 
 from zwcrawl.extract.dates import parse_feed_date
 from zwcrawl.extract.fields import field_or
 from zwcrawl.extract.markup import from_url, markup_text, page_url
 from zwcrawl.extract.text import clean_text
 from zwcrawl.site import article_url, canonical_article_url, classify, repair_url
+
+if TYPE_CHECKING:
+    from parsel import Selector
 
 _GUID_ID = re.compile(r"^(en|ar)-(\d+)$")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -35,6 +38,10 @@ class FeedPage:
     def _parse(self) -> list:
         if self._text is None:
             return []
+        # Imported here: the package's other pages read lxml trees, and the extraction worker, which never
+        # reads a feed, is spared parsel's imports (w3lib, urllib.request, ssl: 7 MB).
+        from parsel import Selector
+
         for kind in ("xml", "html"):
             # The XML parser recovers from most damage; a feed broken past that is read as tag soup.
             try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urldefrag
 
-from parsel import Selector
-
 from zwcrawl.extract.markup import parse_html
 from zwcrawl.site import repair_url
 
@@ -21,15 +19,15 @@ def page_links(html: bytes | str, url: str) -> list[str]:
     return links_in(parse_html(html), url)
 
 
-def links_in(sel: Selector | None, url: str) -> list[str]:
-    """page_links of a page already parsed."""
-    if sel is None:
+def links_in(root, url: str) -> list[str]:
+    """page_links of a page already parsed (parse_html's or parse_page's root)."""
+    if root is None:
         return []
-    declared = sel.root.xpath("//base/@href")
+    declared = root.xpath("//base/@href")
     base = (repair_url(declared[0], base=url) if declared else None) or url
     links: list[str] = []
     seen: set[str] = set()
-    for href in sel.root.xpath(_LINKS):
+    for href in root.xpath(_LINKS):
         href = href.strip()
         if not href or href.startswith("#"):
             continue

@@ -27,8 +27,7 @@ class ListingPage:
         site_url = page_url(url, "listing")
         self.url = site_url.canonical
         self._site = site_url
-        self._sel = parse_html(html)
-        self._root = self._sel.root if self._sel is not None else None
+        self._root = parse_html(html)
         self._chrome = Chrome(self._root, _CHROME)
 
     def _xpath(self, query: str):

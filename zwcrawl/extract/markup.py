@@ -1,4 +1,4 @@
-"""Parsing a page once with parsel, and reading printed text out of its elements."""
+"""Parsing a page once with lxml (as parsel would), and reading printed text out of its elements."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import functools
 import re
 
 from lxml import etree
-from parsel import Selector
-from parsel.selector import create_root_node
+from lxml import html as lxml_html
 
 from zwcrawl.extract.decode import decode_html
 from zwcrawl.extract.text import clean_text
@@ -131,36 +130,38 @@ def _markup(html: bytes | str | None) -> tuple[str, bytes | None] | None:
 _CONTROL_BYTES = tuple(bytes([b]) for b in [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 
 
-def parse_html(html: bytes | str | None) -> Selector | None:
-    """Parse a page with parsel; None for input that is not an HTML page (empty, binary, unparseable)."""
-    return _parsed(html, lambda text, _encoded: Selector(text=text, type="html"))
+def parse_html(html: bytes | str | None) -> lxml_html.HtmlElement | None:
+    """Parse a page into lxml.html's tree (the root parsel's Selector(text=..., type="html") holds); None for
+    input that is not an HTML page (empty, binary, unparseable)."""
+    return _parsed(html, lambda text, _encoded: _html_root(text, None, lxml_html.HTMLParser))
 
 
-def parse_page(html: bytes | str | None) -> Selector | None:
+def parse_page(html: bytes | str | None) -> etree._Element | None:
     """parse_html's tree of plain lxml elements, for a page object that reads thousands of them.
 
     lxml.html's element classes (get_element_by_id, text_content ...) are looked up in Python for every
     element the code touches: a fifth of the time of reading a live-size page, for methods it never calls.
     """
-    return _parsed(html, lambda text, encoded: Selector(root=_html_root(text, encoded), type="html"))
+    return _parsed(html, lambda text, encoded: _html_root(text, encoded, etree.HTMLParser))
 
 
-def _html_root(text: str, encoded: bytes | None):
-    """parsel's create_root_node(text, etree.HTMLParser), from the UTF-8 bytes _markup made where it can.
+def _html_root(text: str, encoded: bytes | None, parser_cls):
+    """parsel's create_root_node(text, parser_cls): the same tree, without importing parsel (and w3lib,
+    urllib.request, ssl, email ...) into the extraction worker, which reads lxml trees only.
 
-    parsel strips the text, drops its NULs and encodes it to UTF-8. Text without control characters has no
-    NUL; where what strip takes is ASCII whitespace (a page's closing newline), its bytes stripped are
-    parsel's, unless a lone surrogate (passed as \\xed...) is in it, which parsel's strict encoding refuses.
+    parsel strips the text, drops its NULs and encodes it to UTF-8 (strictly: a lone surrogate raises). Text
+    without control characters has no NUL; where what strip takes is ASCII whitespace (a page's closing
+    newline), its bytes stripped are parsel's, unless a lone surrogate (passed as \\xed...) is in it.
     """
     body = encoded.strip() if encoded is not None else b""
     if encoded is None or b"\xed" in encoded or len(text) - len(text.strip()) != len(encoded) - len(body):
-        return create_root_node(text, etree.HTMLParser)
-    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+        body = text.strip().replace("\x00", "").encode("utf-8")
+    parser = parser_cls(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body or b"<html/>", parser=parser)
     return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
 
 
-def _parsed(html: bytes | str | None, parse) -> Selector | None:
+def _parsed(html: bytes | str | None, parse) -> etree._Element | None:
     """parse(text, its UTF-8 bytes or None) of the page's markup; None where there is none or lxml fails."""
     found = _markup(html)
     if found is None:

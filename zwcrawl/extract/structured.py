@@ -454,8 +454,8 @@ def _body(value) -> list[str]:
     if not isinstance(value, str) or not value.strip():
         return []
     if re.search(r"<(?:p|br|div|h\d)\b", value, re.I):
-        sel = parse_html(f"<html><body><div>{value}</div></body></html>")
-        return paragraphs(sel.root.xpath("//body/div")[0]) if sel is not None else []
+        root = parse_html(f"<html><body><div>{value}</div></body></html>")
+        return paragraphs(root.xpath("//body/div")[0]) if root is not None else []
     parts = re.split(r"\n\s*\n" if re.search(r"\n\s*\n", value) else r"\n", value)
     return [text for text in (clean_text(p) for p in parts) if text]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from zwcrawl.archive import Archive, utc_now
 from zwcrawl.extract import FeedPage, page_links
 from zwcrawl.health import Reading
+from zwcrawl.id_set import IdSet
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
 from zwcrawl.page_reader import PageReader, decoded, read_article, read_listing
@@ -73,8 +75,10 @@ class ZamanSpider(scrapy.Spider):
         self.refresh_due = _flag(refresh_due) and not self.refresh  # --refresh already takes every article
         self.full = _flag(full)
         self.site_specs = [s for s in (sites.split(",") if isinstance(sites, str) else sites or []) if s]
-        self.scheduled: set[tuple[str, int]] = set()
-        self.walks: dict[tuple[str, int], set[int]] = {}
+        # What the crawl remembers of every article: a bit each (IdSet), so its memory stays flat as the site
+        # grows. Article requests skip Scrapy's duplicate filter (130 bytes a request): this is theirs.
+        self.scheduled: defaultdict[str, IdSet] = defaultdict(IdSet)
+        self.walks: dict[tuple[str, int], IdSet] = {}
         self.redirected: dict[tuple[str, int], str] = {}  # article -> where it redirected, in this crawl
         # Feeds asked for: every article page links its edition's feed, and a request yielded only for
         # Scrapy's duplicate filter to drop costs about as much as one that goes out.
@@ -148,28 +152,30 @@ class ZamanSpider(scrapy.Spider):
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _request(self, kind: str, url: str, callback, **meta) -> scrapy.Request:
+    def _request(self, kind: str, url: str, callback, dont_filter: bool = False, **meta) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.failed,
             priority=_PRIORITY[kind],
             meta={"zw_kind": kind, **meta},
+            dont_filter=dont_filter,
         )
 
     def _article(self, edition: str, article_id: int, refreshing: bool = False) -> scrapy.Request | None:
         """A request for an article, once per crawl whatever spelling linked to it."""
-        key = (edition, article_id)
-        if key in self.scheduled:
+        scheduled = self.scheduled[edition]
+        if article_id in scheduled:
             return None
         if article_id in self.archived[edition] and not (self.refresh or refreshing):
             return None
-        self.scheduled.add(key)
+        scheduled.add(article_id)
         canonical = article_url(edition, article_id)
         return self._request(
             "article",
             self.sites.to_fetch(canonical),
             self.parse_article,
+            dont_filter=True,  # scheduled once already, by the id
             zw_edition=edition,
             zw_article_id=article_id,
             zw_canonical=canonical,
@@ -202,7 +208,7 @@ class ZamanSpider(scrapy.Spider):
             elif site_url.kind == "listing" and site_url.page == 1:
                 key = (site_url.edition, site_url.section_id)
                 if key not in self.walks:
-                    self.walks[key] = set()
+                    self.walks[key] = IdSet()
                     yield self._listing(site_url.edition, site_url.section_id, 1)
             elif site_url.kind == "feed" and site_url.canonical not in self.feeds:
                 yield self._feed(site_url.canonical)
@@ -245,7 +251,7 @@ class ZamanSpider(scrapy.Spider):
             request = self._article(edition, article_id)
             if request:
                 yield request
-        seen = self.walks.setdefault((edition, section_id), set())
+        seen = self.walks.setdefault((edition, section_id), IdSet())
         repeats = bool(ids) and all(i in seen for i in ids)
         seen.update(ids)
         name = listing.get("section")

@@ -9,8 +9,6 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-from cdxj_indexer.main import CDXJIndexer
-
 MERGED_INDEX = "index.cdxj"
 # Request and metadata records are left out: a replay tool looks a URL up and must find its response
 # (or revisit), not the JSON of what was extracted from it at the same second.
@@ -33,6 +31,10 @@ def index_path(warc_path: Path) -> Path:
 
 def index_warc(warc_path: Path) -> Path:
     """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
+    # Imported here, when a WARC file is complete: cdxj_indexer brings surt, tldextract, requests and pyamf
+    # (with pkg_resources), 9 MB a crawl would otherwise carry from its start, beside its extraction worker.
+    from cdxj_indexer.main import CDXJIndexer
+
     warc_path = Path(warc_path)
     with _replacing(index_path(warc_path)) as out:
         # filename= pins the field to the bare file name, whatever path we were given.
