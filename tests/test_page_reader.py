@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from zwcrawl.page_reader import PageReader, read_article, read_listing
+from zwcrawl.page_reader import PageReader
+from zwcrawl.page_reading import read_article, read_listing
 from zwcrawl.site import article_url
 
 ZWSITE = Path(__file__).resolve().parent / "fixtures" / "zwsite"
@@ -75,7 +76,7 @@ def test_the_worker_imports_only_what_reading_pages_needs():
     article = next(p for p in PAGES if "/articles/" not in p[1])
     listing = next((url, kind, body) for _c, url, _e, _i, kind, body, _f in PAGES if "/articles/" in url)
     code = (
-        "import pickle, sys; from zwcrawl.page_reader import read_article, read_listing; "
+        "import pickle, sys; from zwcrawl.page_reading import read_article, read_listing; "
         "article, listing = pickle.load(sys.stdin.buffer); read_article(*article); read_listing(*listing); "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
@@ -136,7 +137,8 @@ def test_the_worker_ends_with_a_crawl_killed():
     script = (
         "import asyncio, sys\n"
         "from test_page_reader import PAGES\n"
-        "from zwcrawl.page_reader import PageReader, read_article\n"
+        "from zwcrawl.page_reader import PageReader\n"
+        "from zwcrawl.page_reading import read_article\n"
         "async def main():\n"
         "    reader = PageReader(after=0)\n"
         "    await reader.read(read_article, *PAGES[0])\n"

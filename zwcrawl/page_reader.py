@@ -1,76 +1,27 @@
-"""Article and listing pages read on the second core: one worker process beside the crawl, else in-process."""
+"""Article and listing pages read on the second core: one worker process beside the crawl, else in-process
+(the readers and the worker's loop are in page_reading)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
 import re
-import signal
 import socket
-import struct
 import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from zwcrawl.article import Article
-from zwcrawl.extract import ArticlePage, ListingPage, decode_html, ends_whole
-from zwcrawl.health import Reading
-from zwcrawl.site import SiteUrl, classify
-
-if TYPE_CHECKING:
-    # Imported where used: the worker process imports this module for its readers and serve(), and asyncio
-    # (which brings ssl) would be 6 MB of its memory for nothing.
-    import asyncio
+from zwcrawl.page_reading import LENGTH
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ArticleRead:
-    """What the spider needs of an article page, read from its bytes."""
-
-    article: Article
-    whole: bool  # the page ends with </body> or </html>
-    reading: Reading | None  # for extraction health; None for the site's not-found page
-    links: list[SiteUrl]  # the site's pages it links to, in page order (an article's only, when asked)
-
-
-def decoded(content_type: str | None, body: bytes) -> str:
-    """A page's text, in the charset its Content-Type names (else what decode_html finds)."""
-    charset = None
-    lowered = (content_type or "").lower()
-    if "charset=" in lowered:
-        charset = lowered.split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    return decode_html(body, charset)
-
-
-def read_article(
-    canonical: str, real_url: str, edition: str, article_id: int, content_type: str, body: bytes, follow: bool
-) -> ArticleRead:
-    """Read an article page: the page parsed once, for its fields, its health reading and its links."""
-    page = ArticlePage(canonical, decoded(content_type, body))
-    article = page.to_item()
-    reading = None if article.not_found else Reading.of(page, edition, article_id)
-    links = []
-    if follow and article.is_article:
-        links = [site_url for site_url in map(classify, page.links(real_url)) if site_url is not None]
-    return ArticleRead(article, page.whole, reading, links)
-
-
-def read_listing(real_url: str, content_type: str, body: bytes) -> tuple[bool, dict | None]:
-    """Read a section listing page: whether it came whole, and if so its entries (ListingPage's item)."""
-    html = decoded(content_type, body)
-    if not ends_whole(html):
-        return False, None
-    return True, ListingPage(real_url, html).to_item()
 
 
 class WorkerGone(Exception):
@@ -92,11 +43,9 @@ class PageReader:
         self._worker: asyncio.Future[_Worker] | None = None
 
     async def read(self, function: Callable[..., T], *args) -> T:
-        """function(*args) (a reader of this module: read_article, read_listing), in the worker while one
+        """function(*args) (a reader of page_reading's: read_article, read_listing), in the worker while one
         runs."""
         if self.enabled and self._worker is None and self.read_here >= self.after:
-            import asyncio
-
             self._worker = asyncio.ensure_future(_Worker.start(self.python))
         if self._worker is not None:
             try:
@@ -143,9 +92,6 @@ class PageReader:
             worker.stop()
 
 
-_SIZE = struct.Struct("!I")  # a message's length before it: one pickle each way per page
-
-
 class _Worker:
     """A worker process and the socket to it, on the crawl's event loop: asking never blocks the reactor
     (the transport buffers what the socket cannot take yet), and answers come back in the order asked."""
@@ -156,8 +102,6 @@ class _Worker:
         self.writer: asyncio.StreamWriter = writer
         self.waiting: deque[asyncio.Future[bytes]] = deque()
         self.gone: str | None = None
-        import asyncio
-
         self.answers = asyncio.ensure_future(self._answers())
 
     @classmethod
@@ -166,7 +110,7 @@ class _Worker:
         try:
             # Its own session: a Ctrl-C at the terminal is the crawl's to handle, never the worker's.
             process = subprocess.Popen(
-                [python, "-c", f"from zwcrawl.page_reader import serve; serve({theirs.fileno()})"],
+                [python, "-c", f"from zwcrawl.page_reading import serve; serve({theirs.fileno()})"],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
@@ -175,8 +119,6 @@ class _Worker:
             raise WorkerGone(f"the extraction worker cannot start ({exc.strerror or exc})") from None
         finally:
             theirs.close()
-        import asyncio
-
         try:
             reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**20)
         except OSError as exc:
@@ -188,23 +130,19 @@ class _Worker:
     async def read(self, function: Callable[..., T], args: tuple) -> T:
         if self.gone:
             raise WorkerGone(self.gone)
-        import asyncio
-
         blob = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.waiting.append(answer)
-        self.writer.write(_SIZE.pack(len(blob)) + blob)
+        self.writer.write(LENGTH.pack(len(blob)) + blob)
         outcome, value = pickle.loads(await answer)
         if outcome == "error":
             raise value  # extraction raised: the same exception as in-process, for ParseErrorMiddleware
         return value
 
     async def _answers(self) -> None:
-        import asyncio
-
         try:
             while True:
-                (size,) = _SIZE.unpack(await self.reader.readexactly(_SIZE.size))
+                (size,) = LENGTH.unpack(await self.reader.readexactly(LENGTH.size))
                 blob = await self.reader.readexactly(size)
                 answer = self.waiting.popleft()
                 if not answer.done():
@@ -251,34 +189,3 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def serve(fd: int) -> None:
-    """The worker: read each page asked for on the socket, answer with what read_article gave (or raised),
-    until the crawl closes its end."""
-    # Its own session keeps a Ctrl-C at the terminal away; a signal sent to every process (a system
-    # stopping) is the crawl's to act on: the worker goes on serving the pages in flight until the end.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with socket.socket(fileno=fd) as sock, sock.makefile("rb") as asked, sock.makefile("wb") as answers:
-        while True:
-            head = asked.read(_SIZE.size)
-            if len(head) < _SIZE.size:
-                return  # the crawl has ended (or was killed)
-            function, args = pickle.loads(asked.read(_SIZE.unpack(head)[0]))
-            try:
-                answer = pickle.dumps(("read", function(*args)), pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # noqa: BLE001 - the crawl raises it on the reactor, as in-process
-                answer = _error(exc)
-            try:
-                answers.write(_SIZE.pack(len(answer)) + answer)
-                answers.flush()
-            except OSError:
-                return  # the crawl is gone
-
-
-def _error(exc: Exception) -> bytes:
-    try:
-        return pickle.dumps(("error", exc), pickle.HIGHEST_PROTOCOL)
-    except Exception:  # noqa: BLE001 - an exception that cannot be pickled goes as its type and message
-        return pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")), pickle.HIGHEST_PROTOCOL)

@@ -19,7 +19,8 @@ from zwcrawl.health import Reading
 from zwcrawl.id_set import IdSet
 from zwcrawl.items import ArticleFetched, ArticleRedirected, FetchFailed, IdMissing, SectionWalked
 from zwcrawl.middlewares import RefusedRequest
-from zwcrawl.page_reader import PageReader, decoded, read_article, read_listing
+from zwcrawl.page_reader import PageReader
+from zwcrawl.page_reading import decoded, read_article, read_listing
 from zwcrawl.refresh_policy import RefreshPolicy
 from zwcrawl.site import EDITIONS, ORIGINS, Sites, SiteUrl, article_url, classify, feed_url, listing_url
 
