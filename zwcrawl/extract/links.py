@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urldefrag
 
+from lxml import etree
+
 from zwcrawl.extract.markup import parse_html
 from zwcrawl.site import repair_url
 
@@ -19,7 +21,7 @@ def page_links(html: bytes | str, url: str) -> list[str]:
     return links_in(parse_html(html), url)
 
 
-def links_in(root, url: str) -> list[str]:
+def links_in(root: etree._Element | None, url: str) -> list[str]:
     """page_links of a page already parsed (parse_html's or parse_page's root)."""
     if root is None:
         return []
