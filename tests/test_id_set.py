@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from zwcrawl.id_set import IdSet
 
 
@@ -15,3 +18,16 @@ def test_ids_in_and_out_as_a_set_holds_them():
         assert absent not in ids
     ids.update([1, 87641])
     assert 1 in ids and 87641 in ids and 2 not in ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    added=st.lists(st.integers(min_value=-(2**30), max_value=2**30) | st.integers(0, 2000)),
+    asked=st.lists(st.integers(min_value=-(2**30), max_value=2**30) | st.integers(0, 2000)),
+)
+def test_an_id_set_answers_as_a_set_of_the_same_ids_would(added, asked):
+    ids, same = IdSet(added[: len(added) // 2]), set(added[: len(added) // 2])
+    for article_id in added[len(added) // 2 :]:
+        ids.add(article_id)
+        same.add(article_id)
+    assert [article_id in ids for article_id in asked + added] == [a in same for a in asked + added]
