@@ -44,3 +44,22 @@ class BreakStore:
         if article is not None and urlsplit(article.url).path.rstrip("/") in self.paths:
             article.article_id = 10**20
         return item
+
+
+
+class CtrlCAtClose:
+    """An extension pressing Ctrl-C on its own process as the spider closes: a crawl already done."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        extension = cls()
+        crawler.signals.connect(extension.press_ctrl_c, signal=signals.spider_closed)
+        return extension
+
+    def press_ctrl_c(self, spider) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGINT)

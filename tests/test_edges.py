@@ -218,6 +218,26 @@ def test_ctrl_c_soon_after_starting_is_one_line_and_130(built, tmp_path, command
         assert "running" not in statuses
 
 
+def test_ctrl_c_as_the_crawl_closes_is_still_130(built, tmp_path):
+    # A Ctrl-C that lands once every page is archived, as the spider closes, used to be noted and forgotten:
+    # the run exited 0 (seen in CI, where the demo had just ended when the test's Ctrl-C came).
+    archive = _copy(built[0], tmp_path / "archive")
+    tests = Path(__file__).resolve().parent
+    result = subprocess.run(
+        [sys.executable, "-m", "zwcrawl", "crawl", "--archive", str(archive), *site_flags(built[1]),
+         "-s", 'EXTENSIONS={"zwcrawl.archive.Archive": 100, "crawl_breakers.CtrlCAtClose": 900}'],
+        capture_output=True, text=True, timeout=240,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])},
+    )  # fmt: skip
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Unhandled error" not in result.stderr
+    assert result.stderr.strip() in ("", "zwcrawl: interrupted")
+    with sqlite3.connect(archive / "zwcrawl.db") as conn:
+        statuses = [s for (s,) in conn.execute("select status from crawls order by id")]
+    conn.close()
+    assert statuses[-1] == "finished"  # the crawl did end: its row says so, only the run's exit says Ctrl-C
+
+
 # (10) verify beside a running crawl; a closed stderr
 
 

@@ -203,7 +203,8 @@ def demo(archive: Path) -> None:
             archive, editions=EDITIONS, sites=Sites(mirror.base_urls), progress=sys.stderr.isatty()
         )
     _summary(archive, result)
-    click.echo(demo_report(archive))
+    if not result.ctrl_c:  # stopped by the user: the summary says what was archived, the tour can wait
+        click.echo(demo_report(archive))
     sys.exit(result.exit_code)
 
 

@@ -12,7 +12,7 @@ from scrapy.settings import Settings, default_settings
 
 from zwcrawl.archive import Archive
 from zwcrawl.diskfull import disk_full_message, watching_log_files
-from zwcrawl.interrupts import hand_over_interrupts, raise_if_interrupted, restore_interrupts
+from zwcrawl.interrupts import hand_over_interrupts, interrupted, raise_if_interrupted, restore_interrupts
 from zwcrawl.site import Sites
 from zwcrawl.spiders.zaman import ZamanSpider
 from zwcrawl.store import DB_NAME, Store
@@ -31,6 +31,7 @@ class CrawlResult:
     status: str
     stats: dict = field(default_factory=dict)
     log_file: Path | None = None
+    ctrl_c: bool = False  # the user pressed Ctrl-C (or sent SIGTERM), perhaps only as the crawl was ending
 
     @property
     def reached_nothing(self) -> bool:
@@ -47,6 +48,8 @@ class CrawlResult:
         """0: ran to its end (pages the site failed are recorded); 4: extraction health dropped (before 3);
         3: some pages zwcrawl could not read; 130: interrupted; 1: anything else, or the site answered
         nothing at all."""
+        if self.ctrl_c:
+            return 130  # even when it came as the crawl was closing: the user asked this run to stop
         if self.reached_nothing:
             return 1  # the site could not be reached at all: a scheduler should hear of it
         if self.status == "finished" and self.health_alarms:
@@ -154,7 +157,9 @@ def run_crawl(
         raise CrawlError(f"the crawl did not start (the log says why: {log_file})")
     if schedule is not None:
         _name_schedule(archive_dir, crawl_id, schedule)
-    return _result(archive_dir, crawl_id, log_file)
+    result = _result(archive_dir, crawl_id, log_file)
+    result.ctrl_c = interrupted()
+    return result
 
 
 class _LogFull:
