@@ -46,7 +46,6 @@ class BreakStore:
         return item
 
 
-
 class CtrlCAtClose:
     """An extension pressing Ctrl-C on its own process as the spider closes: a crawl already done."""
 
