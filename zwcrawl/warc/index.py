@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import IO
@@ -12,7 +12,7 @@ from typing import IO
 MERGED_INDEX = "index.cdxj"
 # Request and metadata records are left out: a replay tool looks a URL up and must find its response
 # (or revisit), not the JSON of what was extracted from it at the same second.
-_INDEXED_RECORDS = "response,revisit,resource"
+INDEXED_RECORDS = "response,revisit,resource"
 # A server-not-modified revisit holds the 304's headers, and pywb replays those as they are: an empty 304 at
 # that time. Left out of the index (as the Internet Archive's CDX writer leaves 304s out), a replay asking for
 # that time gets the nearest full capture, the page the 304 confirmed. The WARC record itself stays.
@@ -29,25 +29,41 @@ def index_path(warc_path: Path) -> Path:
     return warc_path.with_name(name + ".cdxj")
 
 
-def index_warc(warc_path: Path) -> Path:
-    """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path."""
-    # Imported here, when a WARC file is complete: cdxj_indexer brings surt, tldextract, requests and pyamf
-    # (with pkg_resources), 9 MB a crawl would otherwise carry from its start, beside its extraction worker.
-    from cdxj_indexer.main import CDXJIndexer
+def index_warc(warc_path: Path, lines: Iterable[str] | None = None) -> Path:
+    """Write the sorted CDXJ index of one WARC file beside it (replacing any older one); returns its path.
 
+    `lines`: the file's lines made as it was written (`IndexLines`), if known; else the file is read back.
+    """
     warc_path = Path(warc_path)
     with _replacing(index_path(warc_path)) as out:
-        # filename= pins the field to the bare file name, whatever path we were given.
-        lines = _Lines(out)
-        CDXJIndexer(
-            output=lines,
-            inputs=[str(warc_path)],
-            sort=True,
-            records=_INDEXED_RECORDS,
-            filename=warc_path.name,
-        ).process_all()
-        lines.flush()
+        kept = _Lines(out)
+        if lines is None:
+            _read_back(warc_path, kept)
+        else:
+            # As cdxj_indexer's sorting writer hands its lines on: sorted, a line repeated written once.
+            last = None
+            for line in sorted(lines):
+                if line != last:
+                    kept.write(line)
+                last = line
+        kept.flush()
     return index_path(warc_path)
+
+
+def _read_back(warc_path: Path, out: _Lines) -> None:
+    """Index a WARC file by reading it back with cdxj_indexer."""
+    # Imported here, only when a file's lines are not in hand (recovery, imports, copies): cdxj_indexer brings
+    # surt, tldextract, requests and pyamf (with pkg_resources), 9 MB and 0.3 s a crawl need not carry.
+    from cdxj_indexer.main import CDXJIndexer
+
+    # filename= pins the field to the bare file name, whatever path we were given.
+    CDXJIndexer(
+        output=out,
+        inputs=[str(warc_path)],
+        sort=True,
+        records=INDEXED_RECORDS,
+        filename=warc_path.name,
+    ).process_all()
 
 
 class _Lines:

@@ -24,6 +24,7 @@ from warcio.warcwriter import WARCWriter
 
 from zwcrawl.warc._fs import open_regular, sync_dir, sync_path
 from zwcrawl.warc.index import index_warc
+from zwcrawl.warc.index_lines import IndexLines
 from zwcrawl.warc.paths import inside_archive
 from zwcrawl.warc.types import Exchange, Original, RecordLocation, fields_uri, sha1_digest
 from zwcrawl.wire import reason_phrase
@@ -93,6 +94,7 @@ class WarcWriter:
         self._path: Path | None = None  # the name the open file will have once closed (rows name this)
         self._fh: IO[bytes] | None = None
         self._warc: WARCWriter | None = None
+        self._lines: IndexLines | None = None  # the open file's CDXJ lines, made as its records are written
         self._lock = threading.Lock()
         self._sync_at_end = False  # inside one_sync(): records are synced together when it ends
         self._unsynced = False
@@ -275,6 +277,7 @@ class WarcWriter:
         except BaseException:
             self._abandon_file(start)
             raise
+        self._lines.add(records, spans)
         return spans
 
     def _open_file(self) -> None:
@@ -292,7 +295,7 @@ class WarcWriter:
             except FileExistsError:
                 name = f"{self.prefix}-{stamp}-{self._serial:05d}-{secrets.token_hex(3)}.warc.gz"
         self._serial += 1
-        self._path, self._fh = directory / name, fh
+        self._path, self._fh, self._lines = directory / name, fh, IndexLines(name)
         self.files.append(self._path)
         if self.fsync:
             sync_dir(directory)
@@ -329,23 +332,26 @@ class WarcWriter:
     def _close_file(self) -> None:
         if self._fh is None:
             return
-        fh, path = self._fh, self._path
-        self._fh = self._path = None
+        fh, path, lines = self._fh, self._path, self._lines
+        self._fh = self._path = self._lines = None
         self._sync(fh)
         fh.close()
-        self._finish(path)
+        self._finish(path, lines.lines)
 
-    def _finish(self, path: Path) -> None:
-        """Give a complete, synced file its final name, then its index (recovery skips indexed files)."""
+    def _finish(self, path: Path, lines: list[str] | None = None) -> None:
+        """Give a complete, synced file its final name, then its index (recovery skips indexed files).
+
+        The index is written from the lines made as the records were (`lines`), or read back without them."""
         os.rename(open_name(path), path)
         if self.fsync:
             sync_dir(path.parent)
-        index_warc(path)
+        index_warc(path, lines)
 
     def _abandon_file(self, good_end: int) -> None:
         """After a failed write: close the file cut back to its last complete record, and index it."""
         fh, path = self._fh, self._path
-        self._fh = self._path = None
+        # The lines made so far are dropped: the file is read back, so its index names only what it kept.
+        self._fh = self._path = self._lines = None
         with contextlib.suppress(OSError):
             fh.close()
         unsynced, self._unsynced = self._unsynced, False
