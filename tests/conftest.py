@@ -221,6 +221,25 @@ def fastwarc_check(path: Path, revisit_ids: set[str]) -> list[str]:
     return wrong
 
 
+def indexes_unlike_read_back(archive: Path, scratch: Path) -> list[str]:
+    """The CDXJ indexes of an archive (each WARC file's, the merged one) unlike, byte for byte, what
+    reading its files back with cdxj_indexer writes (`index_warc` on copies in `scratch`).
+
+    The archive stays as it was: a session fixture's may be checked too."""
+    from zwcrawl.warc import index_path, index_warc, merge_indexes
+
+    copies = scratch / "read-back"
+    copies.mkdir(parents=True)
+    unlike = []
+    for warc in sorted((archive / "warc").glob("*.warc.gz")):
+        shutil.copyfile(warc, copies / warc.name)
+        if index_path(warc).read_bytes() != index_warc(copies / warc.name).read_bytes():
+            unlike.append(index_path(warc).name)
+    if (archive / "warc" / "index.cdxj").read_bytes() != merge_indexes(copies).read_bytes():
+        unlike.append("index.cdxj")
+    return unlike
+
+
 @pytest.fixture(scope="session")
 def refreshed_archive(tmp_path_factory):
     """Both editions of a copy (English gzip) crawled, a page changed, crawled again with --refresh."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import fastwarc_check, site_flags, zwcrawl
+from conftest import fastwarc_check, indexes_unlike_read_back, site_flags, zwcrawl
 from pywb_replay import warc_timestamp
 from test_rebuild import tables
 from test_replay import memento_time, payload
@@ -241,6 +241,12 @@ def test_a_304_replays_as_the_page_it_confirmed(refreshed, pywb, tmp_path):
             assert memento_time(answer) == original.warc.get_header("WARC-Date")
         page = pywb.get(collections[1], revisit["url"], warc_timestamp(revisit["fetched_at"]), "mp_")
         assert extract_article(page.body, refreshed.sites.to_real(revisit["url"])).get("headline")
+
+
+def test_the_index_made_as_304s_were_written_is_what_reading_back_writes(refreshed, tmp_path):
+    """Server-not-modified revisits, left out of the index, and the responses and revisits beside them."""
+    assert rows(refreshed.db, "select count(*) n from captures where status = 304")[0]["n"] > 0
+    assert indexes_unlike_read_back(refreshed.archive, tmp_path) == []
 
 
 def test_without_validators_or_with_conditional_off_a_refresh_is_full(mirror_factory, zwsite, tmp_path):

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import fastwarc_check, forbidden_requests, site_flags, zwcrawl
+from conftest import fastwarc_check, forbidden_requests, indexes_unlike_read_back, site_flags, zwcrawl
 from warcio.archiveiterator import ArchiveIterator
 
 from zwcrawl.article import Article
@@ -338,6 +338,7 @@ def test_warc_files_roll_over_at_the_size_setting(mirror, tmp_path):
     assert len(files) > 3
     assert all(f.stat().st_size < 8000 + 40_000 for f in files)  # a file closes at the first exchange past it
     assert zwcrawl("verify", "--archive", archive).returncode == 0
+    assert indexes_unlike_read_back(archive, tmp_path) == []  # each file's index made as it was written
 
 
 def test_live_progress_and_a_log_file(mirror, tmp_path):

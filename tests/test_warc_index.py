@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
-from zwcrawl.warc import Exchange, Original, WarcWriter, index_path, index_warc, merge_indexes
+import pytest
+from conftest import indexes_unlike_read_back
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zwcrawl.warc import Exchange, Original, WarcWriter, index_path, index_warc, merge_indexes, scan_warc
+from zwcrawl.warc.index import MERGED_INDEX as MERGED
 
 
 def _exchange(n: int, body: bytes) -> Exchange:
@@ -91,3 +101,150 @@ def test_merge_indexes_covers_every_file_sorted(tmp_path):
         p.name for p in warc_dir.glob("*.warc.gz")
     }
     assert merge_indexes(warc_dir).read_text(encoding="utf-8").splitlines() == lines  # never merges itself
+
+
+def _read_back(warc: Path, scratch: Path) -> bytes:
+    """What cdxj_indexer writes for a WARC file, read back from a copy of it (`index_warc` without lines)."""
+    scratch.mkdir(exist_ok=True)
+    copy = scratch / warc.name
+    copy.write_bytes(warc.read_bytes())
+    return index_warc(copy).read_bytes()
+
+
+def test_a_crawls_indexes_are_what_reading_back_writes(small_archive, refreshed_archive, tmp_path):
+    """Three crawls of the misbehaving copy (redirects, 503s, a 404, both editions) and two of a copy
+    whose second crawl finds most pages unchanged (revisits): indexes made as written, byte for byte."""
+    for number, archive in enumerate((small_archive, refreshed_archive.archive)):
+        assert indexes_unlike_read_back(archive, tmp_path / str(number)) == []
+    lines = [ln for a in (small_archive, refreshed_archive.archive) for ln in _lines(a / "warc" / MERGED)]
+    assert {f.get("status") for _, _, f in lines} >= {"200", "301", "302", "404", "503"}
+    assert {"warc/revisit", "text/html", "application/rss+xml", "text/plain"} <= {
+        f["mime"] for _, _, f in lines
+    }
+    assert len({urlsplit(f["url"]).port for _, _, f in lines}) >= 4  # both editions of both copies
+
+
+def test_a_file_cut_back_after_a_failed_write_is_indexed_as_it_is(tmp_path):
+    writer = WarcWriter(tmp_path, fsync=False)
+    _, kept = writer.write_exchange(_exchange(1, b"<p>1</p>"))
+    writer._fh = _FailingFile(writer._fh)
+    with pytest.raises(OSError):
+        writer.write_exchange(_exchange(2, b"<p>2</p>"))  # written whole, then the sync fails: cut off
+    writer.close()
+    warc = tmp_path / kept.warc_file
+    assert [f["url"] for _, _, f in _lines(index_path(warc))] == [kept.url]
+    assert index_path(warc).read_bytes() == _read_back(warc, tmp_path / "copy")
+
+
+class _FailingFile:
+    """A file whose flush fails once (as an fsync on a failing disk would), after its writes went through."""
+
+    def __init__(self, fh):
+        self._fh, self._failed = fh, False
+
+    def flush(self):
+        if not self._failed:
+            self._failed = True
+            raise OSError(5, "Input/output error")
+        return self._fh.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+def test_copied_records_are_indexed_by_reading_the_file_back(tmp_path):
+    _crawl(tmp_path / "source", 1, 2)
+    (source,) = (tmp_path / "source" / "warc").glob("*.warc.gz")
+    with WarcWriter(tmp_path / "copy", fsync=False) as writer:
+        writer.write_exchange(_exchange(9, b"<p>9</p>"))
+        for scanned in scan_warc(source):
+            with open(source, "rb") as fh:
+                fh.seek(scanned.offset)
+                writer.write_copy(fh.read(scanned.length), may_roll=False)
+    (warc,) = (tmp_path / "copy" / "warc").glob("*.warc.gz")
+    assert len(_lines(index_path(warc))) == 5  # its own response and the four copied
+    assert index_path(warc).read_bytes() == _read_back(warc, tmp_path / "back")
+
+
+# URLs a writer may be handed: any scheme's case, hosts by name, number, IDN or Arabic, ports default or
+# not, paths of Arabic (percent-encoded as Scrapy hands them over: the request line is latin-1), escapes of
+# either case and double ones, dot segments and doubled slashes, queries in any order with session ids,
+# fragments, and the odd bytes the writer escapes itself.
+_PIECE = st.sampled_from(
+    ["news", "article", "34489", "عنوان", "%D8%B9%D8%B1%D8%A8%D9%8A", "%d8%b9", "%252F", "%2F", "..", ".",
+     "", "a b", "x\ty", "~user", "jsessionid=0123456789abcdef0123456789abcdef", "index.html", "%", "%zz",
+     ";p=1", "A", "Ü", "\u00a0", "@", ":", "<", ">", "'", '"', "{}", "|", "\\", "^", "`"]
+)  # fmt: skip
+_QUERY = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "B", "id", "q", "PHPSESSID", "sid", "utm_source", "ك", "x%20y", ""]),
+        st.sampled_from(["1", "", "عربي", "%D8%B9", "a+b", "a b", "=", "2&c=3", "0123456789abcdef" * 2]),
+    ),
+    max_size=4,
+).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs))
+_URLS = st.builds(
+    lambda scheme, host, port, rest: f"{scheme}://{host}{port}/{_encoded(rest)}",
+    st.sampled_from(["http", "https", "HTTP", "Https"]),
+    st.sampled_from(
+        [
+            "127.0.0.1",
+            "en.zamanalwsl.net",
+            "www.zamanalwsl.net",
+            "WWW.Zamanalwsl.NET",
+            "zamanalwsl.net.",
+            "زمن.example",
+            "xn--mgbh0fb.example",
+            "www2.example.com",
+            "[::1]",
+            "user:pw@example.com",
+            "10.0.0.1",
+        ]
+    ),  # fmt: skip
+    st.sampled_from(["", ":80", ":443", ":8001", ":"]),
+    st.builds(
+        lambda path, query, fragment: path + query + fragment,
+        st.lists(_PIECE, max_size=5).map("/".join),
+        st.one_of(st.just(""), st.just("?"), _QUERY.map(lambda q: "?" + q)),
+        st.sampled_from(["", "#", "#top", "#عنوان"]),
+    ),
+)
+_CONTENT_TYPES = st.sampled_from(
+    [None, "text/html; charset=utf-8", "text/html;charset=UTF-8", "TEXT/HTML", " text/plain ",
+     "text/html\t; x", "application/rss+xml", "", ";", 'image/png; name="a b"',
+     "text/html; charset=windows-1256", "text/html; name=\u00e9", "text/h\u00e9ml", "text/h\u00c3\u00a9ml"]
+)  # fmt: skip
+
+
+def _encoded(text: str) -> str:
+    """Characters beyond ASCII percent-encoded as UTF-8, as Scrapy's URLs reach the writer."""
+    return re.sub(r"[^\x00-\x7f]+", lambda m: quote(m.group()), text)
+
+
+@given(
+    pages=st.lists(
+        st.tuples(_URLS, st.sampled_from([200, 301, 302, 404, 503, 999]), _CONTENT_TYPES,
+                  st.sampled_from(["fresh", "same body", "not modified"]), st.binary(max_size=30)),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_lines_made_as_written_are_what_cdxj_indexer_reads_back(pages):
+    """Any URL, status and Content-Type, as a response, an identical-payload revisit or a 304 answered to a
+    conditional request, with its request and metadata records: the index is cdxj_indexer's, byte for byte."""
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch)
+        with WarcWriter(archive, fsync=False, max_size=4_000) as writer:
+            for n, (url, status, content_type, kind, body) in enumerate(pages):
+                headers = [("Content-Type", content_type)] if content_type is not None else []
+                page = replace(_exchange(n, body), url=url, status=status, response_headers=headers)
+                _, response = writer.write_exchange(page)
+                writer.write_metadata(response.url, response.record_id, {"n": n})
+                original = Original(response.payload_digest, response.record_id, response.url, response.date)
+                if kind == "same body":
+                    writer.write_exchange(page, original)
+                elif kind == "not modified":
+                    asked = [*page.request_headers, ("If-None-Match", '"v1"')]
+                    writer.write_exchange(
+                        replace(page, status=304, body=b"", request_headers=asked), original
+                    )
+        for warc in writer.files:
+            assert index_path(warc).read_bytes() == _read_back(warc, archive / "back")

@@ -19,6 +19,7 @@ from zwcrawl.warc import (
     Original,
     WarcWriter,
     described_url,
+    index_path,
     iter_records,
     scan_warc,
     sha1_digest,
@@ -385,6 +386,10 @@ def test_a_failed_write_leaves_the_file_whole(tmp_path, fail_at):
     _, later = writer.write_exchange(exchange(url="http://127.0.0.1:8001/news/article/3"))
     assert later.warc_file != kept.warc_file  # a fresh file after a failure
     writer.close()
+    # Its index is read back from the file as cut: no line for a record no longer in it.
+    assert [
+        json.loads(line.split(" ", 2)[2])["url"] for line in index_path(path).read_text().splitlines()
+    ] == [kept.url]
 
 
 def test_warcio_check_passes(tmp_path):
