@@ -15,7 +15,16 @@ from conftest import indexes_unlike_read_back
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zwcrawl.warc import Exchange, Original, WarcWriter, index_path, index_warc, merge_indexes, scan_warc
+from zwcrawl.warc import (
+    Exchange,
+    Original,
+    WarcWriter,
+    index_lines,
+    index_path,
+    index_warc,
+    merge_indexes,
+    scan_warc,
+)
 from zwcrawl.warc.index import MERGED_INDEX as MERGED
 
 
@@ -163,6 +172,19 @@ def test_copied_records_are_indexed_by_reading_the_file_back(tmp_path):
                 writer.write_copy(fh.read(scanned.length), may_roll=False)
     (warc,) = (tmp_path / "copy" / "warc").glob("*.warc.gz")
     assert len(_lines(index_path(warc))) == 5  # its own response and the four copied
+    assert index_path(warc).read_bytes() == _read_back(warc, tmp_path / "back")
+
+
+def test_past_the_lines_held_a_file_is_read_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_lines, "MAX_HELD", 600)  # two lines of these
+    writer = WarcWriter(tmp_path, fsync=False)
+    writer.write_exchange(_exchange(1, b"<p>1</p>"))
+    assert writer._lines.lines is not None
+    writer.write_exchange(_exchange(2, b"<p>2</p>"))
+    writer.write_exchange(_exchange(3, b"<p>3</p>"))
+    assert writer._lines.lines is None  # dropped, memory freed: the file is read back at close
+    (warc,) = writer.close()
+    assert len(_lines(index_path(warc))) == 3
     assert index_path(warc).read_bytes() == _read_back(warc, tmp_path / "back")
 
 

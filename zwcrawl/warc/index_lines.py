@@ -21,6 +21,10 @@ _INDEXED = frozenset(INDEXED_RECORDS.split(","))
 # The writer's own WARC-Type values that are never indexed: skipped without reading their headers back.
 _NEVER_INDEXED = frozenset({"request", "metadata", "warcinfo"})
 _MIME_END = re.compile(r"[;\s]")  # cdxj_indexer's RE_SPACE: "text/html; charset=utf-8" -> "text/html"
+# The most line text held for one file (about 12,000 records, 4 MB in memory): past it the lines are dropped
+# and the file read back at close, so a crawl's memory stays flat however large ZW_WARC_MAX_SIZE lets a file
+# grow (a 1 GB file of this site holds some 200,000 pages). A copy's crawl closes its file long before.
+MAX_HELD = 4_000_000
 
 
 class IndexLines:
@@ -29,12 +33,14 @@ class IndexLines:
     Each record's headers are parsed back from the very bytes written, by warcio's own record loader
     configured as cdxj_indexer's reader is, and each line is built as cdxj_indexer builds it, so the file's
     index is the one reading it back would write. A record it cannot vouch for (a gzip member copied whole,
-    a line that raised) leaves `lines` None: the file is then read back when it closes, as before.
+    a line that raised) or more lines than `MAX_HELD` leave `lines` None: the file is then read back when it
+    closes, as before.
     """
 
     def __init__(self, filename: str):
         self.filename = filename
         self.lines: list[str] | None = []
+        self._held = 0
         self._loader = ArcWarcRecordLoader(verify_http=False, arc2warc=True)
 
     def add(self, records: Sequence[Any], spans: Sequence[tuple[str, int, int]]) -> None:
@@ -54,6 +60,9 @@ class IndexLines:
                 return
             if line is not None:
                 self.lines.append(line)
+                self._held += len(line)
+                if self._held > MAX_HELD:
+                    self.lines = None
 
     def _line(self, record: Any, offset: int, length: int) -> str | None:
         """The record's line as cdxj_indexer writes it (None for a record type it leaves out)."""
