@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from conftest import indexes_unlike_read_back
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from zwcrawl.warc import (
@@ -237,6 +237,22 @@ _CONTENT_TYPES = st.sampled_from(
 )  # fmt: skip
 
 
+# Headers as a server may send them around the Content-Type: names a reader mends (a colon, spaces around,
+# a leading space that makes the line a continuation), values with spaces around or beyond ASCII.
+_ODD_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(["Server", "content-type", "Content-Type ", "Content-Type\t", " Content-Type",
+                         "X-Odd:Content-Type", "Content-Type:x", "\tX", "", "X-\u00e9"]),
+        st.sampled_from(["v", " v ", "", "text/css", "\u00e9", "\u00c3\u00a9", "a:b", "x\u00a0"]),
+    ),
+    max_size=3,
+)  # fmt: skip
+_REASONS = st.sampled_from(["OK", "", " Not  Found ", "\u00e9", "Moved Permanently", "\u00c3\u00a9"])
+
+
+_PLAIN = "http://127.0.0.1:8001/news/article/1"
+
+
 def _encoded(text: str) -> str:
     """Characters beyond ASCII percent-encoded as UTF-8, as Scrapy's URLs reach the writer."""
     return re.sub(r"[^\x00-\x7f]+", lambda m: quote(m.group()), text)
@@ -244,20 +260,36 @@ def _encoded(text: str) -> str:
 
 @given(
     pages=st.lists(
-        st.tuples(_URLS, st.sampled_from([200, 301, 302, 404, 503, 999]), _CONTENT_TYPES,
-                  st.sampled_from(["fresh", "same body", "not modified"]), st.binary(max_size=30)),
+        st.tuples(_URLS, st.sampled_from([200, 301, 302, 404, 503, 999]), _REASONS, _CONTENT_TYPES,
+                  _ODD_HEADERS, st.sampled_from(["fresh", "same body", "not modified"]),
+                  st.binary(max_size=30)),
         min_size=1, max_size=6,
     )
 )  # fmt: skip
+@example(pages=[(_PLAIN, 200, "OK", "text/h\u00c3\u00a9ml", [], "fresh", b"")])  # read back as "text/héml"
+@example(
+    pages=[(_PLAIN, 200, "OK", "text/html", [("Content-Type:x", "v")], "fresh", b"")]
+)  # named Content-Type
+@example(
+    pages=[(_PLAIN, 200, "OK", None, [("Content-Type ", "text/css")], "fresh", b"")]
+)  # named Content-Type
+@example(pages=[(_PLAIN, 200, "OK", " text/plain ", [], "same body", b"x")])  # read back stripped
+@example(pages=[(_PLAIN, 304, " OK", None, [("Server", "x"), (" X", "y")], "not modified", b"")])
+@example(
+    pages=[("HTTP://127.0.0.1/a", 200, "OK", "text/html", [], "same body", b"x")]
+)  # no HTTP headers read
 def test_lines_made_as_written_are_what_cdxj_indexer_reads_back(pages):
-    """Any URL, status and Content-Type, as a response, an identical-payload revisit or a 304 answered to a
-    conditional request, with its request and metadata records: the index is cdxj_indexer's, byte for byte."""
+    """Any URL, status line and headers, as a response, an identical-payload revisit or a 304 answered to a
+    conditional request, with its request and metadata records: the index is cdxj_indexer's, byte for byte
+    (whether the writer's headers are taken as they are or parsed back from their bytes)."""
     with tempfile.TemporaryDirectory() as scratch:
         archive = Path(scratch)
         with WarcWriter(archive, fsync=False, max_size=4_000) as writer:
-            for n, (url, status, content_type, kind, body) in enumerate(pages):
+            for n, (url, status, reason, content_type, odd, kind, body) in enumerate(pages):
                 headers = [("Content-Type", content_type)] if content_type is not None else []
-                page = replace(_exchange(n, body), url=url, status=status, response_headers=headers)
+                page = replace(
+                    _exchange(n, body), url=url, status=status, reason=reason, response_headers=odd + headers
+                )
                 _, response = writer.write_exchange(page)
                 writer.write_metadata(response.url, response.record_id, {"n": n})
                 original = Original(response.payload_digest, response.record_id, response.url, response.date)

@@ -20,6 +20,7 @@ from zwcrawl.warc.index import INDEXED_RECORDS
 _INDEXED = frozenset(INDEXED_RECORDS.split(","))
 # The writer's own WARC-Type values that are never indexed: skipped without reading their headers back.
 _NEVER_INDEXED = frozenset({"request", "metadata", "warcinfo"})
+_HTTP_SCHEMES = ("http:", "https:")  # warcio's loader's HTTP_SCHEMES
 _MIME_END = re.compile(r"[;\s]")  # cdxj_indexer's RE_SPACE: "text/html; charset=utf-8" -> "text/html"
 # The most line text held for one file (about 12,000 records, 4 MB in memory): past it the lines are dropped
 # and the file read back at close, so a crawl's memory stays flat however large ZW_WARC_MAX_SIZE lets a file
@@ -66,24 +67,20 @@ class IndexLines:
 
     def _line(self, record: Any, offset: int, length: int) -> str | None:
         """The record's line as cdxj_indexer writes it (None for a record type it leaves out)."""
-        written = record.rec_headers.to_bytes(encoding="utf-8")  # as warcio's writer wrote them
-        if record.http_headers:
-            written += record.http_headers.headers_buff
-        read = self._loader.parse_record_stream(BytesIO(written))
-        if read.rec_type not in _INDEXED:
+        rec_type, headers, http = self._as_read(record)
+        if rec_type not in _INDEXED:
             return None
-        headers, http = read.rec_headers, read.http_headers
         # cdxj_indexer's fields in its order, each left out when None (CDXJIndexer.get_field).
-        if read.rec_type == "revisit":
+        if rec_type == "revisit":
             mime = "warc/revisit"
         else:
-            if read.rec_type == "response":
+            if rec_type == "response":
                 mime = http.get_header("content-type") if http else None
             else:  # a resource: its own Content-Type
                 mime = headers.get_header("content-type")
             if mime:
                 mime = _MIME_END.split(mime, 1)[0].strip()
-        status = http.get_statuscode() if read.rec_type in ("response", "revisit") and http else None
+        status = http.get_statuscode() if rec_type in ("response", "revisit") and http else None
         digest = headers.get_header("warc-payload-digest")
         if not digest:
             raise ValueError("no payload digest: cdxj_indexer would compute one from the payload")
@@ -100,6 +97,48 @@ class IndexLines:
         url = index.get("url") or headers.get_header("WARC-Target-URI")
         stamp = iso_date_to_timestamp(headers.get_header("WARC-Date"))
         return f"{url_key(url)} {stamp} {json.dumps(index)}\n"
+
+    def _as_read(self, record: Any) -> tuple[str | None, Any, Any]:
+        """The record's type, WARC headers and HTTP headers as warcio's reader of the file gets them."""
+        headers, http = record.rec_headers, record.http_headers
+        if _reads_back_as_is(headers, http):
+            # As the loader does: HTTP headers are parsed only for an http(s) URI, its case as written.
+            uri = headers.get_header("WARC-Target-URI")
+            return headers.get_header("WARC-Type"), headers, http if uri.startswith(_HTTP_SCHEMES) else None
+        written = headers.to_bytes(encoding="utf-8")  # as warcio's writer wrote them
+        if http:
+            written += http.headers_buff
+        read = self._loader.parse_record_stream(BytesIO(written))
+        return read.rec_type, read.rec_headers, read.http_headers
+
+
+def _reads_back_as_is(headers: Any, http: Any) -> bool:
+    """Whether warcio's reader gets exactly these headers back from their bytes (else they are parsed).
+
+    The reader decodes each line as UTF-8 (else Latin-1), strips each line's end and each value's start,
+    splits a line at its first colon, and takes a line starting with a space or tab as the previous value's
+    continuation. So: every line whole, the values read strip-clean, HTTP names clean and their bytes ASCII.
+    """
+    if not all("\n" not in value for _, value in headers.headers):
+        return False
+    for name in ("WARC-Type", "WARC-Target-URI", "WARC-Date", "WARC-Payload-Digest", "Content-Type"):
+        value = headers.get_header(name)
+        if value is not None and value != value.strip():
+            return False
+    uri = headers.get_header("WARC-Target-URI")
+    if uri is None or " " in uri or (uri.startswith("<") and uri.endswith(">")):
+        return False  # the reader would mend it
+    if headers.get_header("WARC-Type") == "resource":
+        return not http
+    if not http or not http.headers_buff or not http.headers_buff.isascii():
+        return False  # no HTTP headers (the reader would parse the payload as them), or bytes it may decode
+    protocol, statusline = http.protocol, http.statusline
+    if not protocol or protocol != protocol.strip() or " " in protocol or statusline != statusline.strip():
+        return False
+    return all(
+        name == name.strip(" \t") and ":" not in name and "\n" not in name + value and value == value.strip()
+        for name, value in http.headers
+    )
 
 
 def url_key(url: str | None) -> str:
