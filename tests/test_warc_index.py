@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -302,3 +304,17 @@ def test_lines_made_as_written_are_what_cdxj_indexer_reads_back(pages):
                     )
         for warc in writer.files:
             assert index_path(warc).read_bytes() == _read_back(warc, archive / "back")
+
+
+def test_surt_is_imported_without_tldextract_yet_could_still_use_it():
+    """The stand-in keeps tldextract (and requests) out of a crawl, and hands over to it if ever read."""
+    script = """
+import sys
+from zwcrawl.warc.index_lines import url_key
+print(url_key("http://www.Example.com:80/a?b=2&a=1"))
+print(sorted(m for m in ("tldextract", "requests", "cdxj_indexer") if m in sys.modules))
+import tldextract  # the real one (nothing reads the network here)
+print(sys.modules["surt.handyurl"].tldextract.TLDExtract is tldextract.TLDExtract)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.stdout.splitlines() == ["com,example)/a?a=1&b=2", "[]", "True"], run.stderr
