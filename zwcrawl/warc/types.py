@@ -67,9 +67,13 @@ def described_url(target_uri: str) -> str:
     return target_uri.removeprefix(FIELDS_URI_PREFIX)
 
 
-def sha1_digest(data: bytes) -> str:
-    """A WARC digest of some bytes: "sha1:" and the base32 SHA-1, as warcio writes it."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+def sha1_digest(*parts: bytes) -> str:
+    """A WARC digest of some bytes (the parts one after the other): "sha1:" and the base32 SHA-1, as warcio
+    writes it."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
 
 
 def target_uri(value: str | None) -> str:
