@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
 import itertools
 import json
@@ -11,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -572,3 +574,22 @@ def test_records_are_byte_for_byte_what_warcio_built(tmp_path, name):
     assert members == expected
     assert (again[1].record_type == "revisit") == bool(ex.body)
     assert not_modified[1].record_type == "revisit"
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 19, 20, 21, 4096, 70_001])
+def test_digests_are_base32_sha1_as_warcio_writes_them(size):
+    data = bytes((n * 7919) % 251 for n in range(size))
+    expected = "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+    assert sha1_digest(data) == expected
+    assert sha1_digest(data[: size // 2], data[size // 2 :]) == expected  # the parts one after the other
+
+
+@pytest.mark.parametrize("year", [1, 999, 1000, 2026, 9999])
+def test_warc_dates_are_strftime_s(year):
+    for moment in (
+        datetime(year, 3, 4, 5, 6, 7, 999_999, tzinfo=UTC),
+        datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ):
+        assert _warc_date(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    east = datetime(2026, 1, 1, 1, 2, 3, tzinfo=timezone(timedelta(hours=3)))
+    assert _warc_date(east) == "2025-12-31T22:02:03Z"

@@ -527,7 +527,10 @@ def _random_record_id() -> str:
 def _warc_date(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"a WARC date needs a timezone-aware datetime, got {moment!r}")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # strftime writes such a year without leading zeros (isoformat pads it)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # strftime's, in a third less time
 
 
 def _safe_uri(url: str) -> str:
