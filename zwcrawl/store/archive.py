@@ -874,16 +874,15 @@ class Store:
 
     def _add_version(self, parts: _ArticleParts, fetch: _Fetch) -> None:
         """The article's headline and body as a new version: its first text, or a change to it."""
-        (latest,) = self.db.execute(
-            "SELECT coalesce(max(version), 0) FROM article_versions WHERE edition = ? AND article_id = ?",
-            parts.key,
-        ).fetchone()
-        self._put(
-            "article_versions",
-            {"edition": parts.key[0], "article_id": parts.key[1], "version": latest + 1,
-             "observed_at": fetch.observed_at, "headline": parts.columns["headline"],
-             "body": parts.columns["body"], "capture_id": fetch.capture_id},
-        )  # fmt: skip
+        # Numbered in the same statement (the next after the article's latest): one statement, not two.
+        text = (parts.columns["headline"], parts.columns["body"])
+        self._execute(
+            "INSERT INTO article_versions"
+            " (edition, article_id, version, observed_at, headline, body, capture_id)"
+            " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM article_versions"
+            " WHERE edition = ? AND article_id = ?",
+            (*parts.key, fetch.observed_at, *text, fetch.capture_id, *parts.key),
+        )
 
 
 class _KnownTable(Table):
