@@ -454,7 +454,7 @@ def _wire(head) -> _WireHeaders:
     return _WireHeaders(head.statusline, list(head.headers), protocol=head.protocol)
 
 
-def _warcio_exchange(
+def _warcio_records(
     ex: Exchange, previous: Original | None, response_id: str, request_id: str
 ) -> list[bytes]:
     """The response (or revisit) and request members warcio built for an exchange (the writer before)."""
@@ -490,7 +490,12 @@ def _warcio_exchange(
         warc_headers_dict={"WARC-Type": "request", "WARC-Record-ID": request_id, **common,
                            "WARC-Concurrent-To": response_id},
     )  # fmt: skip
-    return [_warcio_member(response), _warcio_member(request)]
+    return [response, request]
+
+
+def _warcio_exchange(*args) -> list[bytes]:
+    """The members of _warcio_records."""
+    return [_warcio_member(record) for record in _warcio_records(*args)]
 
 
 def _warcio_payload_record(
@@ -593,3 +598,30 @@ def test_warc_dates_are_strftime_s(year):
         assert _warc_date(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     east = datetime(2026, 1, 1, 1, 2, 3, tzinfo=timezone(timedelta(hours=3)))
     assert _warc_date(east) == "2025-12-31T22:02:03Z"
+
+
+@pytest.mark.parametrize("name", ["plain", "header beyond latin-1", "URL with a space and a tab"])
+def test_records_read_as_warcio_s_did(tmp_path, name, monkeypatch):
+    """What reads a record as it is written (its row, an index line) finds the heads warcio's record had."""
+    ex, built = _ODD_EXCHANGES[name], []
+    writer = repeatable(tmp_path)
+    write = writer._write
+    monkeypatch.setattr(writer, "_write", lambda records: built.extend(records) or write(records))
+    request, response = writer.write_exchange(ex)
+    writer.close()
+    ours = [record for record in built if record.rec_type != "warcinfo"]
+    theirs = _warcio_records(ex, None, response.record_id, request.record_id)
+    for record in theirs:
+        _warcio_member(record)  # writing it completes its heads (block digest, Content-Type and -Length)
+    for mine, warcio_s in zip(ours, theirs, strict=True):
+        assert mine.rec_headers.headers == warcio_s.rec_headers.headers
+        assert mine.rec_headers.to_bytes() == warcio_s.rec_headers.to_bytes(encoding="utf-8")
+        assert mine.http_headers.headers_buff == warcio_s.http_headers.headers_buff
+        assert (mine.http_headers.protocol, mine.http_headers.statusline) == (
+            warcio_s.http_headers.protocol,
+            warcio_s.http_headers.statusline,
+        )
+        assert mine.http_headers.get_statuscode() == warcio_s.http_headers.get_statuscode()
+        for header in ("content-type", "WARC-Target-URI", "WARC-Payload-Digest", "X-Nothing"):
+            assert mine.rec_headers.get_header(header) == warcio_s.rec_headers.get_header(header)
+            assert mine.http_headers.get_header(header) == warcio_s.http_headers.get_header(header)

@@ -56,13 +56,18 @@ class _WireHeaders(StatusAndHeaders):
 
 
 class _Head:
-    """A status line and headers (WARC's or HTTP's), read as warcio's StatusAndHeaders reads them."""
+    """A status line and headers (WARC's or HTTP's), read as warcio's StatusAndHeaders reads them (what
+    the writer's readers of a record use: get_header, get_statuscode, headers, headers_buff, to_bytes)."""
 
-    __slots__ = ("_first", "headers", "protocol", "statusline")
+    __slots__ = ("_first", "headers", "headers_buff", "protocol", "statusline")
 
     def __init__(self, statusline: str, headers: list[tuple[str, str]], protocol: str = ""):
         self.statusline, self.headers, self.protocol = statusline, headers, protocol
+        self.headers_buff: bytes | None = None  # an HTTP head's bytes in the record, once it is built
         self._first: dict[str, str] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.statusline or self.headers)
 
     def get_header(self, name: str, default_value: str | None = None) -> str | None:
         """The first header of this name (any case), as StatusAndHeaders.get_header."""
@@ -80,6 +85,10 @@ class _Head:
         lines = [f"{first}\r\n"] if first else []
         lines += [f"{name}: {value}\r\n" for name, value in self.headers]
         return "".join(lines)
+
+    def to_bytes(self, encoding: str = "utf-8") -> bytes:
+        """The head and its blank line in `encoding`, as StatusAndHeaders.to_bytes (a WARC head's bytes)."""
+        return self.to_str().encode(encoding) + b"\r\n"
 
     def wire_bytes(self) -> bytes:
         """The HTTP head as stored in a record's block: latin-1 (wire octets unchanged), as _WireHeaders."""
@@ -123,7 +132,9 @@ def _build(
     warcio built a StatusAndHeaders for each head, looked each header up by name several times, read the
     body through a stream twice and wrote it through a wrapper (about 40% of the crawl's writer thread);
     tests/test_warc_writer.py compares every kind of record a crawl writes with warcio's, byte for byte."""
-    block = http.wire_bytes() if http is not None else b""
+    block = b""
+    if http is not None:
+        block = http.headers_buff = http.wire_bytes()
     fields.append(("WARC-Block-Digest", sha1_digest(block, payload)))
     fields.append(("Content-Type", content_type))
     fields.append(("Content-Length", str(len(block) + len(payload))))
@@ -131,7 +142,7 @@ def _build(
     # The compressor fed in warcio's pieces (head, HTTP head, 16 KB of body at a time, the end), so the
     # member is the same bytes whatever zlib does with its input's boundaries.
     compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-    parts = [compressor.compress(head.to_str().encode("utf-8") + b"\r\n")]
+    parts = [compressor.compress(head.to_bytes())]
     if http is not None:
         parts.append(compressor.compress(block))
     view = memoryview(payload)
