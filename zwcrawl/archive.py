@@ -107,6 +107,10 @@ class Archive:
         self._group_counts: list[tuple[str, int]] = []
         self._counts: deque[tuple[str, int]] = deque()
         self._reactor_thread = threading.get_ident()
+        # Calls from other threads for the reactor's, run in order; one wake-up of the reactor for all those
+        # waiting (see _on_reactor).
+        self._for_reactor: deque[Callable[[], None]] = deque()
+        self._reactor_woken = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -153,13 +157,30 @@ class Archive:
             deferred_from_coro(engine.close_spider_async(reason="disk_full"))
 
     def _on_reactor(self, call: Callable[[], None]) -> None:
-        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it."""
+        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it.
+
+        From the writer thread, each group of writes settles its futures and adds its counts: the calls
+        queue here and the reactor is woken once for those waiting, not once a call (each wake-up a
+        callFromThread, a call_soon_threadsafe and a callLater)."""
         if threading.get_ident() == self._reactor_thread:
             call()
-        else:
+            return
+        self._for_reactor.append(call)
+        if not self._reactor_woken:  # read after the append: a run that already began still sees the call
+            self._reactor_woken = True
             from twisted.internet import reactor  # here: importing it at module level installs the wrong one
 
-            reactor.callFromThread(call)
+            reactor.callFromThread(self._run_for_reactor)
+
+    def _run_for_reactor(self) -> None:
+        self._reactor_woken = False  # before the queue is read: a call added meanwhile wakes it again
+        calls = self._for_reactor
+        while calls:
+            call = calls.popleft()
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - as Twisted did for each callFromThread: logged, the rest run
+                logger.exception("a call handed to the reactor failed")
 
     async def in_turn(self, job: Callable, *args, record: str | None = None):
         """Run a write on the archive's writer thread, after every write handed to it before; its result.
@@ -171,8 +192,6 @@ class Archive:
         "metadata"), so a crash leaves no more than one page's records without rows. The result comes back
         once the group holds.
         """
-        from twisted.internet import reactor
-
         done: Deferred = Deferred()
 
         def settle(future: Future) -> None:
@@ -183,7 +202,7 @@ class Archive:
                 done.callback(future.result())
 
         future = self._writes.submit(self._unless_stopped, job, *args, record=record)
-        future.add_done_callback(lambda f: reactor.callFromThread(settle, f))
+        future.add_done_callback(lambda f: self._on_reactor(functools.partial(settle, f)))
         return await maybe_deferred_to_future(done)
 
     def _unless_stopped(self, job: Callable, *args):

@@ -117,7 +117,7 @@ def _reads_back_as_is(headers: Any, http: Any) -> bool:
 
     The reader decodes each line as UTF-8 (else Latin-1), strips each line's end and each value's start,
     splits a line at its first colon, and takes a line starting with a space or tab as the previous value's
-    continuation. So: every line whole, the values read strip-clean, HTTP names clean and their bytes ASCII.
+    continuation. So: every line whole, the values read strip-clean, HTTP names clean and all of it ASCII.
     """
     if not all("\n" not in value for _, value in headers.headers):
         return False
@@ -130,13 +130,18 @@ def _reads_back_as_is(headers: Any, http: Any) -> bool:
         return False  # the reader would mend it
     if headers.get_header("WARC-Type") == "resource":
         return not http
-    if not http or not http.headers_buff or not http.headers_buff.isascii():
-        return False  # no HTTP headers (the reader would parse the payload as them), or bytes it may decode
+    if not http or not http.headers_buff:
+        return False  # no HTTP headers: the reader would parse the payload as them
     protocol, statusline = http.protocol, http.statusline
     if not protocol or protocol != protocol.strip() or " " in protocol or statusline != statusline.strip():
         return False
-    return all(
-        name == name.strip(" \t") and ":" not in name and "\n" not in name + value and value == value.strip()
+    # All ASCII: written as it is (not percent-encoded as text beyond latin-1 is), decoded back the same.
+    return (protocol + statusline).isascii() and all(
+        (name + value).isascii()
+        and name == name.strip(" \t")
+        and ":" not in name
+        and "\n" not in name + value
+        and value == value.strip()
         for name, value in http.headers
     )
 
