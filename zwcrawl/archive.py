@@ -108,6 +108,10 @@ class Archive:
         self._counts: deque[tuple[str, int]] = deque()
         self._reactor_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reactor's asyncio loop, once open
+        # What the writer thread hands back to the reactor's (a group's counts, its writes' outcomes): run
+        # together, in order, on one wake-up of the reactor per group rather than one per write.
+        self._handed: deque[Callable[[], None]] = deque()
+        self._hand_back_due = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -181,8 +185,20 @@ class Archive:
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
         future = self._writes.submit(self._unless_stopped, job, *args, record=record)
-        future.add_done_callback(lambda f: loop.call_soon_threadsafe(_settle, done, f))
+        future.add_done_callback(lambda f: self._hand_back(functools.partial(_settle, done, f)))
         return await done
+
+    def _hand_back(self, call: Callable[[], None]) -> None:
+        """Run `call` on the reactor's thread after what was handed back before it."""
+        self._handed.append(call)
+        if not self._hand_back_due:
+            self._hand_back_due = True
+            self._on_reactor(self._run_handed_back)
+
+    def _run_handed_back(self) -> None:
+        self._hand_back_due = False  # first: a call handed back from now on finds it off and asks again
+        while self._handed:
+            self._handed.popleft()()
 
     def _unless_stopped(self, job: Callable, *args):
         if self.stop_error is not None:
@@ -201,7 +217,7 @@ class Archive:
         ):
             yield
         self._counts.extend(self._group_counts)
-        self._on_reactor(self._add_counts)
+        self._hand_back(self._add_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -342,9 +358,13 @@ class Archive:
         self._on_reactor(self._add_counts)
 
     def _add_counts(self) -> None:
+        stats = self.crawler.stats
+        # The class's method: looked up on the instance, Scrapy's StatsCollector wraps it in a check for a
+        # deprecated `spider` argument (which zwcrawl never passes), a cost on each of a page's counts.
+        inc_value = type(stats).inc_value
         while self._counts:
             name, by = self._counts.popleft()
-            self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+            inc_value(stats, STATS_PREFIX + name, by)
 
     def figures(self) -> dict:
         """The crawl's own figures, as the crawl row stores them."""
