@@ -102,10 +102,11 @@ class Archive:
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
         # Writes run on a thread of their own (see in_turn); their counts wait for their group to hold, then
-        # for the reactor's thread, which owns the stats.
+        # are added up here until the reactor's thread, which owns the stats, asks for the figures.
         self._writes: WriteQueue | None = None
         self._group_counts: list[tuple[str, int]] = []
-        self._counts: deque[tuple[str, int]] = deque()
+        self._counts: dict[str, int] = {}
+        self._counts_lock = threading.Lock()
         self._reactor_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reactor's asyncio loop, once open
         # What the writer thread hands back to the reactor's (a group's counts, its writes' outcomes): run
@@ -216,8 +217,7 @@ class Archive:
             self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
         ):
             yield
-        self._counts.extend(self._group_counts)
-        self._hand_back(self._add_counts)
+        self._add_counts(self._group_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -350,25 +350,26 @@ class Archive:
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
+        """Add to one of the crawl's figures (zwcrawl/NAME in crawler.stats once read), from any thread."""
         if self._writes is not None and self._writes.on_thread():
-            self._group_counts.append((name, by))  # added once the group holds, by the reactor's thread
+            self._group_counts.append((name, by))  # added once the group holds
             return
-        self._counts.append((name, by))
-        self._on_reactor(self._add_counts)
+        self._add_counts([(name, by)])
 
-    def _add_counts(self) -> None:
-        stats = self.crawler.stats
-        # The class's method: looked up on the instance, Scrapy's StatsCollector wraps it in a check for a
-        # deprecated `spider` argument (which zwcrawl never passes), a cost on each of a page's counts.
-        inc_value = type(stats).inc_value
-        while self._counts:
-            name, by = self._counts.popleft()
-            inc_value(stats, STATS_PREFIX + name, by)
+    def _add_counts(self, counts: list[tuple[str, int]]) -> None:
+        # Added up here, not in crawler.stats: Scrapy's stats are the reactor thread's, and each call on them
+        # passes a deprecation check (several a page). figures() moves them over when they are read.
+        with self._counts_lock:
+            for name, by in counts:
+                self._counts[name] = self._counts.get(name, 0) + by
 
     def figures(self) -> dict:
-        """The crawl's own figures, as the crawl row stores them."""
-        self._add_counts()
+        """The crawl's own figures, as the crawl row stores them (on the reactor's thread)."""
+        with self._counts_lock:
+            counts, self._counts = self._counts, {}
+        stats = self.crawler.stats
+        for name, by in counts.items():
+            stats.inc_value(STATS_PREFIX + name, by)
         return crawl_figures(self.crawler.stats)
 
     # -- writes ----------------------------------------------------------------------------------
