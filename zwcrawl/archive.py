@@ -109,8 +109,8 @@ class Archive:
         self._counts_lock = threading.Lock()
         self._reactor_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reactor's asyncio loop, once open
-        # What the writer thread hands back to the reactor's (a group's counts, its writes' outcomes): run
-        # together, in order, on one wake-up of the reactor per group rather than one per write.
+        # What the writer thread hands back to the reactor's (its writes' outcomes): run together, in order,
+        # on one wake-up of the reactor per group rather than one per write.
         self._handed: deque[Callable[[], None]] = deque()
         self._hand_back_due = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
