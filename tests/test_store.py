@@ -368,6 +368,10 @@ def test_capture_rows(store, crawl):
     assert _count(store, "captures") == 1
     with pytest.raises(ValueError, match="already recorded"):
         _capture(store, crawl, url, 1, warc_offset=5)
+    # Inserted before any lookup: another constraint broken is still that error, and nothing is written.
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        _capture(store, crawl + 100, url, 2)
+    assert _count(store, "captures") == 1
 
 
 @pytest.mark.parametrize(

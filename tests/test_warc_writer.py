@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
 import itertools
 import json
+import socket
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.warcwriter import WARCWriter
 
 from zwcrawl.warc import (
     Exchange,
@@ -22,6 +28,17 @@ from zwcrawl.warc import (
     iter_records,
     scan_warc,
     sha1_digest,
+)
+from zwcrawl.warc.types import fields_uri
+from zwcrawl.warc.writer import (
+    _CONFORMS_TO,
+    NOT_MODIFIED_PROFILE,
+    _request_headers,
+    _response_headers,
+    _safe_uri,
+    _warc_date,
+    _WireHeaders,
+    is_conditional,
 )
 
 WARCIO = Path(sys.executable).parent / "warcio"
@@ -315,6 +332,16 @@ def test_repeatable_output_with_an_injected_clock_and_ids(tmp_path):
     assert outputs[0][0][0] == "zwcrawl-20261125201500000000-00000.warc.gz"
 
 
+def test_record_ids_are_random_uuid_urns(tmp_path):
+    with WarcWriter(tmp_path) as writer:
+        ids = [location.record_id for _ in range(20) for location in writer.write_exchange(exchange())]
+    assert len(set(ids)) == 40
+    for record_id in ids:
+        made = uuid.UUID(record_id.removeprefix("<urn:uuid:").removesuffix(">"))
+        assert (made.version, made.variant) == (4, uuid.RFC_4122)
+        assert record_id == f"<urn:uuid:{made}>"
+
+
 def test_file_names_unique_even_with_the_same_clock(tmp_path):
     names = set()
     for _ in range(3):
@@ -371,7 +398,9 @@ class _DiskFillsUp:
         return getattr(self._fh, name)
 
 
-@pytest.mark.parametrize("fail_at", [0, 2, 3, 5, 8])
+@pytest.mark.parametrize(
+    "fail_at", [0, 1]
+)  # each record's gzip member is one write: the response's, the request's
 def test_a_failed_write_leaves_the_file_whole(tmp_path, fail_at):
     writer = WarcWriter(tmp_path)
     request, kept = writer.write_exchange(exchange())
@@ -404,3 +433,195 @@ def test_warcio_check_passes(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "digest failed" not in result.stdout
     assert result.stdout.count("digest pass") > 10
+
+
+# -- the writer's own record building, byte for byte as warcio's ------------------------------------------
+
+
+class _WarcioWriter(WARCWriter):
+    """warcio's writer as zwcrawl used it to build every record: no payload digest on metadata records."""
+
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
+
+
+def _warcio_member(record) -> bytes:
+    out = io.BytesIO()
+    _WarcioWriter(out, gzip=True, warc_version="WARC/1.1").write_record(record)
+    return out.getvalue()
+
+
+def _wire(head) -> _WireHeaders:
+    return _WireHeaders(head.statusline, list(head.headers), protocol=head.protocol)
+
+
+def _warcio_records(
+    ex: Exchange, previous: Original | None, response_id: str, request_id: str
+) -> list[bytes]:
+    """The response (or revisit) and request members warcio built for an exchange (the writer before)."""
+    builder = _WarcioWriter(None, gzip=True, warc_version="WARC/1.1")
+    url, digest = _safe_uri(ex.url), sha1_digest(ex.body)
+    not_modified = previous is not None and ex.status == 304 and is_conditional(ex)
+    digest = previous.payload_digest if not_modified else digest
+    revisit = not_modified or (previous is not None and bool(ex.body) and previous.payload_digest == digest)
+    common = {"WARC-Date": _warc_date(ex.fetched_at), "WARC-Target-URI": url}
+    http = _wire(_response_headers(ex))
+    if revisit:
+        headers = {"WARC-Type": "revisit", "WARC-Record-ID": response_id, **common}
+        headers["WARC-Refers-To"] = previous.record_id
+        if ex.ip_address:
+            headers["WARC-IP-Address"] = ex.ip_address
+        response = builder.create_revisit_record(
+            url, digest, _safe_uri(previous.url), previous.date, http_headers=http, warc_headers_dict=headers
+        )
+        if not_modified:
+            response.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+    else:
+        headers = {"WARC-Type": "response", "WARC-Record-ID": response_id, **common}
+        if ex.ip_address:
+            headers["WARC-IP-Address"] = ex.ip_address
+        headers["WARC-Payload-Digest"] = digest
+        response = builder.create_warc_record(
+            url, "response", payload=io.BytesIO(ex.body), length=len(ex.body), http_headers=http,
+            warc_headers_dict=headers,
+        )  # fmt: skip
+    request = builder.create_warc_record(
+        url, "request", payload=io.BytesIO(ex.request_body), length=len(ex.request_body),
+        http_headers=_wire(_request_headers(ex)),
+        warc_headers_dict={"WARC-Type": "request", "WARC-Record-ID": request_id, **common,
+                           "WARC-Concurrent-To": response_id},
+    )  # fmt: skip
+    return [response, request]
+
+
+def _warcio_exchange(*args) -> list[bytes]:
+    """The members of _warcio_records."""
+    return [_warcio_member(record) for record in _warcio_records(*args)]
+
+
+def _warcio_payload_record(
+    record_type: str, uri: str, body: bytes, content_type: str, headers: dict
+) -> bytes:
+    """A warcinfo or metadata member as warcio built it; `headers` hold its id and date first."""
+    record = _WarcioWriter(None, gzip=True, warc_version="WARC/1.1").create_warc_record(
+        uri, record_type, payload=io.BytesIO(body), length=len(body), warc_content_type=content_type,
+        warc_headers_dict={"WARC-Type": record_type, **headers},
+    )  # fmt: skip
+    return _warcio_member(record)
+
+
+_BIG = bytes(range(256)) * 300 + HTML.encode("utf-8") * 3  # over 16 KB: warcio compressed it in pieces
+_ODD_EXCHANGES = {
+    "plain": exchange(),
+    "big body": exchange(body=_BIG, headers=[("Content-Type", "text/html")]),
+    "chunked, lengths that lied": exchange(
+        headers=[("Transfer-Encoding", "chunked"), ("content-length", "5"), ("Content-Length", "7")]
+    ),
+    "empty 404, no headers, no address": exchange(body=b"", headers=[], status=404, ip_address=None),
+    "header beyond latin-1": exchange(headers=[("X-Title", "عنوان"), ("Content-Type", "text/html")]),
+    "latin-1 octets": exchange(headers=[("X-Name", "caf\xe9"), ("Set-Cookie", "a=b\r\nc")]),
+    "URL with a space and a tab": exchange(url="http://127.0.0.1:8001/news/ar ticle/%D8%B9?q=1 2\t"),
+    "POST with a body": exchange(method="post", request_body=b"a=1&b=2"),
+    "HTTP/1.0, no reason": exchange(protocol="HTTP/1.0", reason="", status=299),
+    "odd protocol": exchange(protocol="SPDY/3", reason="Fine\nThanks"),
+}
+
+
+@pytest.mark.parametrize("name", list(_ODD_EXCHANGES))
+def test_records_are_byte_for_byte_what_warcio_built(tmp_path, name):
+    """The writer builds its records itself: every kind a crawl writes is the same gzip member, byte for
+    byte, as warcio's writer made (given the same record ids and dates)."""
+    ex = _ODD_EXCHANGES[name]
+    with repeatable(tmp_path, info={"operator": "تجربة", "empty": ""}) as writer:
+        request, response = writer.write_exchange(ex)
+        original = Original(response.payload_digest, response.record_id, ex.url + " x", response.date)
+        again = writer.write_exchange(ex, original)  # a revisit, unless the body is empty
+        conditional = replace(ex, status=304, request_headers=[*ex.request_headers, ("If-None-Match", '"1"')])
+        not_modified = writer.write_exchange(conditional, original)
+        metadata = writer.write_metadata(ex.url, response.record_id, {"headline": "عنوان", "n": [1, None]})
+        (path,) = writer.close()
+    with open(path, "rb") as fh:
+        records = list(ArchiveIterator(fh))
+    assert [r.rec_type for r in records][:3] == ["warcinfo", "response", "request"]
+    info = records[0].rec_headers
+    info_body = f"software: zwcrawl/0.1.0\r\nformat: WARC File Format 1.1\r\nconformsTo: {_CONFORMS_TO}\r\n"
+    info_body += f"hostname: {socket.gethostname()}\r\noperator: تجربة\r\n"
+    expected = [
+        _warcio_payload_record(
+            "warcinfo",
+            "",
+            info_body.encode("utf-8"),
+            "application/warc-fields",
+            {
+                "WARC-Record-ID": info.get_header("WARC-Record-ID"),
+                "WARC-Date": info.get_header("WARC-Date"),
+                "WARC-Filename": path.name,
+            },
+        ),  # fmt: skip
+        *_warcio_exchange(ex, None, response.record_id, request.record_id),
+    ]
+    written = [request, response, *again, *not_modified]
+    for (req, resp), previous in ((again, original), (not_modified, original)):
+        expected += _warcio_exchange(
+            conditional if resp is not_modified[1] else ex, previous, resp.record_id, req.record_id
+        )
+    uri = fields_uri(_safe_uri(ex.url))
+    body = json.dumps({"headline": "عنوان", "n": [1, None]}, ensure_ascii=False).encode("utf-8")
+    headers = {"WARC-Record-ID": metadata.record_id, "WARC-Date": metadata.date, "WARC-Target-URI": uri}
+    expected.append(
+        _warcio_payload_record(
+            "metadata", uri, body, "application/json", {**headers, "WARC-Concurrent-To": response.record_id}
+        )
+    )
+    data = path.read_bytes()
+    spans = sorted([(loc.offset, loc.length) for loc in [*written, metadata]])
+    members = [data[: spans[0][0]]] + [data[at : at + length] for at, length in spans]
+    assert [len(m) for m in members] == [len(m) for m in expected]
+    assert members == expected
+    assert (again[1].record_type == "revisit") == bool(ex.body)
+    assert not_modified[1].record_type == "revisit"
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 19, 20, 21, 4096, 70_001])
+def test_digests_are_base32_sha1_as_warcio_writes_them(size):
+    data = bytes((n * 7919) % 251 for n in range(size))
+    expected = "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+    assert sha1_digest(data) == expected
+    assert sha1_digest(data[: size // 2], data[size // 2 :]) == expected  # the parts one after the other
+
+
+@pytest.mark.parametrize("year", [1, 999, 1000, 2026, 9999])
+def test_warc_dates_are_strftime_s(year):
+    for moment in (
+        datetime(year, 3, 4, 5, 6, 7, 999_999, tzinfo=UTC),
+        datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ):
+        assert _warc_date(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    east = datetime(2026, 1, 1, 1, 2, 3, tzinfo=timezone(timedelta(hours=3)))
+    assert _warc_date(east) == "2025-12-31T22:02:03Z"
+
+
+@pytest.mark.parametrize("name", ["plain", "header beyond latin-1", "URL with a space and a tab"])
+def test_records_read_as_warcio_s_did(tmp_path, name, monkeypatch):
+    """What reads a record as it is written (its row, an index line) finds the heads warcio's record had."""
+    ex, built = _ODD_EXCHANGES[name], []
+    writer = repeatable(tmp_path)
+    write = writer._write
+    monkeypatch.setattr(writer, "_write", lambda records: built.extend(records) or write(records))
+    request, response = writer.write_exchange(ex)
+    writer.close()
+    ours = [record for record in built if record.rec_type != "warcinfo"]
+    theirs = _warcio_records(ex, None, response.record_id, request.record_id)
+    for record in theirs:
+        _warcio_member(record)  # writing it completes its heads (block digest, Content-Type and -Length)
+    for mine, warcio_s in zip(ours, theirs, strict=True):
+        assert mine.rec_headers.headers == warcio_s.rec_headers.headers
+        assert mine.rec_headers.to_bytes() == warcio_s.rec_headers.to_bytes(encoding="utf-8")
+        assert mine.http_headers.headers_buff == warcio_s.http_headers.headers_buff
+        assert (mine.http_headers.protocol, mine.http_headers.statusline) == (
+            warcio_s.http_headers.protocol,
+            warcio_s.http_headers.statusline,
+        )
+        assert mine.http_headers.get_statuscode() == warcio_s.http_headers.get_statuscode()
+        for header in ("content-type", "WARC-Target-URI", "WARC-Payload-Digest", "X-Nothing"):
+            assert mine.rec_headers.get_header(header) == warcio_s.rec_headers.get_header(header)
+            assert mine.http_headers.get_header(header) == warcio_s.http_headers.get_header(header)

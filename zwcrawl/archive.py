@@ -109,10 +109,10 @@ class Archive:
         self._counts_lock = threading.Lock()
         self._reactor_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reactor's asyncio loop, once open
-        # What the writer thread hands back to the reactor's (its writes' outcomes): run together, in order,
-        # on one wake-up of the reactor per group rather than one per write.
-        self._handed: deque[Callable[[], None]] = deque()
-        self._hand_back_due = False
+        # Calls from other threads for the reactor's, run in order; one wake-up of the reactor for all those
+        # waiting (see _on_reactor).
+        self._for_reactor: deque[Callable[[], None]] = deque()
+        self._reactor_woken = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
@@ -159,17 +159,34 @@ class Archive:
             deferred_from_coro(engine.close_spider_async(reason="disk_full"))
 
     def _on_reactor(self, call: Callable[[], None]) -> None:
-        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it."""
+        """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it.
+
+        From the writer thread, each group of writes settles its futures: the calls queue here and the
+        reactor is woken once for those waiting, not once a call."""
         if threading.get_ident() == self._reactor_thread:
             call()
-        elif self._loop is not None:
-            # Straight onto the reactor's asyncio loop: Twisted's callFromThread would go the same way, then
-            # schedule a timed call of 0 s through its own heap as well, several times the cost (per page).
-            self._loop.call_soon_threadsafe(call)
-        else:
+            return
+        self._for_reactor.append(call)
+        if not self._reactor_woken:  # read after the append: a run that already began still sees the call
+            self._reactor_woken = True
+            if self._loop is not None:
+                # Straight onto the reactor's asyncio loop: Twisted's callFromThread goes the same way, then
+                # schedules a timed call of 0 s through its own heap as well, several times the cost.
+                self._loop.call_soon_threadsafe(self._run_for_reactor)
+                return
             from twisted.internet import reactor  # here: importing it at module level installs the wrong one
 
-            reactor.callFromThread(call)
+            reactor.callFromThread(self._run_for_reactor)
+
+    def _run_for_reactor(self) -> None:
+        self._reactor_woken = False  # before the queue is read: a call added meanwhile wakes it again
+        calls = self._for_reactor
+        while calls:
+            call = calls.popleft()
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - as Twisted did for each callFromThread: logged, the rest run
+                logger.exception("a call handed to the reactor failed")
 
     async def in_turn(self, job: Callable, *args, record: str | None = None):
         """Run a write on the archive's writer thread, after every write handed to it before; its result.
@@ -182,24 +199,12 @@ class Archive:
         once the group holds.
         """
         # An asyncio future settled from the writer thread (Scrapy runs callbacks and middlewares as asyncio
-        # tasks): no Deferred, and no timed call through Twisted's heap, for each of a page's writes.
+        # tasks): no Deferred for each of a page's writes.
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
         future = self._writes.submit(self._unless_stopped, job, *args, record=record)
-        future.add_done_callback(lambda f: self._hand_back(functools.partial(_settle, done, f)))
+        future.add_done_callback(lambda f: self._on_reactor(functools.partial(_settle, done, f)))
         return await done
-
-    def _hand_back(self, call: Callable[[], None]) -> None:
-        """Run `call` on the reactor's thread after what was handed back before it."""
-        self._handed.append(call)
-        if not self._hand_back_due:
-            self._hand_back_due = True
-            self._on_reactor(self._run_handed_back)
-
-    def _run_handed_back(self) -> None:
-        self._hand_back_due = False  # first: a call handed back from now on finds it off and asks again
-        while self._handed:
-            self._handed.popleft()()
 
     def _unless_stopped(self, job: Callable, *args):
         if self.stop_error is not None:

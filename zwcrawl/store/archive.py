@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -290,19 +291,24 @@ class Store:
         """Record where a WARC record was written; return its captures.id (the old id if already recorded)."""
         row = _capture_row(row)
         with self._write():
-            known = self._one(
-                "SELECT id, warc_file, warc_offset FROM captures WHERE warc_record_id = ?",
-                (row["warc_record_id"],),
-            )
-            if known is not None:
-                # Recovery may index a WARC tail twice; the same record at the same place is the same capture.
-                if (known["warc_file"], known["warc_offset"]) == (row["warc_file"], row["warc_offset"]):
-                    return int(known["id"])
-                raise ValueError(
-                    f"record {row['warc_record_id']} is already recorded at"
-                    f" {known['warc_file']}:{known['warc_offset']}"
+            try:
+                # Inserted first: a record just written is new, and the unique index on its id says so
+                # without a lookup before each insert (the crawl's writer thread adds two a page).
+                return self._put("captures", row)
+            except sqlite3.IntegrityError:
+                known = self._one(
+                    "SELECT id, warc_file, warc_offset FROM captures WHERE warc_record_id = ?",
+                    (row["warc_record_id"],),
                 )
-            return self._put("captures", row)
+                if known is None:
+                    raise  # another constraint: a crawl id that is not there, say
+            # Recovery may index a WARC tail twice; the same record at the same place is the same capture.
+            if (known["warc_file"], known["warc_offset"]) == (row["warc_file"], row["warc_offset"]):
+                return int(known["id"])
+            raise ValueError(
+                f"record {row['warc_record_id']} is already recorded at"
+                f" {known['warc_file']}:{known['warc_offset']}"
+            )
 
     def capture(self, record_id: str) -> dict | None:
         """The capture row of a WARC record, by its WARC-Record-ID; None when it has none."""
@@ -743,10 +749,7 @@ class Store:
         For the rows written per page (a capture, an article's row, observation and version): sqlite-utils'
         insert and upsert wrap each row in a savepoint and resolve a dozen options first, which made saves
         and refreshes about twice as slow (bench_store). Returns the row's rowid."""
-        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-        if key:
-            updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in key)
-            sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        sql = _insert_sql(table, tuple(row), tuple(key))
         return int(self._execute(sql, tuple(row.values())).lastrowid)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
@@ -796,12 +799,12 @@ class Store:
         )
 
     def _people(self, key: tuple[str, int]) -> list[tuple[str, str]]:
-        rows = self.db.query(
+        rows = self._execute(
             "SELECT ap.role, p.name FROM article_people ap JOIN people p ON p.id = ap.person_id"
             " WHERE ap.edition = ? AND ap.article_id = ? ORDER BY ap.role = 'translator', ap.position",
             key,
         )
-        return [(row["role"], row["name"]) for row in rows]
+        return [tuple(row) for row in rows]
 
     def _images(self, key: tuple[str, int]) -> list[tuple[str, str | None]]:
         rows = self._execute(
@@ -871,16 +874,15 @@ class Store:
 
     def _add_version(self, parts: _ArticleParts, fetch: _Fetch) -> None:
         """The article's headline and body as a new version: its first text, or a change to it."""
-        (latest,) = self.db.execute(
-            "SELECT coalesce(max(version), 0) FROM article_versions WHERE edition = ? AND article_id = ?",
-            parts.key,
-        ).fetchone()
-        self._put(
-            "article_versions",
-            {"edition": parts.key[0], "article_id": parts.key[1], "version": latest + 1,
-             "observed_at": fetch.observed_at, "headline": parts.columns["headline"],
-             "body": parts.columns["body"], "capture_id": fetch.capture_id},
-        )  # fmt: skip
+        # Numbered in the same statement (the next after the article's latest): one statement, not two.
+        text = (parts.columns["headline"], parts.columns["body"])
+        self._execute(
+            "INSERT INTO article_versions"
+            " (edition, article_id, version, observed_at, headline, body, capture_id)"
+            " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM article_versions"
+            " WHERE edition = ? AND article_id = ?",
+            (*parts.key, fetch.observed_at, *text, fetch.capture_id, *parts.key),
+        )
 
 
 class _KnownTable(Table):
@@ -958,6 +960,16 @@ def _article_parts(article: Article) -> _ArticleParts:
     counters = {name: getattr(article, name) for name in _COUNTERS}
     people = [(role, name) for role, field in Article.roles().items() for name in getattr(article, field)]
     return _ArticleParts(article.key, fields, counters, people, images)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
+    """_put's statement for these columns: made once, not for each row."""
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    if key:
+        updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in key)
+        sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    return sql
 
 
 def _utc(value: object, name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,9 +66,21 @@ def described_url(target_uri: str) -> str:
     return target_uri.removeprefix(FIELDS_URI_PREFIX)
 
 
-def sha1_digest(data: bytes) -> str:
-    """A WARC digest of some bytes: "sha1:" and the base32 SHA-1, as warcio writes it."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+def sha1_digest(*parts: bytes) -> str:
+    """A WARC digest of some bytes (the parts one after the other): "sha1:" and the base32 SHA-1, as warcio
+    writes it."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    # base64.b32encode's answer, from a table of letter pairs: it is Python, 5 bytes a turn, and a crawl
+    # writes five digests a page.
+    number = int.from_bytes(digest.digest(), "big")
+    return "sha1:" + "".join([_BASE32_PAIRS[(number >> shift) & 0x3FF] for shift in _PAIR_SHIFTS])
+
+
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_BASE32_PAIRS = [first + second for first in _BASE32 for second in _BASE32]  # 10 bits -> two letters
+_PAIR_SHIFTS = tuple(range(150, -1, -10))  # a SHA-1's 160 bits, 10 at a time from the top
 
 
 def target_uri(value: str | None) -> str:
