@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -17,8 +18,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import deferred_from_coro
 
 from zwcrawl import __version__
 from zwcrawl.diskfull import DiskFull, disk_full_message, is_disk_full
@@ -102,11 +102,13 @@ class Archive:
         self.stop_error: str | None = None  # one line for the user when the crawl stopped on a full disk
         self._lock = ArchiveLock(self.directory)
         # Writes run on a thread of their own (see in_turn); their counts wait for their group to hold, then
-        # for the reactor's thread, which owns the stats.
+        # are added up here until the reactor's thread, which owns the stats, asks for the figures.
         self._writes: WriteQueue | None = None
         self._group_counts: list[tuple[str, int]] = []
-        self._counts: deque[tuple[str, int]] = deque()
+        self._counts: dict[str, int] = {}
+        self._counts_lock = threading.Lock()
         self._reactor_thread = threading.get_ident()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the reactor's asyncio loop, once open
         # Calls from other threads for the reactor's, run in order; one wake-up of the reactor for all those
         # waiting (see _on_reactor).
         self._for_reactor: deque[Callable[[], None]] = deque()
@@ -159,15 +161,19 @@ class Archive:
     def _on_reactor(self, call: Callable[[], None]) -> None:
         """Run `call` on the reactor's thread: now when on it, else as soon as the reactor gets to it.
 
-        From the writer thread, each group of writes settles its futures and adds its counts: the calls
-        queue here and the reactor is woken once for those waiting, not once a call (each wake-up a
-        callFromThread, a call_soon_threadsafe and a callLater)."""
+        From the writer thread, each group of writes settles its futures: the calls queue here and the
+        reactor is woken once for those waiting, not once a call."""
         if threading.get_ident() == self._reactor_thread:
             call()
             return
         self._for_reactor.append(call)
         if not self._reactor_woken:  # read after the append: a run that already began still sees the call
             self._reactor_woken = True
+            if self._loop is not None:
+                # Straight onto the reactor's asyncio loop: Twisted's callFromThread goes the same way, then
+                # schedules a timed call of 0 s through its own heap as well, several times the cost.
+                self._loop.call_soon_threadsafe(self._run_for_reactor)
+                return
             from twisted.internet import reactor  # here: importing it at module level installs the wrong one
 
             reactor.callFromThread(self._run_for_reactor)
@@ -192,18 +198,13 @@ class Archive:
         "metadata"), so a crash leaves no more than one page's records without rows. The result comes back
         once the group holds.
         """
-        done: Deferred = Deferred()
-
-        def settle(future: Future) -> None:
-            error = future.exception()
-            if error is not None:
-                done.errback(error)
-            else:
-                done.callback(future.result())
-
+        # An asyncio future settled from the writer thread (Scrapy runs callbacks and middlewares as asyncio
+        # tasks): no Deferred for each of a page's writes.
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
         future = self._writes.submit(self._unless_stopped, job, *args, record=record)
-        future.add_done_callback(lambda f: self._on_reactor(functools.partial(settle, f)))
-        return await maybe_deferred_to_future(done)
+        future.add_done_callback(lambda f: self._on_reactor(functools.partial(_settle, done, f)))
+        return await done
 
     def _unless_stopped(self, job: Callable, *args):
         if self.stop_error is not None:
@@ -221,8 +222,7 @@ class Archive:
             self.writer.one_sync(),  # closed first: the records are synced before the transaction commits
         ):
             yield
-        self._counts.extend(self._group_counts)
-        self._on_reactor(self._add_counts)
+        self._add_counts(self._group_counts)
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -294,6 +294,7 @@ class Archive:
             fsync=self.fsync,
         )
         self._reactor_thread = threading.get_ident()
+        self._loop = _running_loop()
         self._writes = WriteQueue(self._group, name="zwcrawl-archive")
 
     def close(self, status: str | None) -> None:
@@ -354,21 +355,26 @@ class Archive:
     # -- the crawl's figures ---------------------------------------------------------------------
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to one of the crawl's figures (crawler.stats, zwcrawl/NAME), from any thread."""
+        """Add to one of the crawl's figures (zwcrawl/NAME in crawler.stats once read), from any thread."""
         if self._writes is not None and self._writes.on_thread():
-            self._group_counts.append((name, by))  # added once the group holds, by the reactor's thread
+            self._group_counts.append((name, by))  # added once the group holds
             return
-        self._counts.append((name, by))
-        self._on_reactor(self._add_counts)
+        self._add_counts([(name, by)])
 
-    def _add_counts(self) -> None:
-        while self._counts:
-            name, by = self._counts.popleft()
-            self.crawler.stats.inc_value(STATS_PREFIX + name, by)
+    def _add_counts(self, counts: list[tuple[str, int]]) -> None:
+        # Added up here, not in crawler.stats: Scrapy's stats are the reactor thread's, and each call on them
+        # passes a deprecation check (several a page). figures() moves them over when they are read.
+        with self._counts_lock:
+            for name, by in counts:
+                self._counts[name] = self._counts.get(name, 0) + by
 
     def figures(self) -> dict:
-        """The crawl's own figures, as the crawl row stores them."""
-        self._add_counts()
+        """The crawl's own figures, as the crawl row stores them (on the reactor's thread)."""
+        with self._counts_lock:
+            counts, self._counts = self._counts, {}
+        stats = self.crawler.stats
+        for name, by in counts.items():
+            stats.inc_value(STATS_PREFIX + name, by)
         return crawl_figures(self.crawler.stats)
 
     # -- writes ----------------------------------------------------------------------------------
@@ -469,3 +475,22 @@ def _instant(text: str) -> datetime:
     """A stored ISO 8601 time as an aware datetime (UTC where the text names no offset)."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running on this thread (the reactor's), None outside one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _settle(done: asyncio.Future, future: Future) -> None:
+    """Copy a writer thread's outcome onto the reactor's future (unless its waiter was cancelled since)."""
+    if done.done():
+        return
+    error = future.exception()
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(future.result())

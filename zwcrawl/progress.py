@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from zwcrawl.archive import crawl_figures
+from zwcrawl.archive import Archive, crawl_figures
 
 
 class Progress:
@@ -18,7 +18,7 @@ class Progress:
     def __init__(self, crawler):
         if not crawler.settings.getbool("ZW_PROGRESS"):
             raise NotConfigured
-        self.stats = crawler.stats
+        self.crawler = crawler
         self.started = time.monotonic()
         self._loop = task.LoopingCall(self.show)
         crawler.signals.connect(self.opened, signals.spider_opened)
@@ -39,7 +39,8 @@ class Progress:
 
     def show(self) -> None:
         """Draw the status line."""
-        counts = crawl_figures(self.stats)
+        archive = Archive.of(self.crawler)  # its figures, counts of writes that hold included
+        counts = archive.figures() if archive is not None else crawl_figures(self.crawler.stats)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         pages = counts.get("pages", 0)
         line = (

@@ -41,6 +41,7 @@ _MAX_ID = 2**63 - 1
 _IDS = frozenset(("id", "section", "page", "feed"))
 
 # The live feed writes enclosures as "https://www.zamanalwsl.netuploads//x.jpg": a slash lost after the host.
+_SLASHES = re.compile(r"/{2,}")  # doubled slashes, folded to one
 _GLUED_HOST = re.compile(r"^(https?:)?(//)?((?:[a-z0-9-]+\.)*zamanalwsl\.net)(?=[a-z0-9_])(?!:)", re.I)
 
 
@@ -70,7 +71,7 @@ class SiteUrl:
             return feed_url(self.edition, self.feed_id)
         if self.kind == "home":
             return ORIGINS[self.edition] + "/"
-        path = re.sub(r"/{2,}", "/", self.raw_path) if self.raw_path else self.path
+        path = _SLASHES.sub("/", self.raw_path) if self.raw_path else self.path
         return ORIGINS[self.edition] + path + (f"?{self.query}" if self.query else "")
 
 
@@ -108,7 +109,7 @@ def repair_url(href: str | None, base: str | None = None) -> str | None:
     glued = _GLUED_HOST.match(href)
     if glued:
         scheme = glued.group(1) or "https:"
-        href = f"{scheme}//{glued.group(3)}/" + re.sub(r"/{2,}", "/", href[glued.end() :])
+        href = f"{scheme}//{glued.group(3)}/" + _SLASHES.sub("/", href[glued.end() :])
     try:
         if base:
             href = urljoin(base, href)
@@ -123,7 +124,8 @@ def repair_url(href: str | None, base: str | None = None) -> str | None:
 def _clean_path(path: str) -> str:
     # Decode %-escapes and fold doubled slashes so "/news//article/1/%6Cike" is still seen as a vote link.
     path = unquote(unquote(path))
-    path = re.sub(r"/{2,}", "/", path)
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     return path or "/"
 
 
