@@ -116,6 +116,14 @@ def zwcrawl(*args: object, timeout: float = 240) -> subprocess.CompletedProcess[
     )
 
 
+def as_from_a_terminal() -> None:
+    """Popen's preexec_fn for a child that must stop on SIGINT: the default disposition a shell gives it.
+
+    A child inherits an ignored SIGINT, and Python then leaves it ignored: a Ctrl-C test would wait for ever
+    if anything in the test process had ignored it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def site_flags(mirror: MirrorServer) -> list[str]:
     """`--site EDITION=BASE` for every edition a mirror serves."""
     return [arg for spec in mirror.site_args() for arg in ("--site", spec)]

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import fastwarc_check, indexes_unlike_read_back, site_flags, zwcrawl
+from conftest import as_from_a_terminal, fastwarc_check, indexes_unlike_read_back, site_flags, zwcrawl
 from pywb_replay import warc_timestamp
 from test_rebuild import tables
 from test_replay import memento_time, payload
@@ -120,7 +120,9 @@ def test_the_mirror_sends_validators_and_answers_304_only_when_asked(mirror_fact
 
 def test_the_mirror_command_sends_validators_when_asked(zwsite):
     command = [sys.executable, "-m", "zwcrawl", "mirror", zwsite, "--port-en", "0", "--port-ar", "0"]
-    proc = subprocess.Popen([*command, "--validators"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*command, "--validators"], stdout=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
+    )
     try:
         base = proc.stdout.readline().split()[1]
         etag = get(base, "/news/article/34492").getheader("ETag")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ZWSITE, site_flags, zwcrawl
+from conftest import ZWSITE, as_from_a_terminal, site_flags, zwcrawl
 
 from zwcrawl.mirror import MirrorServer
 
@@ -183,7 +183,7 @@ def _interrupt(args: list[str], after: float, times: int) -> subprocess.Complete
     child = subprocess.Popen(
         [sys.executable, "-m", "zwcrawl", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     time.sleep(after)
     if child.poll() is not None:

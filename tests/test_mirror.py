@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import forbidden_requests
+from conftest import as_from_a_terminal, forbidden_requests
 
 from zwcrawl.mirror import LoggedRequest, MirrorError, MirrorServer, read_request_log, serve_forever
 from zwcrawl.mirror.faults import Faults
@@ -192,7 +192,9 @@ def test_a_port_in_use_is_a_clear_error(mirror, zwsite):
 
 def test_serve_forever_prints_the_site_arguments_and_stops_on_ctrl_c(zwsite):
     code = f"from zwcrawl.mirror import serve_forever; serve_forever({str(zwsite)!r}, {{'en': 0, 'ar': 0}})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(3)]
         proc.send_signal(signal.SIGINT)
