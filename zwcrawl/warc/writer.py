@@ -19,7 +19,6 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from zwcrawl.warc._fs import open_regular, sync_dir, sync_path
 from zwcrawl.warc.index import index_warc
@@ -153,13 +152,6 @@ def _build(
     return _Record(rec_type, head, http, b"".join(parts))
 
 
-class _RecordBuilder(WARCWriter):
-    """What _write hands each record to: a record of zwcrawl's own (a _Record) goes out as built."""
-
-    def write_record(self, record, params=None) -> None:
-        self.out.write(record.member)
-
-
 class WarcWriter:
     """Writes exchanges as request + response (or revisit) records, and metadata records, to rolling files."""
 
@@ -189,7 +181,6 @@ class WarcWriter:
         self._serial = 0
         self._path: Path | None = None  # the name the open file will have once closed (rows name this)
         self._fh: IO[bytes] | None = None
-        self._warc: WARCWriter | None = None
         self._lines: IndexLines | None = None  # the open file's CDXJ lines, made as its records are written
         self._lock = threading.Lock()
         self._sync_at_end = False  # inside one_sync(): records are synced together when it ends
@@ -338,27 +329,19 @@ class WarcWriter:
             self._close_file()
         return list(self.files)
 
-    def _builder(self) -> _RecordBuilder:
-        if self._warc is None:
-            self._warc = _RecordBuilder(None, gzip=True, warc_version=WARC_VERSION)
-        return self._warc
-
     def _write(self, records: list) -> list[tuple[str, int, int]]:
-        """Append records (warcio's, or gzip members as bytes) and sync; on failure cut the file back."""
+        """Append records (_build's, or gzip members as bytes) and sync; on failure cut the file back."""
         if self._fh is None:
             self._open_file()
-        fh, warc = self._fh, self._builder()
+        fh = self._fh
         warc_file = str(PurePosixPath(self.subdir, self._path.name))
         start = fh.tell()
         spans = []
         try:
             for record in records:
                 at = fh.tell()
-                if isinstance(record, bytes):
-                    fh.write(record)  # a gzip member as it was (write_copy) or made by copy_record
-                else:
-                    warc.out = fh
-                    warc.write_record(record)
+                # a _Record's member as built, or a gzip member as it was (write_copy) or made by copy_record
+                fh.write(record if isinstance(record, bytes) else record.member)
                 spans.append((warc_file, at, fh.tell() - at))
             if self._sync_at_end:
                 fh.flush()
