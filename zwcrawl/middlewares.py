@@ -70,22 +70,20 @@ class ScopeGuardMiddleware(_CrawlerComponent):
         site_url = classify(real) if real else None
         return _Where(real, site_url, sites.to_fetch(real, site_url) if site_url is not None else None)
 
-    def onto_copy(self, request, where: _Where | None = None):
+    def onto_copy(self, request, where: _Where):
         """The same request sent to the copy, when it names the real origin of an edition a copy serves."""
-        where = where or self._where(request.url)
         if where.site_url is None or where.site_url.edition not in self.sites.bases:
             return None
         # A redirect's Location may name the real origin; following it there would leave the copy.
         return request.replace(url=where.fetch) if _origin(where.fetch) != _origin(request.url) else None
 
-    def refusal(self, request, where: _Where | None = None) -> str | None:
+    def refusal(self, request, where: _Where) -> str | None:
         """Why a request must not go out, or None when it may."""
         if request.method not in ("GET", "HEAD") or request.body:
             return "only plain GET requests are sent (never a form submission)"
         if is_robots_request(request) and request.meta.get("redirect_urls"):
             # RFC 9309 2.3.1.2: a robots.txt's redirects are followed, to other hosts too (five at most).
             return None
-        where = where or self._where(request.url)
         site_url = where.site_url
         if where.real is None or site_url is None:
             return "outside the editions' hosts"

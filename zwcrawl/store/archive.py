@@ -837,8 +837,7 @@ class Store:
     def _insert_all(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Rows of the same columns into a table: plain statements, without sqlite-utils' per-call checks."""
         if rows:
-            marks = ", ".join("?" * len(columns))
-            self.db.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            self.db.conn.executemany(_insert_sql(table, tuple(columns), ()), rows)
 
     def _merge_comments(self, key: tuple[str, int], comments: list[Comment], observed_at: str) -> None:
         """Mark comments seen again, add new ones, and keep those that vanished from the page."""
@@ -964,7 +963,7 @@ def _article_parts(article: Article) -> _ArticleParts:
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
-    """_put's statement for these columns: made once, not for each row."""
+    """The INSERT (an upsert on `key`, when given) for these columns: made once, not for each row."""
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     if key:
         updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in key)

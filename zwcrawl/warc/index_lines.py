@@ -45,7 +45,7 @@ class IndexLines:
         self._loader = ArcWarcRecordLoader(verify_http=False, arc2warc=True)
 
     def add(self, records: Sequence[Any], spans: Sequence[tuple[str, int, int]]) -> None:
-        """Note the lines of records just written (warcio's, or gzip members as bytes) where `spans` say."""
+        """Note the lines of records just written (the writer's, or gzip members as bytes) at `spans`."""
         for record, (_, offset, length) in zip(records, spans, strict=True):
             if self.lines is None:
                 return
